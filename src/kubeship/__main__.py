@@ -1,0 +1,5 @@
+import sys
+
+from kubeship.cli import main
+
+sys.exit(main())

@@ -1,0 +1,121 @@
+"""Entry point: runs the click group and turns KubeshipError into one line and an exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from kubeship import __version__
+from kubeship.errors import KubeshipError
+from kubeship.names import DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="kubeship")
+def cli() -> None:
+    """From a Python ASGI service to a production Kubernetes deployment."""
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", "-p", type=int, default=DEFAULT_PORT, show_default=True)
+@click.option("--workers", "-w", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--drain-seconds",
+    type=float,
+    default=DEFAULT_DRAIN_SECONDS,
+    show_default=True,
+    help="After SIGTERM, keep serving (readiness 503) this long so endpoints stop sending.",
+)
+@click.option(
+    "--shutdown-timeout",
+    type=float,
+    default=DEFAULT_SHUTDOWN_TIMEOUT,
+    show_default=True,
+    help="Then give in-flight requests this long to finish.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="Config file or ConfigMap directory (sets KUBESHIP_CONFIG_PATH); reloaded on change.",
+)
+@click.option(
+    "--secrets",
+    "secrets_path",
+    type=click.Path(path_type=Path),
+    help="Directory a Secret is mounted at (sets KUBESHIP_SECRETS_PATH).",
+)
+@click.option("--tls-cert", type=click.Path(path_type=Path), help="Serve HTTPS with this certificate.")
+@click.option("--tls-key", type=click.Path(path_type=Path), help="Private key of --tls-cert.")
+@click.option(
+    "--tls-client-ca",
+    type=click.Path(path_type=Path),
+    help="Require client certificates signed by this CA (mTLS).",
+)
+def serve(
+    target: str,
+    host: str,
+    port: int,
+    workers: int,
+    drain_seconds: float,
+    shutdown_timeout: float,
+    config_path: Path | None,
+    secrets_path: Path | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    tls_client_ca: Path | None,
+) -> None:
+    """Serve TARGET (module:app, any ASGI app) with the kubeship runtime.
+
+    Adds request ids, a JSON access log, recovery, Prometheus metrics at /metrics,
+    /healthz and /readyz, CORS and auth (from KUBESHIP_* settings), config hot
+    reload, and a graceful drain on SIGTERM.
+    """
+    from kubeship.runtime.config import Config
+    from kubeship.runtime.serve import ServeOptions
+    from kubeship.runtime.serve import serve as run
+    from kubeship.runtime.settings import ENV_CONFIG_PATH, ENV_SECRETS_PATH
+
+    if config_path is not None:
+        Config(path=config_path)  # fail now, with the file position, not in a worker
+        os.environ[ENV_CONFIG_PATH] = str(config_path)
+    if secrets_path is not None:
+        os.environ[ENV_SECRETS_PATH] = str(secrets_path)
+    run(
+        ServeOptions(
+            target=target,
+            host=host,
+            port=port,
+            workers=workers,
+            drain_seconds=drain_seconds,
+            shutdown_timeout=shutdown_timeout,
+            tls_cert=tls_cert,
+            tls_key=tls_key,
+            tls_client_ca=tls_client_ca,
+        )
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; a KubeshipError becomes one line on stderr and its exit code."""
+    try:
+        cli.main(args=argv, prog_name="kubeship", standalone_mode=False)
+    except KubeshipError as exc:
+        click.echo(f"kubeship: error: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("kubeship: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

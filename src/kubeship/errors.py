@@ -1,0 +1,37 @@
+"""The errors a user can cause, and the exit code the CLI gives each.
+
+    KubeshipError                 1   base: message says what, where, how to fix
+    ├── UsageError                2   a wrong command line or argument
+    ├── ConfigError               3   a config or secret file that can't be read or parsed
+    ├── AppLoadError              4   `module:app` that can't be imported or isn't an ASGI app
+    └── ServeError                5   the server can't start (port in use, bad TLS files)
+
+The CLI prints `str(error)` on one line, without a traceback, and exits with
+`error.exit_code`. Messages never contain a secret value.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class KubeshipError(Exception):
+    """A problem the user can fix; its message says what, where and how."""
+
+    exit_code: ClassVar[int] = 1
+
+
+class UsageError(KubeshipError):
+    exit_code = 2
+
+
+class ConfigError(KubeshipError):
+    exit_code = 3
+
+
+class AppLoadError(KubeshipError):
+    exit_code = 4
+
+
+class ServeError(KubeshipError):
+    exit_code = 5

@@ -1,0 +1,48 @@
+"""Names that cross modules, defined once.
+
+The runtime serves these paths and exports these metrics; the renderer, the
+observability rules and the checks import them from here rather than retyping
+them, so a rename cannot leave one side behind.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Paths served by the runtime itself, before the user's app.
+HEALTH_PATH: Final = "/healthz"  # liveness: the process is alive
+READY_PATH: Final = "/readyz"  # readiness: checks pass and not draining
+METRICS_PATH: Final = "/metrics"  # Prometheus exposition
+
+PORT_NAME: Final = "http"
+DEFAULT_PORT: Final = 8080
+
+# Drain: how long after SIGTERM the pod keeps serving while endpoints
+# controllers and load balancers stop sending to it, then how long in-flight
+# requests get to finish. terminationGracePeriodSeconds must exceed the sum.
+DEFAULT_DRAIN_SECONDS: Final = 5.0
+DEFAULT_SHUTDOWN_TIMEOUT: Final = 20.0
+
+# RED metrics exported by the runtime.
+METRIC_REQUESTS: Final = "http_requests_total"
+METRIC_DURATION: Final = "http_request_duration_seconds"
+METRIC_IN_FLIGHT: Final = "http_requests_in_flight"
+METRIC_LABELS: Final = ("method", "route", "status")
+
+# Route label for requests no route matched: never the raw path (cardinality).
+UNMATCHED_ROUTE: Final = "<unmatched>"
+
+REQUEST_ID_HEADER: Final = "x-request-id"
+
+# Conventional Kubernetes labels.
+LABEL_NAME: Final = "app.kubernetes.io/name"
+LABEL_INSTANCE: Final = "app.kubernetes.io/instance"
+LABEL_VERSION: Final = "app.kubernetes.io/version"
+LABEL_COMPONENT: Final = "app.kubernetes.io/component"
+LABEL_PART_OF: Final = "app.kubernetes.io/part-of"
+LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
+MANAGER: Final = "kubeship"
+
+# Latency histogram bounds (seconds). An SLO latency threshold should be one of
+# them, so the bucket counts answer "what share was faster than the target".
+LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)

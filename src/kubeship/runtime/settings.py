@@ -1,0 +1,86 @@
+"""Runtime settings from the environment the pod is given.
+
+`kubeship render` writes these variables into the Deployment from the spec;
+`kubeship serve` flags set them for local runs. One place for each name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kubeship.errors import ConfigError
+from kubeship.runtime.auth import AuthPolicy
+from kubeship.runtime.cors import CorsPolicy
+
+ENV_CONFIG_PATH = "KUBESHIP_CONFIG_PATH"
+ENV_SECRETS_PATH = "KUBESHIP_SECRETS_PATH"
+ENV_CORS_ORIGINS = "KUBESHIP_CORS_ORIGINS"
+ENV_CORS_METHODS = "KUBESHIP_CORS_METHODS"
+ENV_CORS_HEADERS = "KUBESHIP_CORS_HEADERS"
+ENV_CORS_CREDENTIALS = "KUBESHIP_CORS_CREDENTIALS"
+ENV_AUTH_KEY_FILE = "KUBESHIP_AUTH_KEY_FILE"
+ENV_AUTH_MODE = "KUBESHIP_AUTH_MODE"
+ENV_AUTH_AUDIENCE = "KUBESHIP_AUTH_AUDIENCE"
+ENV_AUTH_ISSUER = "KUBESHIP_AUTH_ISSUER"
+ENV_AUTH_PUBLIC = "KUBESHIP_AUTH_PUBLIC"
+ENV_AUTH_SCOPES = "KUBESHIP_AUTH_SCOPES"
+ENV_LOG_PROBES = "KUBESHIP_LOG_PROBES"
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    cors: CorsPolicy = field(default_factory=CorsPolicy)
+    auth: AuthPolicy | None = None
+    log_probes: bool = False  # kubelet probes every few seconds would drown the access log
+    json_errors: bool = True  # plain-text 4xx/5xx from frameworks become JSON with the request id
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
+        env = os.environ if environ is None else environ
+        cors = CorsPolicy(
+            allow_origins=_csv(env.get(ENV_CORS_ORIGINS, "")),
+            **({"allow_methods": _csv(env[ENV_CORS_METHODS])} if ENV_CORS_METHODS in env else {}),
+            **({"allow_headers": _csv(env[ENV_CORS_HEADERS])} if ENV_CORS_HEADERS in env else {}),
+            allow_credentials=_bool(env, ENV_CORS_CREDENTIALS),
+        )
+        auth = None
+        if env.get(ENV_AUTH_KEY_FILE):
+            mode = env.get(ENV_AUTH_MODE, "jwt")
+            if mode not in ("jwt", "token"):
+                raise ConfigError(f"{ENV_AUTH_MODE}={mode!r}: expected 'jwt' or 'token'")
+            auth = AuthPolicy(
+                key_file=Path(env[ENV_AUTH_KEY_FILE]),
+                mode=mode,  # type: ignore[arg-type]
+                audience=env.get(ENV_AUTH_AUDIENCE) or None,
+                issuer=env.get(ENV_AUTH_ISSUER) or None,
+                public=_csv(env.get(ENV_AUTH_PUBLIC, "")),
+                scopes=_scopes(env.get(ENV_AUTH_SCOPES, "")),
+            )
+        return cls(cors=cors, auth=auth, log_probes=_bool(env, ENV_LOG_PROBES))
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={value!r}: expected true or false")
+
+
+def _scopes(value: str) -> dict[str, str]:
+    """`/admin=admin,/billing=billing:read` → {prefix: scope}."""
+    out = {}
+    for item in _csv(value):
+        prefix, sep, scope = item.partition("=")
+        if not sep or not prefix.startswith("/") or not scope:
+            raise ConfigError(f"{ENV_AUTH_SCOPES}: {item!r} should look like /prefix=scope")
+        out[prefix] = scope
+    return out
