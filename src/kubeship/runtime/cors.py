@@ -39,7 +39,7 @@ class CorsPolicy:
         return headers
 
     def preflight(self, origin: str, method: str, request_headers: str) -> tuple[int, list[tuple[bytes, bytes]]]:
-        """Status and headers answering an OPTIONS preflight; 400 names what was refused."""
+        """Status and preflight headers for an OPTIONS preflight; 400 names what was refused."""
         problems = []
         if not self.allows_origin(origin):
             problems.append("origin")
@@ -49,13 +49,11 @@ class CorsPolicy:
         asked = [h.strip().lower() for h in request_headers.split(",") if h.strip()]
         if "*" not in self.allow_headers and any(h not in allowed for h in asked):
             problems.append("headers")
-        headers = [(b"vary", b"Origin")]
         if problems:
-            return 400, [*headers, (b"x-cors-refused", ",".join(problems).encode())]
-        headers = [h for h in self.response_headers(origin) if h[0] != b"access-control-expose-headers"]
-        headers += [
+            return 400, [(b"x-cors-refused", ",".join(problems).encode())]
+        # The origin, vary and credentials headers are added by the runtime, as for any response.
+        return 204, [
             (b"access-control-allow-methods", ", ".join(self.allow_methods).encode()),
             (b"access-control-allow-headers", ", ".join(asked or self.allow_headers).encode("latin-1")),
             (b"access-control-max-age", str(self.max_age).encode()),
         ]
-        return 204, headers

@@ -175,12 +175,11 @@ def _run_granian(options: ServeOptions, drain: DrainState) -> None:
     if options.tls_client_ca is not None:
         tls |= {"ssl_ca": options.tls_client_ca, "ssl_client_verify": True}
     server = DrainingServer(
-        "kubeship.runtime.serve:worker_app",
+        options.target,  # a label only: workers load the app through worker_app below
         address=options.host,
         port=options.port,
         interface=Interfaces.ASGI,
         workers=options.workers,
-        factory=True,
         loop=Loops.uvloop if _has_uvloop() else Loops.asyncio,
         # Not TaskImpl.rust: faster, but anyio's to_thread (FastAPI's sync handlers) breaks under it.
         task_impl=TaskImpl.asyncio,
@@ -200,7 +199,7 @@ def _run_granian(options: ServeOptions, drain: DrainState) -> None:
         pid=os.getpid(),
         mtls=options.tls_client_ca is not None,
     )
-    server.serve()
+    server.serve(target_loader=worker_app, wrap_loader=False)
     writer.event("info", "stopped")
 
 

@@ -1,0 +1,44 @@
+"""A FastAPI app exercising what the runtime tests need."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+
+from kubeship.runtime import app_config, secret
+
+config = app_config({"message": "pong"})
+app = FastAPI()
+
+
+@app.get("/ping")
+async def ping() -> dict[str, str]:
+    return {"message": str(config["message"])}
+
+
+@app.get("/users/{user_id}")
+async def user(user_id: int) -> dict[str, int]:
+    return {"id": user_id}
+
+
+@app.get("/boom")
+async def boom() -> None:
+    raise RuntimeError("handler failed on purpose")
+
+
+@app.get("/slow")
+async def slow(seconds: float = 1.0) -> dict[str, float]:
+    await asyncio.sleep(seconds)
+    return {"slept": seconds}
+
+
+@app.get("/admin/stats")
+async def admin() -> dict[str, str]:
+    return {"admin": "yes"}
+
+
+@app.get("/login-check")
+async def login_check(password: str) -> dict[str, bool]:
+    # Compares with a mounted secret; the value itself must never be printed.
+    return {"ok": secret("db-password").reveal() == password}

@@ -1,0 +1,114 @@
+"""Any ASGI app under `kubeship serve`: FastAPI, Starlette and Litestar on a real Granian server."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from kubeship.names import METRIC_REQUESTS, UNMATCHED_ROUTE
+from tests.conftest import Service
+
+# (target, a templated path, its expected route label, a raising path)
+FRAMEWORKS = {
+    "fastapi": ("fastapi_app:app", "/users/7", "/users/{user_id}", "/boom"),
+    "starlette": ("starlette_app:app", "/api/items/7", "/api/items/{item_id}", "/boom"),
+    "litestar": ("litestar_app:app", "/orders/7", "/orders/{order_id}", "/boom"),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(FRAMEWORKS))
+def service(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    target = FRAMEWORKS[request.param][0]
+    svc = Service(target, tmp_path_factory.mktemp(request.param)).wait_ready()
+    svc.framework = request.param  # type: ignore[attr-defined]
+    yield svc
+    svc.stop(signal.SIGINT)
+
+
+def counts(url: str) -> dict[tuple[str, str, str], float]:
+    text = httpx.get(url + "/metrics").text
+    out = {}
+    for family in text_string_to_metric_families(text):
+        if family.name + "_total" == METRIC_REQUESTS or family.name == METRIC_REQUESTS:
+            for sample in family.samples:
+                if sample.name == METRIC_REQUESTS:
+                    labels = sample.labels
+                    out[(labels["method"], labels["route"], labels["status"])] = sample.value
+    return out
+
+
+def test_ping_answers_like_gin(service: Service) -> None:
+    r = httpx.get(service.url + "/ping")
+    assert r.status_code == 200
+    assert r.json() == {"message": "pong"}
+    assert r.headers["x-request-id"]
+
+
+def test_incoming_request_id_is_echoed_and_logged(service: Service) -> None:
+    r = httpx.get(service.url + "/ping", headers={"X-Request-ID": "trace-abc.123"})
+    assert r.headers["x-request-id"] == "trace-abc.123"
+    line = service.wait_log(lambda ln: ln.get("request_id") == "trace-abc.123")
+    assert line["method"] == "GET" and line["route"] == "/ping" and line["status"] == 200
+    assert line["bytes"] == len(r.content) and line["client"] == "127.0.0.1"
+    assert line["duration_ms"] >= 0 and line["time"].endswith("Z")
+
+
+def test_forged_request_id_is_replaced(service: Service) -> None:
+    forged = "x" * 200
+    r = httpx.get(service.url + "/ping", headers={"X-Request-ID": forged})
+    assert r.headers["x-request-id"] != forged
+    assert len(r.headers["x-request-id"]) < 40
+
+
+@pytest.mark.parametrize(("method", "path", "status"), [("GET", "/no/such/path", 404), ("POST", "/ping", 405)])
+def test_404_and_405_are_json_with_the_request_id(service: Service, method: str, path: str, status: int) -> None:
+    r = httpx.request(method, service.url + path)
+    assert r.status_code == status
+    assert r.headers["content-type"].startswith("application/json")
+    body = r.json()
+    assert isinstance(body, dict)
+    if status == 405:
+        assert "GET" in r.headers.get("allow", "GET")
+
+
+def test_raising_handler_gives_json_500_and_the_worker_keeps_serving(service: Service) -> None:
+    boom = FRAMEWORKS[service.framework][3]  # type: ignore[attr-defined]
+    r = httpx.get(service.url + boom, headers={"X-Request-ID": f"boom-{service.framework}"})  # type: ignore[attr-defined]
+    assert r.status_code == 500
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.headers["x-request-id"] == f"boom-{service.framework}"  # type: ignore[attr-defined]
+    assert httpx.get(service.url + "/ping").status_code == 200
+    access = service.wait_log(lambda ln: ln.get("msg") == "request" and ln["request_id"] == r.headers["x-request-id"])
+    assert access["status"] == 500  # recovery sits inside the access log: counted as a plain 500
+    if service.framework == "litestar":  # type: ignore[attr-defined]
+        return  # Litestar answers its own exceptions; the traceback goes to Litestar's logger
+    event = service.wait_log(
+        lambda ln: ln.get("level") == "error" and ln.get("request_id") == r.headers["x-request-id"]
+    )
+    assert "Traceback" in event["traceback"] and "failed on purpose" in event["traceback"] or (
+        "starlette handler failed" in event["traceback"]
+    )
+
+
+def test_metrics_use_route_templates_never_raw_paths(service: Service) -> None:
+    _, path, template, _ = FRAMEWORKS[service.framework]  # type: ignore[attr-defined]
+    before = counts(service.url).get(("GET", template, "200"), 0)
+    for i in range(5):
+        assert httpx.get(service.url + path.replace("7", str(100 + i))).status_code == 200
+    httpx.get(service.url + "/definitely/not/here")
+    after = counts(service.url)
+    assert after[("GET", template, "200")] - before == 5
+    routes = {route for _, route, _ in after}
+    assert not any(r.startswith(path.rsplit("/", 1)[0] + "/1") for r in routes), routes
+    assert UNMATCHED_ROUTE in routes
+    assert "/definitely/not/here" not in routes
+
+
+def test_probes_answer_without_reaching_the_app(service: Service) -> None:
+    assert httpx.get(service.url + "/healthz").json() == {"status": "ok"}
+    assert httpx.get(service.url + "/readyz").json() == {"status": "ready"}
+    assert httpx.post(service.url + "/healthz").status_code == 405
