@@ -29,16 +29,34 @@ def free_port() -> int:
 class Service:
     """`kubeship serve TARGET` as a real process; stdout and stderr captured to files."""
 
-    def __init__(self, target: str, tmp: Path, *args: str, cwd: Path = APPS, env: dict[str, str] | None = None):
-        self.port = free_port()
+    def __init__(
+        self,
+        target: str,
+        tmp: Path,
+        *args: str,
+        cwd: Path = APPS,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+    ):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.stdout_path = tmp / f"serve-{self.port}.out"
         self.stderr_path = tmp / f"serve-{self.port}.err"
         full_env = {**os.environ, "PYTHONPATH": str(cwd), **(env or {})}
         full_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kubeship", "serve", target, "--host", "127.0.0.1",
-             "--port", str(self.port), *args],
+            [
+                sys.executable,
+                "-m",
+                "kubeship",
+                "serve",
+                target,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                *args,
+            ],
             cwd=cwd,
             env=full_env,
             stdout=self.stdout_path.open("wb"),
@@ -108,7 +126,9 @@ def serve(tmp_path: Path) -> Iterator[Any]:
                 service.proc.wait()
 
 
-def run_cli(*args: str, cwd: Path = APPS, timeout: float = 30, **env: str) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path = APPS, timeout: float = 30, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kubeship", *args],
         cwd=cwd,

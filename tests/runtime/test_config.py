@@ -55,7 +55,9 @@ def test_typed_values_and_a_clear_error_for_bad_ones(tmp_path: Path) -> None:
         pytest.param("list.yaml", "- a\n- b\n", ":1:1:", "expected a mapping", id="not-a-mapping"),
     ],
 )
-def test_malformed_files_point_at_line_and_column(tmp_path: Path, name: str, text: str, where: str, what: str) -> None:
+def test_malformed_files_point_at_line_and_column(
+    tmp_path: Path, name: str, text: str, where: str, what: str
+) -> None:
     path = tmp_path / name
     path.write_text(text)
     with pytest.raises(ConfigError) as info:

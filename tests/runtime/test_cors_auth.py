@@ -111,7 +111,10 @@ def test_expired_and_wrong_audience_tokens_are_401(service: Service, signing_key
     r = httpx.get(service.url + "/users/1", headers={"Authorization": f"Bearer {expired}"})
     assert (r.status_code, r.json()["error"]) == (401, "token expired")
     wrong_aud = token(signing_key, aud="someone-else")
-    assert httpx.get(service.url + "/users/1", headers={"Authorization": f"Bearer {wrong_aud}"}).status_code == 401
+    assert (
+        httpx.get(service.url + "/users/1", headers={"Authorization": f"Bearer {wrong_aud}"}).status_code
+        == 401
+    )
 
 
 def test_valid_token_is_200(service: Service, signing_key: rsa.RSAPrivateKey) -> None:
@@ -121,7 +124,10 @@ def test_valid_token_is_200(service: Service, signing_key: rsa.RSAPrivateKey) ->
 
 def test_scope_required_by_prefix_is_403_without_it(service: Service, signing_key: rsa.RSAPrivateKey) -> None:
     plain = token(signing_key, scope="read")
-    assert httpx.get(service.url + "/admin/stats", headers={"Authorization": f"Bearer {plain}"}).status_code == 403
+    assert (
+        httpx.get(service.url + "/admin/stats", headers={"Authorization": f"Bearer {plain}"}).status_code
+        == 403
+    )
     admin = token(signing_key, scope="read admin")
     r = httpx.get(service.url + "/admin/stats", headers={"Authorization": f"Bearer {admin}"})
     assert r.status_code == 200

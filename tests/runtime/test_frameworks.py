@@ -64,8 +64,12 @@ def test_forged_request_id_is_replaced(service: Service) -> None:
     assert len(r.headers["x-request-id"]) < 40
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [("GET", "/no/such/path", 404), ("POST", "/ping", 405)])
-def test_404_and_405_are_json_with_the_request_id(service: Service, method: str, path: str, status: int) -> None:
+@pytest.mark.parametrize(
+    ("method", "path", "status"), [("GET", "/no/such/path", 404), ("POST", "/ping", 405)]
+)
+def test_404_and_405_are_json_with_the_request_id(
+    service: Service, method: str, path: str, status: int
+) -> None:
     r = httpx.request(method, service.url + path)
     assert r.status_code == status
     assert r.headers["content-type"].startswith("application/json")
@@ -82,14 +86,16 @@ def test_raising_handler_gives_json_500_and_the_worker_keeps_serving(service: Se
     assert r.headers["content-type"].startswith("application/json")
     assert r.headers["x-request-id"] == f"boom-{service.framework}"  # type: ignore[attr-defined]
     assert httpx.get(service.url + "/ping").status_code == 200
-    access = service.wait_log(lambda ln: ln.get("msg") == "request" and ln["request_id"] == r.headers["x-request-id"])
+    access = service.wait_log(
+        lambda ln: ln.get("msg") == "request" and ln["request_id"] == r.headers["x-request-id"]
+    )
     assert access["status"] == 500  # recovery sits inside the access log: counted as a plain 500
     if service.framework == "litestar":  # type: ignore[attr-defined]
         return  # Litestar answers its own exceptions; the traceback goes to Litestar's logger
     event = service.wait_log(
         lambda ln: ln.get("level") == "error" and ln.get("request_id") == r.headers["x-request-id"]
     )
-    assert "Traceback" in event["traceback"] and "failed on purpose" in event["traceback"] or (
+    assert ("Traceback" in event["traceback"] and "failed on purpose" in event["traceback"]) or (
         "starlette handler failed" in event["traceback"]
     )
 

@@ -27,7 +27,11 @@ def test_counts_are_exact_across_two_workers(serve: Any) -> None:
         # a fresh connection each time, so the kernel spreads them over both workers
         with httpx.Client() as client:
             assert client.get(f"{svc.url}/users/{i}").status_code == 200
-    ids = {line["request_id"].split("-")[0] for line in svc.log_lines() if line.get("route") == "/users/{user_id}"}
+    ids = {
+        line["request_id"].split("-")[0]
+        for line in svc.log_lines()
+        if line.get("route") == "/users/{user_id}"
+    }
     time.sleep(FLUSH_INTERVAL * 3)  # every worker folds its counts at least once
     seen = set()
     for _ in range(6):  # each scrape lands on either worker: both must give the same totals
@@ -37,7 +41,10 @@ def test_counts_are_exact_across_two_workers(serve: Any) -> None:
         got = samples(r.text)
         key = (METRIC_REQUESTS, (("method", "GET"), ("route", "/users/{user_id}"), ("status", "200")))
         assert got[key] == n
-        hist = (METRIC_DURATION + "_count", (("method", "GET"), ("route", "/users/{user_id}"), ("status", "200")))
+        hist = (
+            METRIC_DURATION + "_count",
+            (("method", "GET"), ("route", "/users/{user_id}"), ("status", "200")),
+        )
         assert got[hist] == n
     assert len(ids | seen) == 2, "the load should have reached both workers"
 

@@ -28,7 +28,9 @@ def test_secret_value_absent_from_all_output(serve: Any, tmp_path: Path) -> None
         env={"KUBESHIP_AUTH_KEY_FILE": str(token_file), "KUBESHIP_AUTH_MODE": "token"},
     )
     auth = {"Authorization": f"Bearer {CANARY}-token"}
-    assert httpx.get(svc.url + "/login-check", params={"password": CANARY}, headers=auth).json() == {"ok": True}
+    assert httpx.get(svc.url + "/login-check", params={"password": CANARY}, headers=auth).json() == {
+        "ok": True
+    }
     assert httpx.get(svc.url + "/login-check", params={"password": "x"}, headers=auth).json() == {"ok": False}
     assert httpx.get(svc.url + "/boom", headers=auth).status_code == 500
     assert httpx.get(svc.url + "/ping", headers={"Authorization": f"Bearer {CANARY}"}).status_code == 401

@@ -32,7 +32,18 @@ _HOMES = {
     "secret": "context",
     "wrap": "middleware",
 }
-__all__ = sorted(_HOMES)
+__all__ = [
+    "AuthPolicy",
+    "Config",
+    "CorsPolicy",
+    "DrainState",
+    "Runtime",
+    "RuntimeSettings",
+    "Secret",
+    "app_config",
+    "secret",
+    "wrap",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,7 @@ HMAC), so a public key can never be used as an HMAC secret.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
 import time
@@ -120,10 +121,9 @@ class AuthPolicy:
             return
         self._next_check = now + RECHECK_SECONDS
         if fingerprint(self.key_file) != self._fingerprint:
-            try:
+            # A broken or half-updated mount keeps the last good keys.
+            with contextlib.suppress(ConfigError):
                 self._load()
-            except ConfigError:
-                pass  # keep the last good keys; the mount is mid-update or broken
 
     def _load(self) -> None:
         self._fingerprint = fingerprint(self.key_file)
@@ -143,7 +143,9 @@ def parse_keys(raw: str, source: Path) -> list[tuple[Any, tuple[str, ...]]]:
         try:
             jwks = jwt.PyJWKSet.from_dict(json.loads(text))
         except (ValueError, jwt.PyJWTError) as exc:
-            raise ConfigError(f"{source}: not a valid JWKS ({type(exc).__name__}); check the key file") from None
+            raise ConfigError(
+                f"{source}: not a valid JWKS ({type(exc).__name__}); check the key file"
+            ) from None
         return [(k.key, (k.algorithm_name,) if k.algorithm_name else ASYMMETRIC) for k in jwks.keys]
     if text.startswith("-----BEGIN"):
         if "PRIVATE KEY" in text:

@@ -194,8 +194,7 @@ def parse_mapping(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(
-            f"{path}:1:1: expected a mapping of keys to values at the top level, "
-            f"got {type(data).__name__}"
+            f"{path}:1:1: expected a mapping of keys to values at the top level, got {type(data).__name__}"
         )
     return {str(k): v for k, v in data.items()}
 
@@ -216,5 +215,7 @@ def fingerprint(path: Path) -> Fingerprint:
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: cannot read config file: not UTF-8 text") from None

@@ -44,5 +44,7 @@ def secret(name: str, directory: str | Path | None = None) -> Secret:
     """The current value of one key of the mounted Secret (re-read, so rotation shows)."""
     base = directory if directory is not None else os.environ.get(ENV_SECRETS_PATH)
     if not base:
-        raise ConfigError(f"secret {name!r}: set {ENV_SECRETS_PATH} to the directory the Secret is mounted at")
+        raise ConfigError(
+            f"secret {name!r}: set {ENV_SECRETS_PATH} to the directory the Secret is mounted at"
+        )
     return read_secret(Path(base) / name)

@@ -38,7 +38,9 @@ class CorsPolicy:
             headers.append((b"access-control-expose-headers", ", ".join(self.expose_headers).encode()))
         return headers
 
-    def preflight(self, origin: str, method: str, request_headers: str) -> tuple[int, list[tuple[bytes, bytes]]]:
+    def preflight(
+        self, origin: str, method: str, request_headers: str
+    ) -> tuple[int, list[tuple[bytes, bytes]]]:
         """Status and preflight headers for an OPTIONS preflight; 400 names what was refused."""
         problems = []
         if not self.allows_origin(origin):

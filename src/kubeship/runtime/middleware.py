@@ -204,7 +204,9 @@ class Runtime:
             elif started:
                 raise  # a response is half out: let the server abort the connection
             else:
-                await _send_json(send_wrapper, 500, {"error": "internal server error", "request_id": rid.decode()})
+                await _send_json(
+                    send_wrapper, 500, {"error": "internal server error", "request_id": rid.decode()}
+                )
         finally:
             metrics.in_flight -= 1
             duration = perf_counter() - start

@@ -49,9 +49,7 @@ def read_secret(path: Path) -> Secret:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(
-            f"{path}: secret file not found; mount the Secret there or fix the path"
-        ) from None
+        raise ConfigError(f"{path}: secret file not found; mount the Secret there or fix the path") from None
     except (OSError, UnicodeDecodeError) as exc:
         # The exception text names the file, never its content.
         raise ConfigError(f"{path}: cannot read secret file ({type(exc).__name__})") from None

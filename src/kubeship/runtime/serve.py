@@ -148,7 +148,7 @@ def _run_granian(options: ServeOptions, drain: DrainState) -> None:
 
     from kubeship.runtime.log import writer
 
-    class DrainingServer(MPServer):  # type: ignore[misc]
+    class DrainingServer(MPServer):
         draining = False
 
         def signal_handler_interrupt(self, signum: int | None = None, *args: Any, **kwargs: Any) -> None:

@@ -40,10 +40,11 @@ class RuntimeSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
         env = os.environ if environ is None else environ
+        default = CorsPolicy()
         cors = CorsPolicy(
             allow_origins=_csv(env.get(ENV_CORS_ORIGINS, "")),
-            **({"allow_methods": _csv(env[ENV_CORS_METHODS])} if ENV_CORS_METHODS in env else {}),
-            **({"allow_headers": _csv(env[ENV_CORS_HEADERS])} if ENV_CORS_HEADERS in env else {}),
+            allow_methods=_csv(env[ENV_CORS_METHODS]) if ENV_CORS_METHODS in env else default.allow_methods,
+            allow_headers=_csv(env[ENV_CORS_HEADERS]) if ENV_CORS_HEADERS in env else default.allow_headers,
             allow_credentials=_bool(env, ENV_CORS_CREDENTIALS),
         )
         auth = None

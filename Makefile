@@ -1,0 +1,52 @@
+# kubeship — `make demo` and `make test` set themselves up on a fresh Debian machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SRC := src tests examples benchmarks scripts
+# Debian packages the tests run for real (command=package).
+TEST_DEPS := haproxy
+BENCH_DEPS := wrk go=golang-go /usr/share/gocode/src/github.com/gin-gonic/gin=golang-github-gin-gonic-gin-dev
+
+.PHONY: help venv system-deps lint test unit e2e demo bench clean
+
+help:
+	@echo "make demo   serve the example app, exercise it, show where the outputs are"
+	@echo "make test   lint, type-check and run the whole suite (installs what it needs)"
+	@echo "make bench  benchmarks/ (prints numbers and ratios; installs wrk and Go)"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+system-deps:
+	@scripts/system-deps.sh $(TEST_DEPS)
+
+lint: venv
+	$(BIN)/ruff check $(SRC)
+	$(BIN)/ruff format --check $(SRC)
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: venv system-deps lint
+	$(BIN)/python -m pytest -n 2
+
+unit: venv
+	$(BIN)/python -m pytest -n 2 -m "not e2e"
+
+e2e: venv system-deps
+	$(BIN)/python -m pytest -m e2e
+
+demo: venv
+	$(BIN)/python scripts/demo.py
+
+bench: venv
+	@scripts/system-deps.sh $(BENCH_DEPS)
+	$(BIN)/python benchmarks/serve.py
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
