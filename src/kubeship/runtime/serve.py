@@ -142,8 +142,6 @@ def _check_port_free(host: str, port: int) -> None:
 
 
 def _run_granian(options: ServeOptions, drain: DrainState) -> None:
-    from granian.constants import HTTPModes, Interfaces, Loops, TaskImpl
-    from granian.log import LogLevels
     from granian.server import MPServer
 
     from kubeship.runtime.log import writer
@@ -169,27 +167,8 @@ def _run_granian(options: ServeOptions, drain: DrainState) -> None:
             writer.event("info", "stopping: closing listeners, finishing in-flight requests")
             super().signal_handler_interrupt()
 
-    tls: dict[str, Any] = {}
-    if options.tls_cert is not None:
-        tls = {"ssl_cert": options.tls_cert, "ssl_key": options.tls_key}
-    if options.tls_client_ca is not None:
-        tls |= {"ssl_ca": options.tls_client_ca, "ssl_client_verify": True}
-    server = DrainingServer(
-        options.target,  # a label only: workers load the app through worker_app below
-        address=options.host,
-        port=options.port,
-        interface=Interfaces.ASGI,
-        workers=options.workers,
-        loop=Loops.uvloop if _has_uvloop() else Loops.asyncio,
-        # Not TaskImpl.rust: faster, but anyio's to_thread (FastAPI's sync handlers) breaks under it.
-        task_impl=TaskImpl.asyncio,
-        http=HTTPModes.http1 if not tls else HTTPModes.auto,
-        backlog=2048,
-        log_level=LogLevels.warning,
-        workers_kill_timeout=max(1, math.ceil(options.shutdown_timeout)),
-        **tls,
-    )
-    scheme = "https" if tls else "http"
+    server = DrainingServer(options.target, **granian_options(options))
+    scheme = "https" if options.tls_cert else "http"
     writer.event(
         "info",
         "serving",
@@ -201,6 +180,32 @@ def _run_granian(options: ServeOptions, drain: DrainState) -> None:
     )
     server.serve(target_loader=worker_app, wrap_loader=False)
     writer.event("info", "stopped")
+
+
+def granian_options(options: ServeOptions) -> dict[str, Any]:
+    """Granian's settings for `options` (the benchmarks run bare apps with the same ones)."""
+    from granian.constants import HTTPModes, Interfaces, Loops, TaskImpl
+    from granian.log import LogLevels
+
+    tls: dict[str, Any] = {}
+    if options.tls_cert is not None:
+        tls = {"ssl_cert": options.tls_cert, "ssl_key": options.tls_key}
+    if options.tls_client_ca is not None:
+        tls |= {"ssl_ca": options.tls_client_ca, "ssl_client_verify": True}
+    return {
+        "address": options.host,
+        "port": options.port,
+        "interface": Interfaces.ASGI,
+        "workers": options.workers,
+        "loop": Loops.uvloop if _has_uvloop() else Loops.asyncio,
+        # Not TaskImpl.rust: faster, but anyio's to_thread (FastAPI's sync handlers) breaks under it.
+        "task_impl": TaskImpl.asyncio,
+        "http": HTTPModes.auto if tls else HTTPModes.http1,
+        "backlog": 2048,
+        "log_level": LogLevels.warning,
+        "workers_kill_timeout": max(1, math.ceil(options.shutdown_timeout)),
+        **tls,
+    }
 
 
 def _has_uvloop() -> bool:

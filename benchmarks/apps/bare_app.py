@@ -1,0 +1,21 @@
+"""The smallest ASGI app: what the benchmark wraps to measure the runtime's own cost."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BODY = b'{"message":"pong"}'
+HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"18")]
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    await send({"type": "http.response.body", "body": BODY})

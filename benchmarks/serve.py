@@ -1,0 +1,221 @@
+"""How fast `kubeship serve` is, against the baselines that matter.
+
+Each stack serves GET /ping on one core (taskset -c 0, one worker,
+GOMAXPROCS=1 for Go); wrk runs on the other core (taskset -c 1,
+-t1 -c64) after a warm-up. Rounds are interleaved (every stack once per
+round) and the median round is reported, so machine noise hits all stacks
+alike. Ratios are what count; absolute numbers vary with the machine.
+
+Printed:
+  runtime cost (µs/request) = 1/rps(kubeship serve, bare app) - 1/rps(same Granian settings, no middleware)
+  kubeship serve + bare app  vs  gin.Default()                  target ≥ 1.2×
+  kubeship serve + FastAPI   vs  the same FastAPI on plain uvicorn  target ≥ 1.1×
+  runtime cost                                                      target ≤ 5 µs
+
+usage: python benchmarks/serve.py [--rounds 3] [--seconds 5] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+APPS = HERE / "apps"
+GIN_SOURCE = Path("/usr/share/gocode")
+
+
+@dataclass
+class Stack:
+    name: str
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    rps: list[float] = field(default_factory=list)
+    p99_ms: list[float] = field(default_factory=list)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def build_gin(workdir: Path) -> Path:
+    """Build the seed's Gin program offline from Debian's Go packages."""
+    if shutil.which("go") is None or not (GIN_SOURCE / "src/github.com/gin-gonic/gin").is_dir():
+        sys.exit("need Debian's golang-go and golang-github-gin-gonic-gin-dev: run `make bench`")
+    src = workdir / "src" / "ginping"
+    src.mkdir(parents=True)
+    shutil.copy(APPS / "gin_ping.go", src / "main.go")
+    binary = workdir / "ginping"
+    env = {
+        **os.environ,
+        "GO111MODULE": "off",
+        "GOPATH": f"{workdir}:{GIN_SOURCE}",
+        "GOCACHE": str(workdir / "cache"),
+        "GOFLAGS": "-mod=mod",
+    }
+    env.pop("GOFLAGS")
+    subprocess.run(["go", "build", "-o", str(binary), "ginping"], cwd=src, env=env, check=True)
+    return binary
+
+
+def start(stack: Stack, port: int) -> subprocess.Popen[bytes]:
+    argv = [a.replace("{port}", str(port)) for a in stack.argv]
+    proc = subprocess.Popen(
+        ["taskset", "-c", "0", *argv],
+        cwd=APPS,
+        env={**os.environ, "PYTHONPATH": str(APPS), **stack.env},
+        stdout=subprocess.DEVNULL,  # access logs are written, to /dev/null (the anchors did the same)
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    sys.exit(f"{stack.name} did not start")
+
+
+def wrk(port: int, seconds: float) -> tuple[float, float]:
+    out = subprocess.run(
+        [
+            "taskset",
+            "-c",
+            "1",
+            "wrk",
+            "-t1",
+            "-c64",
+            f"-d{seconds}s",
+            "--latency",
+            f"http://127.0.0.1:{port}/ping",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    p99_ms = float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan")
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        sys.exit(f"wrk saw {errors.group(1)} failed responses:\n{out}")
+    return rps, p99_ms
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    for tool in ("wrk", "taskset"):
+        if shutil.which(tool) is None:
+            sys.exit(f"need {tool}: run `make bench`")
+
+    py = sys.executable
+    kubeship = [
+        py,
+        "-m",
+        "kubeship",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--drain-seconds",
+        "0",
+    ]
+    full_env = {  # every runtime feature on: CORS configured, auth on (with /ping public)
+        "KUBESHIP_CORS_ORIGINS": "https://app.example.com",
+        "KUBESHIP_AUTH_KEY_FILE": str(APPS / "bench_hmac_key"),
+        "KUBESHIP_AUTH_PUBLIC": "/ping",
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        (APPS / "bench_hmac_key").write_text("a-benchmark-only-hmac-secret-of-40-chars!!\n")
+        stacks = [
+            Stack("granian, bare ASGI, no middleware", [py, "granian_bare.py", "bare_app:app", "{port}"]),
+            Stack("kubeship serve, bare ASGI, full middleware", [*kubeship, "bare_app:app"], full_env),
+            Stack("gin.Default()", [str(build_gin(Path(tmp))), "{port}"], {"GOMAXPROCS": "1"}),
+            Stack("kubeship serve, FastAPI, full middleware", [*kubeship, "fastapi_ping:app"], full_env),
+            Stack(
+                "uvicorn, FastAPI, no middleware",
+                [py, "-m", "uvicorn", "fastapi_ping:app", "--port", "{port}", "--log-level", "warning"],
+            ),
+        ]
+        total = args.rounds * len(stacks)
+        done = 0
+        for round_no in range(args.rounds):
+            for stack in stacks:
+                port = free_port()
+                proc = start(stack, port)
+                try:
+                    wrk(port, args.warmup)
+                    rps, p99 = wrk(port, args.seconds)
+                finally:
+                    stop(proc)
+                stack.rps.append(rps)
+                stack.p99_ms.append(p99)
+                done += 1
+                print(
+                    f"[{done:2d}/{total}] round {round_no + 1}: {stack.name:45s} {rps:9,.0f} rps  p99 {p99:6.2f} ms",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        (APPS / "bench_hmac_key").unlink()
+
+    med = {s.name: statistics.median(s.rps) for s in stacks}
+    bare, full, gin, fast_k, fast_u = (med[s.name] for s in stacks)
+    cost_us = 1e6 / full - 1e6 / bare
+    print("\nstack (one core, wrk -t1 -c64)                 rps median   (rounds)")
+    for s in stacks:
+        print(
+            f"  {s.name:45s} {med[s.name]:9,.0f}   ({', '.join(f'{r:,.0f}' for r in s.rps)})"
+            f"  p99 {statistics.median(s.p99_ms):.2f} ms"
+        )
+    results = {
+        "runtime_cost_us": round(cost_us, 2),
+        "kubeship_bare_vs_gin": round(full / gin, 2),
+        "kubeship_fastapi_vs_uvicorn_fastapi": round(fast_k / fast_u, 2),
+        "rps_median": {k: round(v) for k, v in med.items()},
+    }
+    print(f"\nruntime cost per request        {cost_us:6.2f} µs   (target ≤ 5)")
+    print(f"kubeship serve bare vs Gin      {full / gin:6.2f} ×   (target ≥ 1.2)")
+    print(f"kubeship FastAPI vs uvicorn     {fast_k / fast_u:6.2f} ×   (target ≥ 1.1)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
