@@ -188,7 +188,8 @@ def main() -> int:
                 stack.p99_ms.append(p99)
                 done += 1
                 print(
-                    f"[{done:2d}/{total}] round {round_no + 1}: {stack.name:45s} {rps:9,.0f} rps  p99 {p99:6.2f} ms",
+                    f"[{done:2d}/{total}] round {round_no + 1}: {stack.name:45s} {rps:9,.0f} rps"
+                    f"  p99 {p99:6.2f} ms",
                     file=sys.stderr,
                     flush=True,
                 )
