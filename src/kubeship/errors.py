@@ -4,7 +4,8 @@
     ├── UsageError                2   a wrong command line or argument
     ├── ConfigError               3   a config or secret file that can't be read or parsed
     ├── AppLoadError              4   `module:app` that can't be imported or isn't an ASGI app
-    └── ServeError                5   the server can't start (port in use, bad TLS files)
+    ├── ServeError                5   the server can't start (port in use, bad TLS files)
+    └── SpecError                 6   kubeship.yaml invalid: every problem, each at file:line:col
 
 The CLI prints `str(error)` on one line, without a traceback, and exits with
 `error.exit_code`. Messages never contain a secret value.
@@ -35,3 +36,9 @@ class AppLoadError(KubeshipError):
 
 class ServeError(KubeshipError):
     exit_code = 5
+
+
+class SpecError(KubeshipError):
+    """kubeship.yaml is unreadable or invalid; the message lists every problem as file:line:col."""
+
+    exit_code = 6

@@ -46,3 +46,12 @@ MANAGER: Final = "kubeship"
 # Latency histogram bounds (seconds). An SLO latency threshold should be one of
 # them, so the bucket counts answer "what share was faster than the target".
 LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+# Config keys reach the app as environment variables too (the highest layer).
+CONFIG_ENV_PREFIX: Final = "APP_"
+
+
+def env_name(key: str, prefix: str = CONFIG_ENV_PREFIX) -> str:
+    """The environment variable for a config or secret key: `log-level` → `APP_LOG_LEVEL`."""
+    return prefix + key.upper().replace("-", "_").replace(".", "_")

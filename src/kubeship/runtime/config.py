@@ -20,11 +20,12 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from kubeship.errors import ConfigError
+from kubeship.names import CONFIG_ENV_PREFIX, env_name
 from kubeship.runtime.log import LogWriter, writer
 
 T = TypeVar("T")
 PARSED_SUFFIXES = (".yaml", ".yml", ".json")
-DEFAULT_ENV_PREFIX = "APP_"
+DEFAULT_ENV_PREFIX = CONFIG_ENV_PREFIX
 Fingerprint = tuple[tuple[str, int, int], ...]
 
 
@@ -141,16 +142,11 @@ class Config(Mapping[str, Any]):
         return fingerprint(self.path) if self.path is not None else ()
 
 
-def env_key(key: str, prefix: str) -> str:
-    """`log-level` → `APP_LOG_LEVEL`."""
-    return prefix + key.upper().replace("-", "_").replace(".", "_")
-
-
 def env_layer(keys: Any, environ: Mapping[str, str], prefix: str) -> dict[str, str]:
-    """Environment overrides for known keys (defaults and file), by `env_key`."""
+    """Environment overrides for known keys (defaults and file), by `env_name`."""
     out = {}
     for key in keys:
-        name = env_key(key, prefix)
+        name = env_name(key, prefix)
         if name in environ:
             out[key] = environ[name]
     return out

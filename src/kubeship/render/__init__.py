@@ -1,0 +1,34 @@
+"""Spec → Kubernetes objects (plain dicts), deterministic, in apply order."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from kubeship.masked import Secret
+from kubeship.render import config, network, scaling, workload
+from kubeship.render.output import to_yaml
+from kubeship.spec.models import AppSpec
+
+__all__ = ["render", "to_yaml"]
+
+
+def render(spec: AppSpec, secret_values: Mapping[str, Mapping[str, Secret]] | None = None) -> list[dict[str, Any]]:
+    """Every object for `spec`: config and secrets first, then workload, traffic, scaling.
+
+    `secret_values` holds the values of non-external secrets, resolved by the
+    caller (the CLI reads them from the environment or files); a key without
+    a value renders empty, for the cluster's secret tooling to fill.
+    """
+    objects = [
+        config.config_map(spec),
+        *config.secrets(spec, secret_values or {}),
+        scaling.adapter_rules(spec),
+        workload.deployment(spec),
+        network.service(spec),
+        network.ingress(spec),
+        network.network_policy(spec),
+        scaling.hpa(spec),
+        scaling.pdb(spec),
+    ]
+    return [o for o in objects if o is not None]

@@ -1,0 +1,125 @@
+"""HorizontalPodAutoscaler, its Prometheus Adapter rules, and the PodDisruptionBudget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from kubeship.render.labels import metadata, selector
+from kubeship.spec.models import AppSpec, ScalingRules
+
+
+def hpa(spec: AppSpec) -> dict[str, Any] | None:
+    auto = spec.autoscaling
+    if auto is None:
+        return None
+    metrics: list[dict[str, Any]] = []
+    if auto.cpu is not None:
+        metrics.append(
+            {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": auto.cpu}}}
+        )
+    if auto.memory is not None:
+        metrics.append(
+            {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": auto.memory}}}
+        )
+    for m in auto.custom:
+        if m.type == "Pods":
+            metrics.append(
+                {"type": "Pods", "pods": {"metric": {"name": m.name}, "target": {"type": "AverageValue", "averageValue": m.target}}}
+            )
+        else:
+            metrics.append(
+                {"type": "External", "external": {"metric": {"name": m.name}, "target": {"type": "Value", "value": m.target}}}
+            )
+    body: dict[str, Any] = {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
+        "minReplicas": auto.min_replicas,
+        "maxReplicas": auto.max_replicas,
+        "metrics": metrics,
+    }
+    if auto.behavior is not None:
+        behavior = {}
+        if auto.behavior.scale_up is not None:
+            behavior["scaleUp"] = _rules(auto.behavior.scale_up)
+        if auto.behavior.scale_down is not None:
+            behavior["scaleDown"] = _rules(auto.behavior.scale_down)
+        if behavior:
+            body["behavior"] = behavior
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": metadata(spec), "spec": body}
+
+
+def adapter_rules(spec: AppSpec) -> dict[str, Any] | None:
+    """A ConfigMap with the Prometheus Adapter rules that serve the custom metrics to the HPA."""
+    auto = spec.autoscaling
+    if auto is None or not any(m.query for m in auto.custom):
+        return None
+    rules, external = [], []
+    for m in auto.custom:
+        if not m.query:
+            continue
+        if m.type == "Pods":
+            rules.append(
+                {
+                    "seriesQuery": f'{m.name}{{namespace!="",pod!=""}}',
+                    "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
+                    "name": {"matches": f"^{m.name}$", "as": m.name},
+                    "metricsQuery": m.query,
+                }
+            )
+        else:
+            external.append(
+                {
+                    "seriesQuery": f'{m.name}{{namespace!=""}}',
+                    "resources": {"overrides": {"namespace": {"resource": "namespace"}}},
+                    "name": {"matches": f"^{m.name}$", "as": m.name},
+                    "metricsQuery": m.query,
+                }
+            )
+    config: dict[str, Any] = {}
+    if rules:
+        config["rules"] = rules
+    if external:
+        config["externalRules"] = external
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(spec, f"{spec.name}-adapter-rules"),
+        "data": {"config.yaml": _yaml(config)},
+    }
+
+
+def pdb(spec: AppSpec) -> dict[str, Any] | None:
+    """Only with at least two replicas: on one, a budget would block every node drain."""
+    budget = spec.availability.disruption_budget
+    least = spec.autoscaling.min_replicas if spec.autoscaling else spec.replicas
+    if budget is None or least < 2:
+        return None
+    body: dict[str, Any] = {"selector": {"matchLabels": selector(spec)}}
+    if budget.min_available is not None:
+        body["minAvailable"] = budget.min_available
+    else:
+        body["maxUnavailable"] = budget.max_unavailable if budget.max_unavailable is not None else 1
+    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": metadata(spec), "spec": body}
+
+
+def _rules(rules: ScalingRules) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if rules.stabilization_window_seconds is not None:
+        out["stabilizationWindowSeconds"] = rules.stabilization_window_seconds
+    if rules.select_policy is not None:
+        out["selectPolicy"] = rules.select_policy
+    if rules.policies is not None:
+        out["policies"] = [{"type": p.type, "value": p.value, "periodSeconds": p.period_seconds} for p in rules.policies]
+    return out
+
+
+def _yaml(data: Any) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    yaml = YAML(typ="rt", pure=True)
+    yaml.default_flow_style = False
+    yaml.width = 4096
+    yaml.dump(data, out)
+    return out.getvalue()

@@ -1,0 +1,222 @@
+"""Read `kubeship.yaml` into an `AppSpec`, with every problem at its line and column.
+
+YAML is read with ruamel.yaml's round-trip loader, which remembers where each
+key and item stood; pydantic validates; each pydantic error's location is
+mapped back to the closest position in the file. All problems are reported
+at once. Unknown keys get a did-you-mean from the model's own field names.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from kubeship.errors import SpecError
+from kubeship.spec.models import AppSpec, SpecFile
+
+Loc = tuple[str | int, ...]
+Positions = dict[Loc, tuple[int, int]]
+VALUE = "<value>"  # positions[(*loc, VALUE)]: where a scalar value stands (keys are at positions[loc])
+
+
+def load_spec(path: str | Path, env: str | None = None) -> AppSpec:
+    """The validated spec of `path`, with the `environments[env]` overlay applied."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: not found; run `kubeship init` to write one") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"{path}: cannot read: {exc}") from None
+    return parse_spec(text, str(path), env)
+
+
+def parse_spec(text: str, source: str = "kubeship.yaml", env: str | None = None) -> AppSpec:
+    data, positions = _read_yaml(text, source)
+    problems: list[str] = []
+    try:
+        spec_file = SpecFile.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(_format(exc, positions, source, SpecFile)) from None
+    if env is not None and env not in spec_file.environments:
+        known = ", ".join(sorted(spec_file.environments)) or "none"
+        raise SpecError(f"{source}: no environment {env!r} (defined: {known})")
+    base = _without_environments(data)
+    result = AppSpec.model_validate(base) if env is None else None
+    # Every overlay is checked, whichever is asked for: a broken prod overlay
+    # should fail the staging render too, not the day prod is deployed.
+    for name, overlay in spec_file.environments.items():
+        overlay_positions = {  # an overlay's errors point into the overlay
+            loc[2:]: pos for loc, pos in positions.items() if loc[:2] == ("environments", name) and len(loc) > 2
+        }
+        try:
+            merged = AppSpec.model_validate(deep_merge(base, overlay))
+        except ValidationError as exc:
+            problems.append(_format(exc, {**positions, **overlay_positions}, source, AppSpec, name))
+            continue
+        if name == env:
+            result = merged
+    if problems or result is None:
+        raise SpecError("\n".join(problems))
+    return result
+
+
+def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+    """Mappings merge key by key; anything else in the overlay replaces the base."""
+    out = copy.deepcopy(dict(base))
+    for key, value in overlay.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _without_environments(data: Any) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k != "environments"} if isinstance(data, dict) else data
+
+
+def _read_yaml(text: str, source: str) -> tuple[Any, Positions]:
+    yaml = YAML(typ="rt", pure=True)
+    try:
+        doc = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise SpecError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
+    except YAMLError as exc:
+        raise SpecError(f"{source}: invalid YAML: {exc}") from None
+    if not isinstance(doc, CommentedMap):
+        raise SpecError(f"{source}:1:1: expected a mapping (name: ..., image: ...) at the top level")
+    positions: Positions = {(): (1, 1)}
+    return _plain(doc, (), positions), positions
+
+
+def _plain(node: Any, loc: Loc, positions: Positions) -> Any:
+    """Plain dicts and lists, recording where each key (and item) stood."""
+    if isinstance(node, CommentedMap):
+        out = {}
+        for key, value in node.items():
+            line, col = node.lc.key(key)
+            positions[(*loc, str(key))] = (line + 1, col + 1)
+            vline, vcol = node.lc.value(key)
+            positions[(*loc, str(key), VALUE)] = (vline + 1, vcol + 1)
+            out[str(key)] = _plain(value, (*loc, str(key)), positions)
+        return out
+    if isinstance(node, CommentedSeq):
+        items = []
+        for i, value in enumerate(node):
+            line, col = node.lc.item(i)
+            positions[(*loc, i)] = (line + 1, col + 1)
+            items.append(_plain(value, (*loc, i), positions))
+        return items
+    if isinstance(node, str):
+        return str(node)
+    return node
+
+
+def _format(exc: ValidationError, positions: Positions, source: str, model: type[BaseModel], env: str | None = None) -> str:
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        at_key = error["type"] in ("extra_forbidden", "missing")
+        where = _position(loc, positions) if at_key else positions.get((*loc, VALUE)) or _position(loc, positions)
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        message = _message(error, loc, model)
+        prefix = f"{source}:{where[0]}:{where[1]}"
+        suffix = f" (in environment {env!r})" if env else ""
+        lines.append(f"{prefix}: {field}: {message}{suffix}")
+    return "\n".join(sorted(set(lines), key=_line_key))
+
+
+def _line_key(line: str) -> tuple[int, int, str]:
+    parts = line.split(":")
+    try:
+        return int(parts[1]), int(parts[2]), line
+    except (IndexError, ValueError):
+        return 0, 0, line
+
+
+def _position(loc: Loc, positions: Positions) -> tuple[int, int]:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in positions:
+            return positions[loc[:end]]
+    return 1, 1
+
+
+def _message(error: Any, loc: Loc, model: type[BaseModel]) -> str:
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        known = _fields_at(model, loc[:-1])
+        guess = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
+        hint = f"; did you mean {guess[0]!r}?" if guess else (f"; known keys: {', '.join(known)}" if known else "")
+        return f"unknown key {loc[-1]!r}{hint}"
+    if kind == "missing":
+        return "required"
+    if kind in ("int_parsing", "int_type"):
+        return f"expected a whole number, got {value!r}"
+    if kind in ("float_parsing", "float_type"):
+        return f"expected a number, got {value!r}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"expected true or false, got {value!r}"
+    if kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return f"expected one of {expected}, got {value!r}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping of keys to values, got {type(value).__name__}"
+    if kind == "list_type":
+        return f"expected a list, got {type(value).__name__}"
+    ctx = error.get("ctx", {})
+    for bound, words in (("ge", "at least"), ("gt", "more than"), ("le", "at most"), ("lt", "less than")):
+        if bound in ctx and kind.startswith(("greater_than", "less_than")):
+            return f"expected {words} {ctx[bound]}, got {value!r}"
+    if kind == "too_short":
+        return "must not be empty"
+    if kind == "string_type":
+        return f"expected text, got {value!r}"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _fields_at(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The YAML keys allowed at `loc` (for did-you-mean)."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = next((f for n, f in current.model_fields.items() if (f.alias or n) == part), None)
+            if field is None:
+                return []
+            current = field.annotation
+        elif typing.get_origin(current) in (dict, list):
+            current = typing.get_args(current)[-1]
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(f.alias or n for n, f in current.model_fields.items())
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Optional[X] / Annotated[X, ...] → X."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, __import__("types").UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) != 1:
+                return annotation
+            annotation = args[0]
+        else:
+            return annotation

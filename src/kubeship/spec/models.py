@@ -1,0 +1,403 @@
+"""The `kubeship.yaml` schema: one place for every field, its default and why.
+
+Field names are snake_case in Python and camelCase in YAML (as Kubernetes
+writes them). Unknown keys are errors, so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from kubeship.names import DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT, HEALTH_PATH, READY_PATH
+from kubeship.spec.quantity import parse_quantity
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+DEFAULT_COMMAND = ("kubeship", "serve")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, validate_default=True
+    )
+
+
+def _quantity(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise PydanticCustomError("quantity", "expected a quantity like 500m, 1 or 256Mi, got {value}", {"value": repr(value)})
+    try:
+        parse_quantity(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "quantity", "expected a quantity like 500m, 1 or 256Mi, got {value}", {"value": repr(value)}
+        ) from None
+    return str(value)
+
+
+def _dns_label(value: str) -> str:
+    if len(value) > 63 or not DNS_LABEL.match(value):
+        raise PydanticCustomError(
+            "dns_label",
+            "{value} is not a valid name: use lower-case letters, digits and '-', at most 63 characters",
+            {"value": repr(value)},
+        )
+    return value
+
+
+def _percent(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.rstrip("%").isdigit():
+            value = int(value.rstrip("%"))
+        else:
+            raise PydanticCustomError("percent", "expected a percentage like 50, got {value}", {"value": repr(value)})
+    if not 1 <= value <= 100:
+        raise PydanticCustomError("percent", "expected a percentage from 1 to 100, got {value}", {"value": repr(value)})
+    return int(value)
+
+
+def _int_or_percent(value: Any) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{1,3}%", value) and int(value[:-1]) <= 100:
+        return value
+    raise PydanticCustomError("int_or_percent", "expected a count like 1 or a percentage like 25%, got {value}",
+                              {"value": repr(value)})
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise PydanticCustomError(
+            "unquoted",
+            "YAML read {value} as a number; quote it (\"{value}\") so 1.10 does not become 1.1",
+            {"value": value},
+        )
+    return value
+
+
+Quantity = Annotated[str, BeforeValidator(_quantity)]
+Text = Annotated[str, BeforeValidator(_text)]
+Name = Annotated[str, AfterValidator(_dns_label)]
+Percent = Annotated[int, BeforeValidator(_percent)]
+IntOrPercent = Annotated[int | str, BeforeValidator(_int_or_percent)]
+
+
+class Image(Model):
+    """`<registry>/<namespace>/<name>:<tag>` or `@<digest>`; never an implicit `latest`."""
+
+    registry: str | None = None
+    namespace: str | None = None
+    name: str
+    tag: Text | None = None
+    digest: str | None = None
+
+    @field_validator("tag")
+    @classmethod
+    def _no_latest(cls, tag: str | None) -> str | None:
+        if tag == "latest":
+            raise PydanticCustomError("latest", "tag 'latest' is not reproducible: pin a version or a digest", {})
+        return tag
+
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, digest: str | None) -> str | None:
+        if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            raise PydanticCustomError("digest", "expected sha256:<64 hex digits>, got {value}", {"value": repr(digest)})
+        return digest
+
+    @model_validator(mode="after")
+    def _pinned(self) -> Image:
+        if self.tag is None and self.digest is None:
+            raise PydanticCustomError("unpinned", "set image.tag (a version) or image.digest; 'latest' is never implied", {})
+        return self
+
+    @property
+    def reference(self) -> str:
+        repo = "/".join(p for p in (self.registry, self.namespace, self.name) if p)
+        return f"{repo}@{self.digest}" if self.digest else f"{repo}:{self.tag}"
+
+
+class Resources(Model):
+    requests: dict[Literal["cpu", "memory", "ephemeral-storage"], Quantity] = Field(
+        default_factory=lambda: {"cpu": "100m", "memory": "128Mi"}
+    )
+    limits: dict[Literal["cpu", "memory", "ephemeral-storage"], Quantity] = Field(
+        default_factory=lambda: {"memory": "256Mi"},
+        description="No CPU limit by default: CFS throttling hurts latency more than it protects neighbours.",
+    )
+
+    @model_validator(mode="after")
+    def _limits_cover_requests(self) -> Resources:
+        for key, limit in self.limits.items():
+            request = self.requests.get(key)
+            if request is not None and parse_quantity(limit) < parse_quantity(request):
+                raise PydanticCustomError(
+                    "limit_below_request",
+                    "limits.{key} ({limit}) is below requests.{key} ({request})",
+                    {"key": key, "limit": limit, "request": request},
+                )
+        return self
+
+
+class Probe(Model):
+    path: str
+    initial_delay_seconds: int = Field(0, ge=0)
+    period_seconds: int = Field(10, ge=1)
+    timeout_seconds: int = Field(1, ge=1)
+    failure_threshold: int = Field(3, ge=1)
+
+
+class Probes(Model):
+    liveness: Probe = Probe(path=HEALTH_PATH)
+    readiness: Probe = Probe(path=READY_PATH, period_seconds=5, failure_threshold=1)
+    startup: Probe | None = Probe(path=HEALTH_PATH, period_seconds=2, failure_threshold=30)
+
+
+class Container(Model):
+    port: int = Field(DEFAULT_PORT, ge=1, le=65535)
+    app: str = Field("app:app", description="module:attribute of the ASGI app, for `kubeship serve`")
+    command: list[str] | None = Field(None, description="Overrides `kubeship serve <app>` entirely.")
+    workers: int = Field(1, ge=1)
+    env: dict[str, str] = Field(default_factory=dict)
+    resources: Resources = Resources()
+    probes: Probes = Probes()
+    drain_seconds: float = Field(DEFAULT_DRAIN_SECONDS, ge=0, description="Keep serving after SIGTERM (runtime).")
+    shutdown_timeout: float = Field(DEFAULT_SHUTDOWN_TIMEOUT, gt=0, description="Then finish in-flight requests.")
+
+    @field_validator("env")
+    @classmethod
+    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
+        for name in env:
+            if not ENV_NAME.match(name):
+                raise PydanticCustomError("env_name", "{name} is not a valid environment variable name", {"name": repr(name)})
+        return env
+
+
+class RollingUpdate(Model):
+    max_surge: IntOrPercent = "25%"
+    max_unavailable: IntOrPercent = 0  # zero-downtime by default: new pods ready before old ones go
+
+
+def _node_port_range(value: int | None) -> int | None:
+    if value is not None and not 30000 <= value <= 32767:
+        raise PydanticCustomError("node_port", "nodePort {value} is outside the range 30000-32767", {"value": repr(value)})
+    return value
+
+
+class Service(Model):
+    type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
+    port: int = Field(80, ge=1, le=65535)
+    node_port: Annotated[int | None, AfterValidator(_node_port_range)] = None
+
+    @model_validator(mode="after")
+    def _node_port_needs_type(self) -> Service:
+        if self.node_port is not None and self.type == "ClusterIP":
+            raise PydanticCustomError("node_port_type", "nodePort needs type NodePort or LoadBalancer", {})
+        return self
+
+
+class IngressPath(Model):
+    path: str = "/"
+    path_type: Literal["Prefix", "Exact", "ImplementationSpecific"] = "Prefix"
+
+
+class IngressHost(Model):
+    host: str
+    paths: list[IngressPath] = Field(default_factory=lambda: [IngressPath()])
+
+
+class Ingress(Model):
+    class_name: str | None = None
+    hosts: list[IngressHost] = Field(min_length=1)
+    tls_secret: str | None = None
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+
+class Config(Model):
+    """Non-secret settings → a ConfigMap."""
+
+    data: dict[str, str] = Field(default_factory=dict)
+    reload: Literal["hot", "restart"] = Field(
+        "hot",
+        description="hot: mounted as a directory the runtime re-reads; restart: a content hash on the pod "
+        "template rolls the pods on every change.",
+    )
+    as_env: bool = Field(False, description="Also expose each key as an APP_* environment variable.")
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _stringify(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v if isinstance(v, str) else _scalar_text(v) for k, v in data.items()}
+        return data
+
+    @field_validator("data")
+    @classmethod
+    def _keys(cls, data: dict[str, str]) -> dict[str, str]:
+        for key in data:
+            if not CONFIG_KEY.match(key):
+                raise PydanticCustomError("config_key", "{key} is not a valid ConfigMap key", {"key": repr(key)})
+        return data
+
+
+def _scalar_text(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+class SecretKey(Model):
+    """Where a secret value comes from at render time. Never the value itself."""
+
+    from_env: str | None = None
+    from_file: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SecretKey:
+        if (self.from_env is None) == (self.from_file is None):
+            raise PydanticCustomError("secret_source", "give exactly one of fromEnv or fromFile", {})
+        return self
+
+
+def _secret_key(value: Any) -> Any:
+    if isinstance(value, str):
+        raise PydanticCustomError(
+            "inline_secret",
+            "secret values must not be written in kubeship.yaml; use fromEnv: VAR or fromFile: path",
+            {},
+        )
+    return value
+
+
+class Secret(Model):
+    external: bool = Field(False, description="The Secret exists already in the cluster: reference it, render nothing.")
+    keys: dict[str, Annotated[SecretKey, BeforeValidator(_secret_key)]] = Field(default_factory=dict)
+    mount: bool = Field(True, description="Mount as files (KUBESHIP_SECRETS_PATH); else expose as env vars.")
+
+    @model_validator(mode="after")
+    def _keys_or_external(self) -> Secret:
+        if not self.external and not self.keys:
+            raise PydanticCustomError("secret_empty", "list its keys, or set external: true", {})
+        return self
+
+
+class CustomMetric(Model):
+    name: str
+    type: Literal["Pods", "External"] = "Pods"
+    target: Quantity = Field(description="Average per pod (Pods) or total value (External).")
+    query: str | None = Field(None, description="PromQL for the Prometheus Adapter rule.")
+
+
+class ScalingPolicy(Model):
+    type: Literal["Pods", "Percent"]
+    value: int = Field(ge=1)
+    period_seconds: int = Field(ge=1, le=1800)
+
+
+class ScalingRules(Model):
+    stabilization_window_seconds: int | None = Field(None, ge=0, le=3600)
+    select_policy: Literal["Max", "Min", "Disabled"] | None = None
+    policies: list[ScalingPolicy] | None = None
+
+
+class Behavior(Model):
+    """Omitted fields take the controller's defaults (scale-down stabilization 300 s)."""
+
+    scale_up: ScalingRules | None = None
+    scale_down: ScalingRules | None = None
+
+
+class Autoscaling(Model):
+    min_replicas: int = Field(2, ge=1)
+    max_replicas: int = Field(10, ge=1)
+    cpu: Percent | None = None
+    memory: Quantity | None = Field(None, description="Average memory per pod, e.g. 200Mi.")
+    custom: list[CustomMetric] = Field(default_factory=list)
+    behavior: Behavior | None = None
+
+    @model_validator(mode="after")
+    def _sane(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise PydanticCustomError(
+                "min_max", "minReplicas ({min}) is greater than maxReplicas ({max})",
+                {"min": self.min_replicas, "max": self.max_replicas},
+            )
+        if self.cpu is None and self.memory is None and not self.custom:
+            raise PydanticCustomError("no_metrics", "give at least one of cpu, memory or custom", {})
+        return self
+
+
+class Disruption(Model):
+    """A PodDisruptionBudget; with neither field set, maxUnavailable 1."""
+
+    min_available: IntOrPercent | None = None
+    max_unavailable: IntOrPercent | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> Disruption:
+        if self.min_available is not None and self.max_unavailable is not None:
+            raise PydanticCustomError("pdb_both", "give minAvailable or maxUnavailable, not both", {})
+        return self
+
+
+class Availability(Model):
+    zones: bool = Field(True, description="Spread pods over topology.kubernetes.io/zone.")
+    hosts: bool = Field(True, description="Spread pods over kubernetes.io/hostname.")
+    disruption_budget: Disruption | None = Disruption()
+
+
+class Security(Model):
+    run_as_user: int = Field(10001, ge=1)
+    run_as_group: int = Field(10001, ge=1)
+    read_only_root_filesystem: bool = True
+    service_account_token: bool = False
+
+
+class NetworkPolicy(Model):
+    enabled: bool = True
+    from_namespaces: list[Name] = Field(
+        default_factory=list, description="Namespaces allowed in besides the app's own (ingress controller, monitoring)."
+    )
+
+
+class AppSpec(Model):
+    """Everything kubeship derives a deployment from."""
+
+    name: Name
+    namespace: Name | None = None
+    part_of: str | None = None
+    version: Text
+    image: Image
+    container: Container = Container()
+    replicas: int = Field(2, ge=0)
+    rolling_update: RollingUpdate = RollingUpdate()
+    revision_history_limit: int = Field(5, ge=0)
+    service: Service = Service()
+    ingress: Ingress | None = None
+    config: Config | None = None
+    secrets: dict[Name, Secret] = Field(default_factory=dict)
+    autoscaling: Autoscaling | None = None
+    availability: Availability = Availability()
+    security: Security = Security()
+    network_policy: NetworkPolicy = NetworkPolicy()
+
+
+class SpecFile(AppSpec):
+    """The file: an app spec plus environment overlays (deep-merged before validation)."""
+
+    environments: dict[Name, dict[str, Any]] = Field(default_factory=dict)
