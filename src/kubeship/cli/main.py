@@ -101,6 +101,13 @@ def serve(
     )
 
 
+from kubeship.cli.render_cmds import init, render, schema  # noqa: E402  (after the group exists)
+
+cli.add_command(init)
+cli.add_command(render)
+cli.add_command(schema)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a KubeshipError becomes one line on stderr and its exit code."""
     try:

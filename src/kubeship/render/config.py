@@ -18,7 +18,7 @@ CONFIG_HASH_ANNOTATION = "kubeship.io/config-hash"
 
 
 def config_map_name(spec: AppSpec) -> str:
-    return f"{spec.name}-config"
+    return (spec.config.name if spec.config else None) or f"{spec.name}-config"
 
 
 def config_map(spec: AppSpec) -> dict[str, Any] | None:

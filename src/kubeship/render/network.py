@@ -9,6 +9,10 @@ from kubeship.render.labels import metadata, selector
 from kubeship.spec.models import AppSpec
 
 
+def service_name(spec: AppSpec) -> str:
+    return spec.service.name or spec.name
+
+
 def service(spec: AppSpec) -> dict[str, Any]:
     svc = spec.service
     port: dict[str, Any] = {"name": PORT_NAME, "port": svc.port, "targetPort": PORT_NAME, "protocol": "TCP"}
@@ -17,7 +21,7 @@ def service(spec: AppSpec) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": metadata(spec),
+        "metadata": metadata(spec, service_name(spec)),
         "spec": {"type": svc.type, "selector": selector(spec), "ports": [port]},
     }
 
@@ -26,7 +30,7 @@ def ingress(spec: AppSpec) -> dict[str, Any] | None:
     ing = spec.ingress
     if ing is None:
         return None
-    backend = {"service": {"name": spec.name, "port": {"name": PORT_NAME}}}
+    backend = {"service": {"name": service_name(spec), "port": {"name": PORT_NAME}}}
     body: dict[str, Any] = {}
     if ing.class_name:
         body["ingressClassName"] = ing.class_name

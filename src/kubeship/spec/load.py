@@ -108,8 +108,9 @@ def _plain(node: Any, loc: Loc, positions: Positions) -> Any:
         for key, value in node.items():
             line, col = node.lc.key(key)
             positions[(*loc, str(key))] = (line + 1, col + 1)
-            vline, vcol = node.lc.value(key)
-            positions[(*loc, str(key), VALUE)] = (vline + 1, vcol + 1)
+            if not isinstance(value, CommentedMap | CommentedSeq):  # a mapping's problems point at its key
+                vline, vcol = node.lc.value(key)
+                positions[(*loc, str(key), VALUE)] = (vline + 1, vcol + 1)
             out[str(key)] = _plain(value, (*loc, str(key)), positions)
         return out
     if isinstance(node, CommentedSeq):
@@ -128,7 +129,7 @@ def _format(exc: ValidationError, positions: Positions, source: str, model: type
     lines = []
     for error in exc.errors(include_url=False):
         loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
-        at_key = error["type"] in ("extra_forbidden", "missing")
+        at_key = error["type"] in ("extra_forbidden", "missing") or "[key]" in error["loc"]
         where = _position(loc, positions) if at_key else positions.get((*loc, VALUE)) or _position(loc, positions)
         field = ".".join(str(p) for p in loc) or "(top level)"
         message = _message(error, loc, model)

@@ -95,6 +95,12 @@ Percent = Annotated[int, BeforeValidator(_percent)]
 IntOrPercent = Annotated[int | str, BeforeValidator(_int_or_percent)]
 
 
+def _env_name(name: str) -> str:
+    if not ENV_NAME.match(name):
+        raise PydanticCustomError("env_name", "{name} is not a valid environment variable name", {"name": repr(name)})
+    return name
+
+
 class Image(Model):
     """`<registry>/<namespace>/<name>:<tag>` or `@<digest>`; never an implicit `latest`."""
 
@@ -171,19 +177,11 @@ class Container(Model):
     app: str = Field("app:app", description="module:attribute of the ASGI app, for `kubeship serve`")
     command: list[str] | None = Field(None, description="Overrides `kubeship serve <app>` entirely.")
     workers: int = Field(1, ge=1)
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[Annotated[str, AfterValidator(_env_name)], str] = Field(default_factory=dict)
     resources: Resources = Resources()
     probes: Probes = Probes()
     drain_seconds: float = Field(DEFAULT_DRAIN_SECONDS, ge=0, description="Keep serving after SIGTERM (runtime).")
     shutdown_timeout: float = Field(DEFAULT_SHUTDOWN_TIMEOUT, gt=0, description="Then finish in-flight requests.")
-
-    @field_validator("env")
-    @classmethod
-    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
-        for name in env:
-            if not ENV_NAME.match(name):
-                raise PydanticCustomError("env_name", "{name} is not a valid environment variable name", {"name": repr(name)})
-        return env
 
 
 class RollingUpdate(Model):
@@ -198,6 +196,7 @@ def _node_port_range(value: int | None) -> int | None:
 
 
 class Service(Model):
+    name: Name | None = Field(None, description="Service name; default the app name.")
     type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
     port: int = Field(80, ge=1, le=65535)
     node_port: Annotated[int | None, AfterValidator(_node_port_range)] = None
@@ -229,6 +228,7 @@ class Ingress(Model):
 class Config(Model):
     """Non-secret settings → a ConfigMap."""
 
+    name: Name | None = Field(None, description="ConfigMap name; default <app>-config.")
     data: dict[str, str] = Field(default_factory=dict)
     reload: Literal["hot", "restart"] = Field(
         "hot",

@@ -1,0 +1,74 @@
+"""`kubeship init`, `kubeship render`, `kubeship schema`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from kubeship.errors import UsageError
+
+
+@click.command()
+@click.option("-f", "--file", "spec_path", type=click.Path(path_type=Path), default="kubeship.yaml", show_default=True)
+@click.option("--env", "env", help="Apply environments.<ENV> from the spec.")
+@click.option("-o", "--output-dir", type=click.Path(path_type=Path), help="Write one file per object here.")
+@click.option("--allow-missing-secrets", is_flag=True, help="Render secrets whose source is unset as empty.")
+def render(spec_path: Path, env: str | None, output_dir: Path | None, allow_missing_secrets: bool) -> None:
+    """Render Kubernetes manifests from kubeship.yaml (to stdout, or -o DIR)."""
+    from kubeship.render import render as render_objects
+    from kubeship.render import to_yaml
+    from kubeship.render.output import file_name
+    from kubeship.spec import load_spec
+    from kubeship.spec.secrets import secret_values
+
+    spec = load_spec(spec_path, env)
+    values = secret_values(spec, os.environ, spec_path.parent, allow_missing=allow_missing_secrets)
+    objects = render_objects(spec, values)
+    if output_dir is None:
+        sys.stdout.write(to_yaml(objects))
+        return
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for obj in objects:
+        (output_dir / file_name(obj)).write_text(to_yaml([obj]))
+    click.echo(f"wrote {len(objects)} objects to {output_dir}/", err=True)
+
+
+@click.command()
+@click.argument("directory", type=click.Path(path_type=Path), default=".")
+@click.option("--name", default=None, help="App name (default: the directory's name).")
+@click.option("--force", is_flag=True, help="Overwrite existing files.")
+def init(directory: Path, name: str | None, force: bool) -> None:
+    """Write a commented kubeship.yaml and the example app into DIRECTORY."""
+    directory.mkdir(parents=True, exist_ok=True)
+    app_name = name or directory.resolve().name.lower().replace("_", "-")
+    templates = resources.files("kubeship.cli") / "templates"
+    targets = {
+        "kubeship.yaml": (templates / "kubeship.yaml").read_text().replace("{{name}}", app_name),
+        "app.py": (templates / "app.py").read_text(),
+    }
+    existing = [n for n in targets if (directory / n).exists()]
+    if existing and not force:
+        raise UsageError(f"{', '.join(str(directory / n) for n in existing)} exists; pass --force to overwrite")
+    for file, text in targets.items():
+        (directory / file).write_text(text)
+        click.echo(f"wrote {directory / file}", err=True)
+
+
+@click.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to this file (default stdout).")
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of kubeship.yaml (for editor completion and validation)."""
+    from kubeship.spec.models import SpecFile
+
+    text = json.dumps(SpecFile.model_json_schema(by_alias=True), indent=2, sort_keys=True) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+
+
