@@ -44,6 +44,33 @@ def show(r: httpx.Response) -> None:
     print(f"  {r.request.method} {target} → {r.status_code} {r.text.strip()[:80]}   (x-request-id: {rid})")
 
 
+def render_manifests() -> Path:
+    """Render the seed example for prod and validate every object against Kubernetes' schemas."""
+    import kubernetes_validate
+
+    from kubeship.masked import Secret
+    from kubeship.render import render, to_yaml
+    from kubeship.render.output import file_name
+    from kubeship.spec import load_spec
+
+    step("kubeship render -f examples/seed/kubeship.yaml --env prod (the seed guide's objects)")
+    spec = load_spec(ROOT / "examples" / "seed" / "kubeship.yaml", "prod")
+    demo_secrets = {"db-credentials": {"username": Secret("admin"), "password": Secret("demo-only")}}
+    objects = render(spec, demo_secrets)
+    out = OUT / "manifests"
+    out.mkdir(parents=True, exist_ok=True)
+    for obj in objects:
+        (out / file_name(obj)).write_text(to_yaml([obj]))
+    (out / "all.yaml").write_text(to_yaml(objects))
+    version = kubernetes_validate.latest_version()
+    for obj in objects:
+        kubernetes_validate.validate(obj, version, strict=True)
+        print(
+            f"  {obj['kind']:24s} {obj['metadata']['name']:20s} valid against Kubernetes {version} (strict)"
+        )
+    return out
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     config_dir = OUT / "config"
@@ -129,12 +156,14 @@ def main() -> int:
             if proc.poll() is None:
                 proc.kill()
 
+    manifests = render_manifests()
     access = [json.loads(ln) for ln in log_path.read_text().splitlines() if ln.startswith("{")]
     step("outputs")
     print(f"  {log_path.relative_to(ROOT)}   JSON access log and events ({len(access)} lines), e.g.:")
     sample = next(ln for ln in access if ln.get("msg") == "request")
     print("    " + json.dumps(sample))
     print(f"  {(OUT / 'metrics.txt').relative_to(ROOT)}  the Prometheus exposition scraped above")
+    print(f"  {manifests.relative_to(ROOT)}/  the seed example's manifests, one file per object (+ all.yaml)")
     return 0 if code == 0 else 1
 
 

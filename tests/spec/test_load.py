@@ -22,11 +22,20 @@ def problems(text: str, env: str | None = None) -> list[str]:
 
 
 CASES = [
-    pytest.param("replicas: three\n", "kubeship.yaml:4:11: replicas: expected a whole number, got 'three'", id="wrong-type"),
-    pytest.param("servce: {}\n", "kubeship.yaml:4:1: servce: unknown key 'servce'; did you mean 'service'?", id="unknown-key"),
+    pytest.param(
+        "replicas: three\n",
+        "kubeship.yaml:4:11: replicas: expected a whole number, got 'three'",
+        id="wrong-type",
+    ),
+    pytest.param(
+        "servce: {}\n",
+        "kubeship.yaml:4:1: servce: unknown key 'servce'; did you mean 'service'?",
+        id="unknown-key",
+    ),
     pytest.param(
         "container:\n  resources:\n    requests: {cpu: fifty}\n",
-        "kubeship.yaml:6:21: container.resources.requests.cpu: expected a quantity like 500m, 1 or 256Mi, got 'fifty'",
+        "kubeship.yaml:6:21: container.resources.requests.cpu: "
+        "expected a quantity like 500m, 1 or 256Mi, got 'fifty'",
         id="bad-quantity",
     ),
     pytest.param(
@@ -82,11 +91,17 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_latest_and_unpinned_images_are_refused() -> None:
     text = 'name: web\nversion: "1"\nimage: {name: web, tag: latest}\n'
     assert "kubeship.yaml:3:25: image.tag: tag 'latest' is not reproducible" in problems(text)[0]
-    assert "image: set image.tag (a version) or image.digest" in problems('name: web\nversion: "1"\nimage: {name: web}\n')[0]
+    assert (
+        "image: set image.tag (a version) or image.digest"
+        in problems('name: web\nversion: "1"\nimage: {name: web}\n')[0]
+    )
 
 
 def test_unquoted_version_is_caught_before_it_becomes_a_float() -> None:
-    assert "YAML read 1.1 as a number; quote it" in problems('name: web\nversion: 1.10\nimage: {name: w, tag: "1"}\n')[0]
+    assert (
+        "YAML read 1.1 as a number; quote it"
+        in problems('name: web\nversion: 1.10\nimage: {name: w, tag: "1"}\n')[0]
+    )
 
 
 def test_invalid_yaml_has_a_position() -> None:
@@ -101,7 +116,8 @@ def test_overlays_are_validated_and_their_errors_point_into_the_overlay() -> Non
 
 
 def test_overlay_deep_merges_onto_the_base() -> None:
-    text = VALID + "autoscaling: {minReplicas: 2, maxReplicas: 5, cpu: 60}\nenvironments:\n  prod:\n    autoscaling: {maxReplicas: 20}\n"
+    text = VALID + "autoscaling: {minReplicas: 2, maxReplicas: 5, cpu: 60}\n"
+    text += "environments:\n  prod:\n    autoscaling: {maxReplicas: 20}\n"
     prod = parse_spec(text, env="prod")
     assert prod.autoscaling is not None
     assert (prod.autoscaling.min_replicas, prod.autoscaling.max_replicas, prod.autoscaling.cpu) == (2, 20, 60)
@@ -115,8 +131,15 @@ def test_unknown_environment() -> None:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("500m", "0.5"), ("1", "1"), ("1.5", "1.5"), ("256Mi", str(256 * 2**20)), ("2Gi", str(2 * 2**30)), ("1k", "1000"),
-     ("1e3", "1000")],
+    [
+        ("500m", "0.5"),
+        ("1", "1"),
+        ("1.5", "1.5"),
+        ("256Mi", str(256 * 2**20)),
+        ("2Gi", str(2 * 2**30)),
+        ("1k", "1000"),
+        ("1e3", "1000"),
+    ],
 )
 def test_quantities_parse_exactly(text: str, value: str) -> None:
     from decimal import Decimal

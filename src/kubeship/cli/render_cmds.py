@@ -14,7 +14,9 @@ from kubeship.errors import UsageError
 
 
 @click.command()
-@click.option("-f", "--file", "spec_path", type=click.Path(path_type=Path), default="kubeship.yaml", show_default=True)
+@click.option(
+    "-f", "--file", "spec_path", type=click.Path(path_type=Path), default="kubeship.yaml", show_default=True
+)
 @click.option("--env", "env", help="Apply environments.<ENV> from the spec.")
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path), help="Write one file per object here.")
 @click.option("--allow-missing-secrets", is_flag=True, help="Render secrets whose source is unset as empty.")
@@ -53,7 +55,9 @@ def init(directory: Path, name: str | None, force: bool) -> None:
     }
     existing = [n for n in targets if (directory / n).exists()]
     if existing and not force:
-        raise UsageError(f"{', '.join(str(directory / n) for n in existing)} exists; pass --force to overwrite")
+        raise UsageError(
+            f"{', '.join(str(directory / n) for n in existing)} exists; pass --force to overwrite"
+        )
     for file, text in targets.items():
         (directory / file).write_text(text)
         click.echo(f"wrote {directory / file}", err=True)
@@ -70,5 +74,3 @@ def schema(output: Path | None) -> None:
         sys.stdout.write(text)
     else:
         output.write_text(text)
-
-

@@ -13,7 +13,9 @@ from kubeship.spec.models import AppSpec
 __all__ = ["render", "to_yaml"]
 
 
-def render(spec: AppSpec, secret_values: Mapping[str, Mapping[str, Secret]] | None = None) -> list[dict[str, Any]]:
+def render(
+    spec: AppSpec, secret_values: Mapping[str, Mapping[str, Secret]] | None = None
+) -> list[dict[str, Any]]:
     """Every object for `spec`: config and secrets first, then workload, traffic, scaling.
 
     `secret_values` holds the values of non-external secrets, resolved by the

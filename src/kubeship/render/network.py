@@ -39,7 +39,9 @@ def ingress(spec: AppSpec) -> dict[str, Any] | None:
     body["rules"] = [
         {
             "host": h.host,
-            "http": {"paths": [{"path": p.path, "pathType": p.path_type, "backend": backend} for p in h.paths]},
+            "http": {
+                "paths": [{"path": p.path, "pathType": p.path_type, "backend": backend} for p in h.paths]
+            },
         }
         for h in ing.hosts
     ]

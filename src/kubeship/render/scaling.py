@@ -17,20 +17,41 @@ def hpa(spec: AppSpec) -> dict[str, Any] | None:
     metrics: list[dict[str, Any]] = []
     if auto.cpu is not None:
         metrics.append(
-            {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": auto.cpu}}}
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": auto.cpu},
+                },
+            }
         )
     if auto.memory is not None:
         metrics.append(
-            {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": auto.memory}}}
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "memory",
+                    "target": {"type": "AverageValue", "averageValue": auto.memory},
+                },
+            }
         )
     for m in auto.custom:
         if m.type == "Pods":
             metrics.append(
-                {"type": "Pods", "pods": {"metric": {"name": m.name}, "target": {"type": "AverageValue", "averageValue": m.target}}}
+                {
+                    "type": "Pods",
+                    "pods": {
+                        "metric": {"name": m.name},
+                        "target": {"type": "AverageValue", "averageValue": m.target},
+                    },
+                }
             )
         else:
             metrics.append(
-                {"type": "External", "external": {"metric": {"name": m.name}, "target": {"type": "Value", "value": m.target}}}
+                {
+                    "type": "External",
+                    "external": {"metric": {"name": m.name}, "target": {"type": "Value", "value": m.target}},
+                }
             )
     body: dict[str, Any] = {
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
@@ -46,7 +67,12 @@ def hpa(spec: AppSpec) -> dict[str, Any] | None:
             behavior["scaleDown"] = _rules(auto.behavior.scale_down)
         if behavior:
             body["behavior"] = behavior
-    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": metadata(spec), "spec": body}
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": metadata(spec),
+        "spec": body,
+    }
 
 
 def adapter_rules(spec: AppSpec) -> dict[str, Any] | None:
@@ -62,7 +88,9 @@ def adapter_rules(spec: AppSpec) -> dict[str, Any] | None:
             rules.append(
                 {
                     "seriesQuery": f'{m.name}{{namespace!="",pod!=""}}',
-                    "resources": {"overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}},
+                    "resources": {
+                        "overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
+                    },
                     "name": {"matches": f"^{m.name}$", "as": m.name},
                     "metricsQuery": m.query,
                 }
@@ -100,7 +128,12 @@ def pdb(spec: AppSpec) -> dict[str, Any] | None:
         body["minAvailable"] = budget.min_available
     else:
         body["maxUnavailable"] = budget.max_unavailable if budget.max_unavailable is not None else 1
-    return {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": metadata(spec), "spec": body}
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": metadata(spec),
+        "spec": body,
+    }
 
 
 def _rules(rules: ScalingRules) -> dict[str, Any]:
@@ -110,7 +143,9 @@ def _rules(rules: ScalingRules) -> dict[str, Any]:
     if rules.select_policy is not None:
         out["selectPolicy"] = rules.select_policy
     if rules.policies is not None:
-        out["policies"] = [{"type": p.type, "value": p.value, "periodSeconds": p.period_seconds} for p in rules.policies]
+        out["policies"] = [
+            {"type": p.type, "value": p.value, "periodSeconds": p.period_seconds} for p in rules.policies
+        ]
     return out
 
 

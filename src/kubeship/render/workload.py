@@ -6,7 +6,13 @@ import math
 from typing import Any
 
 from kubeship.names import PORT_NAME, env_name
-from kubeship.render.config import CONFIG_DIR, CONFIG_HASH_ANNOTATION, SECRETS_DIR, config_hash, config_map_name
+from kubeship.render.config import (
+    CONFIG_DIR,
+    CONFIG_HASH_ANNOTATION,
+    SECRETS_DIR,
+    config_hash,
+    config_map_name,
+)
 from kubeship.render.labels import labels, metadata, selector
 from kubeship.spec.models import AppSpec, Probe
 

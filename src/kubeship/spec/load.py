@@ -56,7 +56,9 @@ def parse_spec(text: str, source: str = "kubeship.yaml", env: str | None = None)
     # should fail the staging render too, not the day prod is deployed.
     for name, overlay in spec_file.environments.items():
         overlay_positions = {  # an overlay's errors point into the overlay
-            loc[2:]: pos for loc, pos in positions.items() if loc[:2] == ("environments", name) and len(loc) > 2
+            loc[2:]: pos
+            for loc, pos in positions.items()
+            if loc[:2] == ("environments", name) and len(loc) > 2
         }
         try:
             merged = AppSpec.model_validate(deep_merge(base, overlay))
@@ -125,12 +127,18 @@ def _plain(node: Any, loc: Loc, positions: Positions) -> Any:
     return node
 
 
-def _format(exc: ValidationError, positions: Positions, source: str, model: type[BaseModel], env: str | None = None) -> str:
+def _format(
+    exc: ValidationError, positions: Positions, source: str, model: type[BaseModel], env: str | None = None
+) -> str:
     lines = []
     for error in exc.errors(include_url=False):
-        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        loc = tuple(
+            p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))
+        )
         at_key = error["type"] in ("extra_forbidden", "missing") or "[key]" in error["loc"]
-        where = _position(loc, positions) if at_key else positions.get((*loc, VALUE)) or _position(loc, positions)
+        where = (
+            _position(loc, positions) if at_key else positions.get((*loc, VALUE)) or _position(loc, positions)
+        )
         field = ".".join(str(p) for p in loc) or "(top level)"
         message = _message(error, loc, model)
         prefix = f"{source}:{where[0]}:{where[1]}"
@@ -160,7 +168,11 @@ def _message(error: Any, loc: Loc, model: type[BaseModel]) -> str:
     if kind == "extra_forbidden":
         known = _fields_at(model, loc[:-1])
         guess = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-        hint = f"; did you mean {guess[0]!r}?" if guess else (f"; known keys: {', '.join(known)}" if known else "")
+        hint = (
+            f"; did you mean {guess[0]!r}?"
+            if guess
+            else (f"; known keys: {', '.join(known)}" if known else "")
+        )
         return f"unknown key {loc[-1]!r}{hint}"
     if kind == "missing":
         return "required"

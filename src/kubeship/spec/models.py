@@ -21,7 +21,13 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from kubeship.names import DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT, HEALTH_PATH, READY_PATH
+from kubeship.names import (
+    DEFAULT_DRAIN_SECONDS,
+    DEFAULT_PORT,
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    HEALTH_PATH,
+    READY_PATH,
+)
 from kubeship.spec.quantity import parse_quantity
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -38,7 +44,9 @@ class Model(BaseModel):
 
 def _quantity(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise PydanticCustomError("quantity", "expected a quantity like 500m, 1 or 256Mi, got {value}", {"value": repr(value)})
+        raise PydanticCustomError(
+            "quantity", "expected a quantity like 500m, 1 or 256Mi, got {value}", {"value": repr(value)}
+        )
     try:
         parse_quantity(value)
     except ValueError:
@@ -63,9 +71,13 @@ def _percent(value: Any) -> int:
         if isinstance(value, str) and value.rstrip("%").isdigit():
             value = int(value.rstrip("%"))
         else:
-            raise PydanticCustomError("percent", "expected a percentage like 50, got {value}", {"value": repr(value)})
+            raise PydanticCustomError(
+                "percent", "expected a percentage like 50, got {value}", {"value": repr(value)}
+            )
     if not 1 <= value <= 100:
-        raise PydanticCustomError("percent", "expected a percentage from 1 to 100, got {value}", {"value": repr(value)})
+        raise PydanticCustomError(
+            "percent", "expected a percentage from 1 to 100, got {value}", {"value": repr(value)}
+        )
     return int(value)
 
 
@@ -74,15 +86,18 @@ def _int_or_percent(value: Any) -> int | str:
         return value
     if isinstance(value, str) and re.fullmatch(r"\d{1,3}%", value) and int(value[:-1]) <= 100:
         return value
-    raise PydanticCustomError("int_or_percent", "expected a count like 1 or a percentage like 25%, got {value}",
-                              {"value": repr(value)})
+    raise PydanticCustomError(
+        "int_or_percent",
+        "expected a count like 1 or a percentage like 25%, got {value}",
+        {"value": repr(value)},
+    )
 
 
 def _text(value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
         raise PydanticCustomError(
             "unquoted",
-            "YAML read {value} as a number; quote it (\"{value}\") so 1.10 does not become 1.1",
+            'YAML read {value} as a number; quote it ("{value}") so 1.10 does not become 1.1',
             {"value": value},
         )
     return value
@@ -97,7 +112,9 @@ IntOrPercent = Annotated[int | str, BeforeValidator(_int_or_percent)]
 
 def _env_name(name: str) -> str:
     if not ENV_NAME.match(name):
-        raise PydanticCustomError("env_name", "{name} is not a valid environment variable name", {"name": repr(name)})
+        raise PydanticCustomError(
+            "env_name", "{name} is not a valid environment variable name", {"name": repr(name)}
+        )
     return name
 
 
@@ -114,20 +131,26 @@ class Image(Model):
     @classmethod
     def _no_latest(cls, tag: str | None) -> str | None:
         if tag == "latest":
-            raise PydanticCustomError("latest", "tag 'latest' is not reproducible: pin a version or a digest", {})
+            raise PydanticCustomError(
+                "latest", "tag 'latest' is not reproducible: pin a version or a digest", {}
+            )
         return tag
 
     @field_validator("digest")
     @classmethod
     def _digest(cls, digest: str | None) -> str | None:
         if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-            raise PydanticCustomError("digest", "expected sha256:<64 hex digits>, got {value}", {"value": repr(digest)})
+            raise PydanticCustomError(
+                "digest", "expected sha256:<64 hex digits>, got {value}", {"value": repr(digest)}
+            )
         return digest
 
     @model_validator(mode="after")
     def _pinned(self) -> Image:
         if self.tag is None and self.digest is None:
-            raise PydanticCustomError("unpinned", "set image.tag (a version) or image.digest; 'latest' is never implied", {})
+            raise PydanticCustomError(
+                "unpinned", "set image.tag (a version) or image.digest; 'latest' is never implied", {}
+            )
         return self
 
     @property
@@ -136,12 +159,21 @@ class Image(Model):
         return f"{repo}@{self.digest}" if self.digest else f"{repo}:{self.tag}"
 
 
+ResourceName = Literal["cpu", "memory", "ephemeral-storage"]
+
+
+def _default_requests() -> dict[ResourceName, str]:
+    return {"cpu": "100m", "memory": "128Mi"}
+
+
+def _default_limits() -> dict[ResourceName, str]:
+    return {"memory": "256Mi"}
+
+
 class Resources(Model):
-    requests: dict[Literal["cpu", "memory", "ephemeral-storage"], Quantity] = Field(
-        default_factory=lambda: {"cpu": "100m", "memory": "128Mi"}
-    )
-    limits: dict[Literal["cpu", "memory", "ephemeral-storage"], Quantity] = Field(
-        default_factory=lambda: {"memory": "256Mi"},
+    requests: dict[ResourceName, Quantity] = Field(default_factory=_default_requests)
+    limits: dict[ResourceName, Quantity] = Field(
+        default_factory=_default_limits,
         description="No CPU limit by default: CFS throttling hurts latency more than it protects neighbours.",
     )
 
@@ -180,8 +212,12 @@ class Container(Model):
     env: dict[Annotated[str, AfterValidator(_env_name)], str] = Field(default_factory=dict)
     resources: Resources = Resources()
     probes: Probes = Probes()
-    drain_seconds: float = Field(DEFAULT_DRAIN_SECONDS, ge=0, description="Keep serving after SIGTERM (runtime).")
-    shutdown_timeout: float = Field(DEFAULT_SHUTDOWN_TIMEOUT, gt=0, description="Then finish in-flight requests.")
+    drain_seconds: float = Field(
+        DEFAULT_DRAIN_SECONDS, ge=0, description="Keep serving after SIGTERM (runtime)."
+    )
+    shutdown_timeout: float = Field(
+        DEFAULT_SHUTDOWN_TIMEOUT, gt=0, description="Then finish in-flight requests."
+    )
 
 
 class RollingUpdate(Model):
@@ -191,7 +227,9 @@ class RollingUpdate(Model):
 
 def _node_port_range(value: int | None) -> int | None:
     if value is not None and not 30000 <= value <= 32767:
-        raise PydanticCustomError("node_port", "nodePort {value} is outside the range 30000-32767", {"value": repr(value)})
+        raise PydanticCustomError(
+            "node_port", "nodePort {value} is outside the range 30000-32767", {"value": repr(value)}
+        )
     return value
 
 
@@ -249,7 +287,9 @@ class Config(Model):
     def _keys(cls, data: dict[str, str]) -> dict[str, str]:
         for key in data:
             if not CONFIG_KEY.match(key):
-                raise PydanticCustomError("config_key", "{key} is not a valid ConfigMap key", {"key": repr(key)})
+                raise PydanticCustomError(
+                    "config_key", "{key} is not a valid ConfigMap key", {"key": repr(key)}
+                )
         return data
 
 
@@ -285,7 +325,9 @@ def _secret_key(value: Any) -> Any:
 
 
 class Secret(Model):
-    external: bool = Field(False, description="The Secret exists already in the cluster: reference it, render nothing.")
+    external: bool = Field(
+        False, description="The Secret exists already in the cluster: reference it, render nothing."
+    )
     keys: dict[str, Annotated[SecretKey, BeforeValidator(_secret_key)]] = Field(default_factory=dict)
     mount: bool = Field(True, description="Mount as files (KUBESHIP_SECRETS_PATH); else expose as env vars.")
 
@@ -334,7 +376,8 @@ class Autoscaling(Model):
     def _sane(self) -> Autoscaling:
         if self.min_replicas > self.max_replicas:
             raise PydanticCustomError(
-                "min_max", "minReplicas ({min}) is greater than maxReplicas ({max})",
+                "min_max",
+                "minReplicas ({min}) is greater than maxReplicas ({max})",
                 {"min": self.min_replicas, "max": self.max_replicas},
             )
         if self.cpu is None and self.memory is None and not self.custom:
@@ -371,7 +414,8 @@ class Security(Model):
 class NetworkPolicy(Model):
     enabled: bool = True
     from_namespaces: list[Name] = Field(
-        default_factory=list, description="Namespaces allowed in besides the app's own (ingress controller, monitoring)."
+        default_factory=list,
+        description="Namespaces allowed in besides the app's own (ingress controller, monitoring).",
     )
 
 

@@ -21,7 +21,9 @@ _SUFFIX = {
     "Pi": Decimal(2**50),
     "Ei": Decimal(2**60),
 }
-_QUANTITY = re.compile(r"^(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+))(?P<exp>[eE][+-]?\d+)?(?P<suffix>[KMGTPE]i|[mkMGTPE])?$")
+_QUANTITY = re.compile(
+    r"^(?P<num>[+-]?(?:\d+(?:\.\d*)?|\.\d+))(?P<exp>[eE][+-]?\d+)?(?P<suffix>[KMGTPE]i|[mkMGTPE])?$"
+)
 
 
 def parse_quantity(text: str | int | float) -> Decimal:

@@ -25,7 +25,9 @@ def secret_values(
                 if source.from_env in environ:
                     values[key] = Secret(environ[source.from_env])
                 else:
-                    missing.append(f"secrets.{name}.keys.{key}: environment variable {source.from_env} is not set")
+                    missing.append(
+                        f"secrets.{name}.keys.{key}: environment variable {source.from_env} is not set"
+                    )
             elif source.from_file is not None:
                 path = base_dir / source.from_file
                 try:

@@ -1,0 +1,76 @@
+"""`kubeship render`, `init` and `schema` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import kubernetes_validate
+from ruamel.yaml import YAML
+
+from kubeship.errors import SpecError, UsageError
+from tests.conftest import ROOT, run_cli
+
+SEED = ROOT / "examples" / "seed" / "kubeship.yaml"
+SECRET_ENV = {"DB_USERNAME": "admin", "DB_PASSWORD": "canary-cli-pw"}
+
+
+def test_render_to_stdout_is_a_stream_kubectl_takes() -> None:
+    result = run_cli("render", "-f", str(SEED), "--env", "prod", cwd=ROOT, **SECRET_ENV)
+    assert result.returncode == 0, result.stderr
+    docs = list(YAML(typ="safe").load_all(result.stdout))
+    kinds = [d["kind"] for d in docs]
+    assert (
+        kinds[:2] == ["ConfigMap", "Secret"] and "Deployment" in kinds and "HorizontalPodAutoscaler" in kinds
+    )
+    assert "canary-cli-pw" not in result.stdout + result.stderr
+    for doc in docs:
+        kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+
+
+def test_render_to_a_directory_one_file_per_object(tmp_path: Path) -> None:
+    result = run_cli("render", "-f", str(SEED), "-o", str(tmp_path / "out"), cwd=ROOT, **SECRET_ENV)
+    assert result.returncode == 0, result.stderr
+    files = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert "deployment-web.yaml" in files and "service-web-service.yaml" in files
+
+
+def test_missing_secret_source_is_an_error_naming_the_variable() -> None:
+    result = run_cli("render", "-f", str(SEED), cwd=ROOT)
+    assert result.returncode == SpecError.exit_code
+    assert "environment variable DB_PASSWORD is not set" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_bad_spec_lists_problems_with_positions(tmp_path: Path) -> None:
+    bad = tmp_path / "kubeship.yaml"
+    bad.write_text('name: web\nversion: "1"\nimage: {name: web, tag: "1"}\nreplicas: many\nservce: {}\n')
+    result = run_cli("render", "-f", str(bad), cwd=tmp_path)
+    assert result.returncode == SpecError.exit_code
+    assert f"{bad}:4:11: replicas: expected a whole number, got 'many'" in result.stderr
+    assert f"{bad}:5:1: servce: unknown key 'servce'; did you mean 'service'?" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_init_writes_a_spec_that_renders(tmp_path: Path) -> None:
+    project = tmp_path / "my_service"
+    assert run_cli("init", str(project), cwd=tmp_path).returncode == 0
+    assert (project / "app.py").exists()
+    result = run_cli("render", "-f", str(project / "kubeship.yaml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "name: my-service" in result.stdout
+    again = run_cli("init", str(project), cwd=tmp_path)
+    assert again.returncode == UsageError.exit_code and "--force" in again.stderr
+
+
+def test_schema_is_json_schema_with_camel_case_keys() -> None:
+    result = run_cli("schema", cwd=ROOT)
+    schema = json.loads(result.stdout)
+    assert "nodePort" in json.dumps(schema) and "node_port" not in json.dumps(schema)
+    assert set(schema["required"]) >= {"name", "version", "image"}
+
+
+def test_published_schema_file_is_current() -> None:
+    published = (ROOT / "schema" / "kubeship.schema.json").read_text()
+    assert run_cli("schema", cwd=ROOT).stdout == published, (
+        "run: kubeship schema -o schema/kubeship.schema.json"
+    )
