@@ -19,18 +19,46 @@ from kubeship.errors import UsageError
 )
 @click.option("--env", "env", help="Apply environments.<ENV> from the spec.")
 @click.option("-o", "--output-dir", type=click.Path(path_type=Path), help="Write one file per object here.")
+@click.option(
+    "--kustomize",
+    "kustomize_dir",
+    type=click.Path(path_type=Path),
+    help="Write a Kustomize tree: base/ and overlays/<env>/ for every environment.",
+)
 @click.option("--allow-missing-secrets", is_flag=True, help="Render secrets whose source is unset as empty.")
-def render(spec_path: Path, env: str | None, output_dir: Path | None, allow_missing_secrets: bool) -> None:
-    """Render Kubernetes manifests from kubeship.yaml (to stdout, or -o DIR)."""
+def render(
+    spec_path: Path,
+    env: str | None,
+    output_dir: Path | None,
+    kustomize_dir: Path | None,
+    allow_missing_secrets: bool,
+) -> None:
+    """Render Kubernetes manifests from kubeship.yaml (to stdout, -o DIR, or --kustomize DIR)."""
     from kubeship.render import render as render_objects
     from kubeship.render import to_yaml
     from kubeship.render.output import file_name
     from kubeship.spec import load_spec
     from kubeship.spec.secrets import secret_values
 
+    if kustomize_dir is not None and (env is not None or output_dir is not None):
+        raise UsageError("--kustomize writes every environment itself: drop --env and -o")
     spec = load_spec(spec_path, env)
     values = secret_values(spec, os.environ, spec_path.parent, allow_missing=allow_missing_secrets)
     objects = render_objects(spec, values)
+    if kustomize_dir is not None:
+        from kubeship.render.kustomize import kustomize_tree
+        from kubeship.spec import load_environments
+
+        envs = {
+            name: render_objects(load_spec(spec_path, name), values) for name in load_environments(spec_path)
+        }
+        tree = kustomize_tree(objects, envs)
+        for rel, text in tree.items():
+            target = kustomize_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        click.echo(f"wrote base/ and {len(envs)} overlays to {kustomize_dir}/", err=True)
+        return
     if output_dir is None:
         sys.stdout.write(to_yaml(objects))
         return

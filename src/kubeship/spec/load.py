@@ -40,6 +40,14 @@ def load_spec(path: str | Path, env: str | None = None) -> AppSpec:
     return parse_spec(text, str(path), env)
 
 
+def load_environments(path: str | Path) -> list[str]:
+    """The environment names a spec file defines (it is validated as a whole)."""
+    path = Path(path)
+    data, _ = _read_yaml(path.read_text(encoding="utf-8"), str(path))
+    envs = data.get("environments") or {}
+    return sorted(envs) if isinstance(envs, dict) else []
+
+
 def parse_spec(text: str, source: str = "kubeship.yaml", env: str | None = None) -> AppSpec:
     data, positions = _read_yaml(text, source)
     problems: list[str] = []
