@@ -104,6 +104,11 @@ def test_unquoted_version_is_caught_before_it_becomes_a_float() -> None:
     )
 
 
+def test_duplicate_keys_are_named_without_their_values() -> None:
+    line = problems(VALID + "container:\n  env:\n    LOG: a-value\n    LOG: other-value\n")[0]
+    assert line == 'kubeship.yaml:7:5: invalid YAML: found duplicate key "LOG"; each key may appear once'
+
+
 def test_invalid_yaml_has_a_position() -> None:
     assert problems("name: web\nimage: {name: web\n")[0].startswith("kubeship.yaml:3:1: invalid YAML")
 

@@ -9,6 +9,7 @@ at once. Unknown keys get a did-you-mean from the model's own field names.
 from __future__ import annotations
 
 import copy
+import re
 import difflib
 import typing
 from collections.abc import Mapping
@@ -102,9 +103,11 @@ def _read_yaml(text: str, source: str) -> tuple[Any, Positions]:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise SpecError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
+        # ruamel quotes the values of duplicate keys; a value may be sensitive, the key says enough.
+        problem = re.sub(r' with value ".*', "; each key may appear once", str(exc.problem or exc.context))
+        raise SpecError(f"{where}: invalid YAML: {problem}") from None
     except YAMLError as exc:
-        raise SpecError(f"{source}: invalid YAML: {exc}") from None
+        raise SpecError(f"{source}: invalid YAML: {type(exc).__name__}") from None
     if not isinstance(doc, CommentedMap):
         raise SpecError(f"{source}:1:1: expected a mapping (name: ..., image: ...) at the top level")
     positions: Positions = {(): (1, 1)}
