@@ -101,8 +101,10 @@ def serve(
     )
 
 
-from kubeship.cli.render_cmds import init, render, schema  # noqa: E402  (after the group exists)
+from kubeship.cli.check_cmd import check  # noqa: E402  (after the group exists)
+from kubeship.cli.render_cmds import init, render, schema  # noqa: E402
 
+cli.add_command(check)
 cli.add_command(init)
 cli.add_command(render)
 cli.add_command(schema)
@@ -111,7 +113,7 @@ cli.add_command(schema)
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a KubeshipError becomes one line on stderr and its exit code."""
     try:
-        cli.main(args=argv, prog_name="kubeship", standalone_mode=False)
+        result = cli.main(args=argv, prog_name="kubeship", standalone_mode=False)
     except KubeshipError as exc:
         click.echo(f"kubeship: error: {exc}", err=True)
         return exc.exit_code
@@ -121,7 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    return 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return result if isinstance(result, int) else 0  # click returns Exit codes it caught itself
 
 
 if __name__ == "__main__":

@@ -1,0 +1,70 @@
+"""Run schema validation and every selected rule over a set of documents."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kubeship.check import schema
+from kubeship.check.model import Document, Finding, Severity
+from kubeship.check.rules import RULES, Index
+
+IGNORE_ANNOTATION = "kubeship.io/ignore"
+
+
+@dataclass(frozen=True)
+class Options:
+    kubernetes_version: str = field(default_factory=schema.latest_version)
+    select: frozenset[str] = frozenset()  # rule IDs to run; empty: all
+    skip: frozenset[str] = frozenset()
+    min_severity: Severity = Severity.INFO
+    external_refs: bool = False  # referenced ConfigMaps/Secrets may live only in the cluster
+    validate_schema: bool = True
+
+
+def check_documents(docs: list[Document], options: Options = Options()) -> list[Finding]:
+    """Findings for `docs`, checked together (cross-resource rules see all of them), sorted by position."""
+    findings: list[Finding] = []
+    if options.validate_schema:
+        for doc in docs:
+            findings += schema.validate(doc, options.kubernetes_version)
+    active = [r for r in RULES.values() if _selected(r.id, options)]
+    for doc in docs:
+        for rule in active:
+            if rule.check is None:
+                continue
+            for message in rule.check(doc):
+                findings.append(Finding(doc.file, doc.line, rule.id, rule.severity, message, rule.hint, doc.ref))
+    index = Index(docs, external_refs=options.external_refs)
+    for rule in active:
+        if rule.cross is None:
+            continue
+        for doc, message in rule.cross(index):
+            findings.append(Finding(doc.file, doc.line, rule.id, rule.severity, message, rule.hint, doc.ref))
+    ignored = {doc.ref + doc.file + str(doc.line): _ignored_ids(doc) for doc in docs}
+    return sorted(
+        f
+        for f in findings
+        if f.severity >= options.min_severity
+        and _selected(f.rule, options)
+        and f.rule not in ignored.get(f.object + f.file + str(f.line), set())
+    )
+
+
+def _selected(rule_id: str, options: Options) -> bool:
+    return (not options.select or rule_id in options.select) and rule_id not in options.skip
+
+
+def _ignored_ids(doc: Document) -> set[str]:
+    """`kubeship.io/ignore: "KS105,KS108: the batch job owns its node"` → {KS105, KS108}."""
+    annotations = (doc.obj.get("metadata") or {}).get("annotations") or {}
+    value = str(annotations.get(IGNORE_ANNOTATION, ""))
+    ids, _, _reason = value.partition(":")
+    return {i.strip() for i in ids.split(",") if i.strip()}
+
+
+def summarize(findings: Iterable[Finding]) -> dict[str, int]:
+    counts = {s.label: 0 for s in Severity}
+    for f in findings:
+        counts[f.severity.label] += 1
+    return counts

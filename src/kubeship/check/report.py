@@ -1,0 +1,117 @@
+"""Findings as text (colour on a terminal), JSON, SARIF 2.1.0 and JUnit XML."""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree as ET
+
+from kubeship import __version__
+from kubeship.check.model import Finding, Severity
+from kubeship.check.rules import RULES
+
+_COLOURS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
+
+
+def text(findings: list[Finding], checked: int, colour: bool = False) -> str:
+    lines = []
+    for f in findings:
+        sev = f.severity.label
+        if colour:
+            sev = f"{_COLOURS[f.severity]}{sev}\033[0m"
+        where = f" {f.object}" if f.object else ""
+        lines.append(f"{f.file}:{f.line}:{where} {sev} {f.rule} {f.message}")
+        if f.hint:
+            lines.append(f"    fix: {f.hint}")
+    counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
+    lines.append(
+        f"{checked} objects checked: {counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} warnings, "
+        f"{counts[Severity.INFO]} notes"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def as_json(findings: list[Finding], checked: int) -> str:
+    return json.dumps(
+        {
+            "checked": checked,
+            "findings": [
+                {
+                    "file": f.file,
+                    "line": f.line,
+                    "object": f.object,
+                    "rule": f.rule,
+                    "name": RULES[f.rule].name if f.rule in RULES else f.rule,
+                    "severity": f.severity.label,
+                    "message": f.message,
+                    "hint": f.hint,
+                }
+                for f in findings
+            ],
+        },
+        indent=2,
+    ) + "\n"
+
+
+_SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def sarif(findings: list[Finding]) -> str:
+    """SARIF 2.1.0, the format GitHub code scanning reads."""
+    used = sorted({f.rule for f in findings})
+    rules = [
+        {
+            "id": rid,
+            "name": RULES[rid].name,
+            "shortDescription": {"text": RULES[rid].summary},
+            "help": {"text": RULES[rid].hint},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[rid].severity]},
+            "properties": {"category": RULES[rid].category},
+        }
+        for rid in used
+        if rid in RULES
+    ]
+    results = [
+        {
+            "ruleId": f.rule,
+            "level": _SARIF_LEVEL[f.severity],
+            "message": {"text": f"{f.object}: {f.message}" + (f" (fix: {f.hint})" if f.hint else "")},
+            "locations": [
+                {"physicalLocation": {"artifactLocation": {"uri": f.file}, "region": {"startLine": f.line}}}
+            ],
+        }
+        for f in findings
+    ]
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "kubeship",
+                        "version": __version__,
+                        "informationUri": "https://github.com/kubeship/kubeship",
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def junit(findings: list[Finding], checked: int) -> str:
+    """One test case per finding (failures for errors and warnings), so CI dashboards show them."""
+    suite = ET.Element(
+        "testsuite",
+        name="kubeship check",
+        tests=str(max(checked, len(findings))),
+        failures=str(sum(1 for f in findings if f.severity >= Severity.WARNING)),
+    )
+    for f in findings:
+        case = ET.SubElement(suite, "testcase", classname=f.object or f.file, name=f"{f.rule} {f.file}:{f.line}")
+        if f.severity >= Severity.WARNING:
+            failure = ET.SubElement(case, "failure", message=f.message, type=f.severity.label)
+            failure.text = f.hint
+    return ET.tostring(suite, encoding="unicode") + "\n"

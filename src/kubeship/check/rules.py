@@ -1,0 +1,603 @@
+"""Lint rules: one function each, registered with an ID, a severity, a message and a fix hint.
+
+Object rules look at one object; cross-resource rules look at the whole set
+of objects checked together (what most linters skip): selectors that match
+nothing, references to objects that are not there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kubeship.check.model import Document, Severity
+
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
+SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.I)
+DANGEROUS_CAPS = {"ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "DAC_READ_SEARCH", "NET_RAW"}
+
+ObjectCheck = Callable[[Document], Iterator[str]]
+CrossCheck = Callable[["Index"], Iterator[tuple[Document, str]]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: Severity
+    category: str
+    summary: str
+    hint: str
+    check: ObjectCheck | None = None
+    cross: CrossCheck | None = None
+
+
+RULES: dict[str, Rule] = {}
+
+
+def _register(rule_id: str, name: str, severity: Severity, category: str, summary: str, hint: str) -> Any:
+    def wrap(fn: Any) -> Any:
+        cross = fn.__code__.co_varnames[:1] == ("index",)
+        RULES[rule_id] = Rule(
+            rule_id, name, severity, category, summary, hint, None if cross else fn, fn if cross else None
+        )
+        return fn
+
+    return wrap
+
+
+# Built-in IDs that are not rule functions (parsing and schema), for --explain and reports.
+for _id, _name, _sev, _summary, _hint in (
+    ("KS001", "yaml-invalid", Severity.ERROR, "The file is not valid YAML.", "Fix the syntax at the line given."),
+    ("KS002", "schema-invalid", Severity.ERROR, "The object does not match the Kubernetes schema (strict).",
+     "Fix the field named; unknown fields are errors because Kubernetes would drop them silently."),
+    ("KS003", "schema-missing", Severity.INFO, "No schema for this apiVersion/kind: the object was not validated.",
+     "For a custom resource pass --schema-location; for a removed API use the current apiVersion."),
+    ("KS004", "not-an-object", Severity.ERROR, "A document is not a Kubernetes object (no apiVersion or kind).",
+     "Every document needs apiVersion and kind."),
+):  # fmt: skip
+    RULES[_id] = Rule(_id, _name, _sev, "schema", _summary, _hint)
+
+
+# -- helpers -----------------------------------------------------------------------
+
+
+def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
+    kind = obj.get("kind")
+    spec = obj.get("spec") or {}
+    if kind == "Pod":
+        return spec
+    if kind == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    if kind in WORKLOADS:
+        pod = (spec.get("template") or {}).get("spec")
+        return pod if isinstance(pod, dict) else None
+    return None
+
+
+def pod_labels(obj: dict[str, Any]) -> dict[str, str]:
+    if obj.get("kind") == "Pod":
+        return dict((obj.get("metadata") or {}).get("labels") or {})
+    spec = obj.get("spec") or {}
+    if obj.get("kind") == "CronJob":
+        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+    return dict(((spec.get("template") or {}).get("metadata") or {}).get("labels") or {})
+
+
+def containers(pod: dict[str, Any], init: bool = True) -> list[dict[str, Any]]:
+    out = list(pod.get("containers") or [])
+    if init:
+        out += list(pod.get("initContainers") or [])
+    return [c for c in out if isinstance(c, dict)]
+
+
+def selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """Label-selector semantics: matchLabels and matchExpressions (In, NotIn, Exists, DoesNotExist)."""
+    if not selector:
+        return False
+    match = selector.get("matchLabels", selector if "matchExpressions" not in selector else {}) or {}
+    if any(labels.get(k) != v for k, v in match.items()):
+        return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if (
+            (op == "In" and labels.get(key) not in values)
+            or (op == "NotIn" and labels.get(key) in values)
+            or (op == "Exists" and key not in labels)
+            or (op == "DoesNotExist" and key in labels)
+        ):
+            return False
+    return bool(match) or bool(selector.get("matchExpressions"))
+
+
+def _workload_pods(doc: Document) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    pod = pod_spec(doc.obj)
+    if pod is not None:
+        yield pod, containers(pod)
+
+
+def _image_tag(image: str) -> str | None:
+    if "@" in image:
+        return "@digest"
+    last = image.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else None
+
+
+def _replicas(obj: dict[str, Any]) -> int:
+    value = (obj.get("spec") or {}).get("replicas", 1)
+    return value if isinstance(value, int) else 1
+
+
+# -- reliability -----------------------------------------------------------------------
+
+@_register("KS101", "liveness-probe-missing", Severity.WARNING, "reliability",
+           "A long-running container has no livenessProbe: a hung process is never restarted.",
+           "add livenessProbe: {httpGet: {path: /healthz, port: http}}")  # fmt: skip
+def liveness_missing(doc: Document) -> Iterator[str]:
+    if doc.kind in ("Job", "CronJob"):
+        return
+    for pod, _ in _workload_pods(doc):
+        for c in containers(pod, init=False):
+            if "livenessProbe" not in c:
+                yield f"container {c.get('name')!r} has no livenessProbe"
+
+
+@_register("KS102", "readiness-probe-missing", Severity.WARNING, "reliability",
+           "A serving container has no readinessProbe: it gets traffic before it is ready and while it drains.",
+           "add readinessProbe: {httpGet: {path: /readyz, port: http}}")  # fmt: skip
+def readiness_missing(doc: Document) -> Iterator[str]:
+    if doc.kind in ("Job", "CronJob", "DaemonSet"):
+        return
+    for pod, _ in _workload_pods(doc):
+        for c in containers(pod, init=False):
+            if "readinessProbe" not in c:
+                yield f"container {c.get('name')!r} has no readinessProbe"
+
+
+@_register("KS103", "probe-port-unknown", Severity.ERROR, "reliability",
+           "A probe targets a port the container does not declare: it will always fail.",
+           "use a containerPort number or the name of one in ports[]")  # fmt: skip
+def probe_port(doc: Document) -> Iterator[str]:
+    for pod, _ in _workload_pods(doc):
+        for c in containers(pod, init=False):
+            names = {p.get("name") for p in c.get("ports") or []}
+            numbers = {p.get("containerPort") for p in c.get("ports") or []}
+            for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
+                probe = c.get(probe_name) or {}
+                for handler in ("httpGet", "tcpSocket", "grpc"):
+                    port = (probe.get(handler) or {}).get("port")
+                    if port is None:
+                        continue
+                    if (isinstance(port, str) and port not in names) or (isinstance(port, int) and numbers and port not in numbers):
+                        yield f"container {c.get('name')!r} {probe_name} port {port!r} is not one of its ports"
+
+
+@_register("KS104", "resource-requests-missing", Severity.WARNING, "reliability",
+           "A container without CPU and memory requests: the scheduler packs blindly and the HPA cannot use it.",
+           "set resources.requests.cpu and .memory")  # fmt: skip
+def requests_missing(doc: Document) -> Iterator[str]:
+    for _, cs in _workload_pods(doc):
+        for c in cs:
+            requests = (c.get("resources") or {}).get("requests") or {}
+            missing = [r for r in ("cpu", "memory") if r not in requests]
+            if missing:
+                yield f"container {c.get('name')!r} has no {' or '.join(missing)} request"
+
+
+@_register("KS105", "memory-limit-missing", Severity.WARNING, "reliability",
+           "A container without a memory limit can take the node's memory from its neighbours.",
+           "set resources.limits.memory (a CPU limit is optional: it throttles)")  # fmt: skip
+def memory_limit_missing(doc: Document) -> Iterator[str]:
+    for _, cs in _workload_pods(doc):
+        for c in cs:
+            if "memory" not in ((c.get("resources") or {}).get("limits") or {}):
+                yield f"container {c.get('name')!r} has no memory limit"
+
+
+@_register("KS106", "image-tag-unpinned", Severity.ERROR, "reliability",
+           "An image with no tag or with `latest`: what runs changes without a change to the manifest.",
+           "pin a version tag or a digest (image@sha256:...)")  # fmt: skip
+def image_unpinned(doc: Document) -> Iterator[str]:
+    for _, cs in _workload_pods(doc):
+        for c in cs:
+            image = str(c.get("image", ""))
+            if _image_tag(image) in (None, "latest"):
+                yield f"container {c.get('name')!r} image {image!r} is not pinned"
+
+
+@_register("KS107", "pull-policy-inconsistent", Severity.WARNING, "reliability",
+           "imagePullPolicy contradicts the tag: Never/IfNotPresent with latest serves stale images.",
+           "with a pinned tag use IfNotPresent; avoid latest altogether")  # fmt: skip
+def pull_policy(doc: Document) -> Iterator[str]:
+    for _, cs in _workload_pods(doc):
+        for c in cs:
+            tag = _image_tag(str(c.get("image", "")))
+            policy = c.get("imagePullPolicy")
+            if tag in (None, "latest") and policy in ("IfNotPresent", "Never"):
+                yield f"container {c.get('name')!r} uses {policy} with an unpinned image"
+
+
+@_register("KS108", "spread-missing", Severity.WARNING, "reliability",
+           "Several replicas with no topology spread or anti-affinity may all land on one node or zone.",
+           "add topologySpreadConstraints on topology.kubernetes.io/zone and kubernetes.io/hostname")  # fmt: skip
+def spread_missing(doc: Document) -> Iterator[str]:
+    if doc.kind not in ("Deployment", "StatefulSet") or _replicas(doc.obj) < 2:
+        return
+    pod = pod_spec(doc.obj) or {}
+    affinity = (pod.get("affinity") or {}).get("podAntiAffinity")
+    if not pod.get("topologySpreadConstraints") and not affinity:
+        yield f"{_replicas(doc.obj)} replicas without topologySpreadConstraints or podAntiAffinity"
+
+
+@_register("KS109", "liveness-equals-readiness", Severity.WARNING, "reliability",
+           "Identical liveness and readiness probes: a slow dependency restarts pods instead of draining them.",
+           "point liveness at a cheap 'process alive' check (/healthz), readiness at dependencies (/readyz)")  # fmt: skip
+def liveness_equals_readiness(doc: Document) -> Iterator[str]:
+    for pod, _ in _workload_pods(doc):
+        for c in containers(pod, init=False):
+            live, ready = c.get("livenessProbe"), c.get("readinessProbe")
+            if live and ready and live == ready:
+                yield f"container {c.get('name')!r} has the same liveness and readiness probe"
+
+
+@_register("KS110", "env-duplicate", Severity.ERROR, "reliability",
+           "An environment variable set twice: only the last one counts, silently.",
+           "remove one of them")  # fmt: skip
+def env_duplicate(doc: Document) -> Iterator[str]:
+    for _, cs in _workload_pods(doc):
+        for c in cs:
+            seen: set[str] = set()
+            for env in c.get("env") or []:
+                name = env.get("name")
+                if name in seen:
+                    yield f"container {c.get('name')!r} sets {name} twice"
+                seen.add(name)
+
+
+# -- security -------------------------------------------------------------------------
+
+def _security(pod: dict[str, Any], c: dict[str, Any], key: str) -> Any:
+    """A container setting, falling back to the pod's securityContext."""
+    value = (c.get("securityContext") or {}).get(key)
+    return value if value is not None else (pod.get("securityContext") or {}).get(key)
+
+
+@_register("KS201", "privileged", Severity.ERROR, "security",
+           "A privileged container has the node's full power.",
+           "remove securityContext.privileged, or add only the capability needed")  # fmt: skip
+def privileged(doc: Document) -> Iterator[str]:
+    for _, cs in _workload_pods(doc):
+        for c in cs:
+            if (c.get("securityContext") or {}).get("privileged") is True:
+                yield f"container {c.get('name')!r} is privileged"
+
+
+@_register("KS202", "privilege-escalation", Severity.WARNING, "security",
+           "allowPrivilegeEscalation is not false: setuid binaries can gain privileges.",
+           "set securityContext.allowPrivilegeEscalation: false")  # fmt: skip
+def privilege_escalation(doc: Document) -> Iterator[str]:
+    for _, cs in _workload_pods(doc):
+        for c in cs:
+            if (c.get("securityContext") or {}).get("allowPrivilegeEscalation") is not False:
+                yield f"container {c.get('name')!r} allows privilege escalation"
+
+
+@_register("KS203", "run-as-root", Severity.ERROR, "security",
+           "The container runs as root (runAsUser 0).",
+           "run as a numeric non-root user: runAsUser: 10001, runAsNonRoot: true")  # fmt: skip
+def run_as_root(doc: Document) -> Iterator[str]:
+    for pod, cs in _workload_pods(doc):
+        for c in cs:
+            if _security(pod, c, "runAsUser") == 0:
+                yield f"container {c.get('name')!r} runs as user 0"
+
+
+@_register("KS204", "run-as-non-root-missing", Severity.WARNING, "security",
+           "runAsNonRoot is not set: an image whose USER is root would run as root.",
+           "set securityContext.runAsNonRoot: true on the pod or container")  # fmt: skip
+def run_as_non_root(doc: Document) -> Iterator[str]:
+    for pod, cs in _workload_pods(doc):
+        for c in cs:
+            if _security(pod, c, "runAsNonRoot") is not True:
+                yield f"container {c.get('name')!r} does not require a non-root user"
+
+
+@_register("KS205", "root-filesystem-writable", Severity.WARNING, "security",
+           "A writable root filesystem lets an intruder change the container's binaries.",
+           "set readOnlyRootFilesystem: true and mount an emptyDir at /tmp")  # fmt: skip
+def writable_root(doc: Document) -> Iterator[str]:
+    for _, cs in _workload_pods(doc):
+        for c in cs:
+            if (c.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True:
+                yield f"container {c.get('name')!r} has a writable root filesystem"
+
+
+@_register("KS206", "capabilities-added", Severity.WARNING, "security",
+           "Added Linux capabilities widen what the container may do to the node.",
+           "drop: [ALL] and add back only what the process needs (usually nothing)")  # fmt: skip
+def capabilities_added(doc: Document) -> Iterator[str]:
+    for _, cs in _workload_pods(doc):
+        for c in cs:
+            added = ((c.get("securityContext") or {}).get("capabilities") or {}).get("add") or []
+            if added:
+                danger = sorted(set(added) & DANGEROUS_CAPS)
+                yield f"container {c.get('name')!r} adds {', '.join(added)}" + (
+                    f" (dangerous: {', '.join(danger)})" if danger else ""
+                )
+
+
+@_register("KS207", "capabilities-not-dropped", Severity.INFO, "security",
+           "The container keeps the runtime's default capabilities.",
+           "set securityContext.capabilities.drop: [ALL]")  # fmt: skip
+def capabilities_kept(doc: Document) -> Iterator[str]:
+    for _, cs in _workload_pods(doc):
+        for c in cs:
+            dropped = ((c.get("securityContext") or {}).get("capabilities") or {}).get("drop") or []
+            if "ALL" not in dropped:
+                yield f"container {c.get('name')!r} does not drop ALL capabilities"
+
+
+@_register("KS208", "host-namespace", Severity.ERROR, "security",
+           "hostNetwork, hostPID or hostIPC shares the node's namespaces with the pod.",
+           "remove them; use a Service for networking")  # fmt: skip
+def host_namespaces(doc: Document) -> Iterator[str]:
+    for pod, _ in _workload_pods(doc):
+        shared = [k for k in ("hostNetwork", "hostPID", "hostIPC") if pod.get(k) is True]
+        if shared:
+            yield f"pod uses {', '.join(shared)}"
+
+
+@_register("KS209", "host-path", Severity.ERROR, "security",
+           "A hostPath volume exposes the node's filesystem to the pod.",
+           "use an emptyDir, a ConfigMap/Secret, or a PersistentVolumeClaim")  # fmt: skip
+def host_path(doc: Document) -> Iterator[str]:
+    for pod, _ in _workload_pods(doc):
+        for vol in pod.get("volumes") or []:
+            if "hostPath" in vol:
+                yield f"volume {vol.get('name')!r} mounts host path {vol['hostPath'].get('path')!r}"
+
+
+@_register("KS210", "secret-in-env", Severity.ERROR, "security",
+           "A secret-looking environment variable has a literal value in the manifest.",
+           "move it to a Secret and use valueFrom.secretKeyRef")  # fmt: skip
+def secret_in_env(doc: Document) -> Iterator[str]:
+    for _, cs in _workload_pods(doc):
+        for c in cs:
+            for env in c.get("env") or []:
+                if SECRET_NAME.search(str(env.get("name", ""))) and env.get("value"):
+                    yield f"container {c.get('name')!r} sets {env.get('name')} to a literal value"
+
+
+@_register("KS211", "service-account-token-mounted", Severity.WARNING, "security",
+           "The pod mounts a service-account token it probably never uses: a stolen token talks to the API.",
+           "set automountServiceAccountToken: false unless the app calls the Kubernetes API")  # fmt: skip
+def sa_token(doc: Document) -> Iterator[str]:
+    for pod, _ in _workload_pods(doc):
+        if pod.get("automountServiceAccountToken") is not False:
+            yield "pod automounts a service-account token"
+
+
+@_register("KS212", "default-namespace", Severity.INFO, "security",
+           "The object is placed in the default namespace explicitly.",
+           "give the app its own namespace")  # fmt: skip
+def default_namespace(doc: Document) -> Iterator[str]:
+    if doc.namespace == "default":
+        yield "object is in the default namespace"
+
+
+@_register("KS213", "seccomp-missing", Severity.INFO, "security",
+           "No seccomp profile: the container may make any system call.",
+           "set securityContext.seccompProfile.type: RuntimeDefault on the pod")  # fmt: skip
+def seccomp(doc: Document) -> Iterator[str]:
+    for pod, cs in _workload_pods(doc):
+        for c in cs:
+            if not _security(pod, c, "seccompProfile"):
+                yield f"container {c.get('name')!r} has no seccomp profile"
+
+
+# -- cross-resource ------------------------------------------------------------------------
+
+
+class Index:
+    """All objects checked together, looked up by kind and name."""
+
+    def __init__(self, docs: list[Document], external_refs: bool = False) -> None:
+        self.docs = docs
+        self.external_refs = external_refs
+        self.by_kind: dict[str, list[Document]] = {}
+        for doc in docs:
+            self.by_kind.setdefault(doc.kind, []).append(doc)
+
+    def find(self, kind: str, name: str, namespace: str) -> Document | None:
+        for doc in self.by_kind.get(kind, []):
+            if doc.name == name and doc.namespace == namespace:
+                return doc
+        return None
+
+    def workloads(self, namespace: str) -> list[Document]:
+        return [d for k in WORKLOADS if k != "CronJob" for d in self.by_kind.get(k, []) if d.namespace == namespace]
+
+
+@_register("KS301", "service-selects-nothing", Severity.ERROR, "cross-resource",
+           "The Service's selector matches no pod template among the objects checked: it routes nowhere.",
+           "make spec.selector a subset of the workload's pod template labels")  # fmt: skip
+def service_selects_nothing(index: Index) -> Iterator[tuple[Document, str]]:
+    for svc in index.by_kind.get("Service", []):
+        selector = (svc.obj.get("spec") or {}).get("selector")
+        if not selector or (svc.obj.get("spec") or {}).get("type") == "ExternalName":
+            continue
+        if not any(selects({"matchLabels": selector}, pod_labels(w.obj)) for w in index.workloads(svc.namespace)):
+            yield svc, f"selector {selector} matches no pod template"
+
+
+@_register("KS302", "ingress-backend-missing", Severity.ERROR, "cross-resource",
+           "An Ingress backend names a Service, or a Service port, that is not there.",
+           "fix backend.service.name / port to an existing Service and one of its ports")  # fmt: skip
+def ingress_backend(index: Index) -> Iterator[tuple[Document, str]]:
+    for ing in index.by_kind.get("Ingress", []):
+        spec = ing.obj.get("spec") or {}
+        backends = [spec.get("defaultBackend")] if spec.get("defaultBackend") else []
+        for rule in spec.get("rules") or []:
+            backends += [p.get("backend") for p in ((rule.get("http") or {}).get("paths") or [])]
+        for backend in backends:
+            service = (backend or {}).get("service") or {}
+            if not service:
+                continue
+            target = index.find("Service", str(service.get("name")), ing.namespace)
+            if target is None:
+                yield ing, f"backend Service {service.get('name')!r} is not among the objects"
+                continue
+            port = service.get("port") or {}
+            ports = (target.obj.get("spec") or {}).get("ports") or []
+            if "name" in port and port["name"] not in {p.get("name") for p in ports}:
+                yield ing, f"Service {target.name!r} has no port named {port['name']!r}"
+            if "number" in port and port["number"] not in {p.get("port") for p in ports}:
+                yield ing, f"Service {target.name!r} has no port {port['number']}"
+
+
+@_register("KS303", "hpa-target-missing", Severity.ERROR, "cross-resource",
+           "The HPA's scaleTargetRef names a workload that is not there.",
+           "fix scaleTargetRef kind/name")  # fmt: skip
+def hpa_target(index: Index) -> Iterator[tuple[Document, str]]:
+    for hpa in index.by_kind.get("HorizontalPodAutoscaler", []):
+        ref = (hpa.obj.get("spec") or {}).get("scaleTargetRef") or {}
+        if index.find(str(ref.get("kind")), str(ref.get("name")), hpa.namespace) is None:
+            yield hpa, f"scaleTargetRef {ref.get('kind')}/{ref.get('name')} is not among the objects"
+
+
+@_register("KS304", "hpa-resource-without-request", Severity.ERROR, "cross-resource",
+           "The HPA scales on CPU or memory utilization, but a container has no request for it: "
+           "the HPA cannot compute utilization and will not scale.",
+           "set resources.requests for that resource on every container")  # fmt: skip
+def hpa_without_request(index: Index) -> Iterator[tuple[Document, str]]:
+    for hpa in index.by_kind.get("HorizontalPodAutoscaler", []):
+        spec = hpa.obj.get("spec") or {}
+        ref = spec.get("scaleTargetRef") or {}
+        target = index.find(str(ref.get("kind")), str(ref.get("name")), hpa.namespace)
+        if target is None:
+            continue
+        pod = pod_spec(target.obj) or {}
+        for metric in spec.get("metrics") or []:
+            if metric.get("type") != "Resource":
+                continue
+            resource = (metric.get("resource") or {}).get("name")
+            if ((metric.get("resource") or {}).get("target") or {}).get("type") != "Utilization":
+                continue
+            for c in containers(pod, init=False):
+                if resource not in ((c.get("resources") or {}).get("requests") or {}):
+                    yield hpa, f"scales on {resource} utilization but container {c.get('name')!r} requests no {resource}"
+
+
+@_register("KS305", "reference-missing", Severity.ERROR, "cross-resource",
+           "A pod references a ConfigMap or Secret that is not among the objects: it will not start.",
+           "add the object, mark the reference optional, or pass --external-refs if it exists in the cluster")  # fmt: skip
+def reference_missing(index: Index) -> Iterator[tuple[Document, str]]:
+    if index.external_refs:
+        return
+    for doc in index.docs:
+        pod = pod_spec(doc.obj)
+        if pod is None:
+            continue
+        for kind, name, optional in _references(pod):
+            if not optional and index.find(kind, name, doc.namespace) is None:
+                yield doc, f"{kind} {name!r} is referenced but not among the objects"
+
+
+def _references(pod: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
+    for vol in pod.get("volumes") or []:
+        if "configMap" in vol:
+            yield "ConfigMap", vol["configMap"].get("name"), bool(vol["configMap"].get("optional"))
+        if "secret" in vol:
+            yield "Secret", vol["secret"].get("secretName"), bool(vol["secret"].get("optional"))
+        for source in (vol.get("projected") or {}).get("sources") or []:
+            if "configMap" in source:
+                yield "ConfigMap", source["configMap"].get("name"), bool(source["configMap"].get("optional"))
+            if "secret" in source:
+                yield "Secret", source["secret"].get("name"), bool(source["secret"].get("optional"))
+    for c in containers(pod):
+        for env in c.get("env") or []:
+            value_from = env.get("valueFrom") or {}
+            for key, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+                if key in value_from:
+                    yield kind, value_from[key].get("name"), bool(value_from[key].get("optional"))
+        for source in c.get("envFrom") or []:
+            for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+                if key in source:
+                    yield kind, source[key].get("name"), bool(source[key].get("optional"))
+
+
+@_register("KS306", "pdb-selects-nothing", Severity.ERROR, "cross-resource",
+           "The PodDisruptionBudget's selector matches no pod template: it protects nothing.",
+           "make spec.selector match the workload's pod labels")  # fmt: skip
+def pdb_selects_nothing(index: Index) -> Iterator[tuple[Document, str]]:
+    for pdb in index.by_kind.get("PodDisruptionBudget", []):
+        selector = (pdb.obj.get("spec") or {}).get("selector")
+        if not any(selects(selector, pod_labels(w.obj)) for w in index.workloads(pdb.namespace)):
+            yield pdb, "selector matches no pod template"
+
+
+@_register("KS307", "pdb-blocks-eviction", Severity.ERROR, "cross-resource",
+           "The PodDisruptionBudget allows no disruption for its workload's replicas: node drains hang.",
+           "use maxUnavailable: 1, or run at least minAvailable + 1 replicas")  # fmt: skip
+def pdb_blocks(index: Index) -> Iterator[tuple[Document, str]]:
+    for pdb in index.by_kind.get("PodDisruptionBudget", []):
+        spec = pdb.obj.get("spec") or {}
+        for w in index.workloads(pdb.namespace):
+            if w.kind not in ("Deployment", "StatefulSet") or not selects(spec.get("selector"), pod_labels(w.obj)):
+                continue
+            replicas = _replicas(w.obj)
+            hpa_min = _hpa_min(index, w)
+            least = hpa_min if hpa_min is not None else replicas
+            if spec.get("maxUnavailable") in (0, "0%") or (
+                isinstance(spec.get("minAvailable"), int) and spec["minAvailable"] >= least
+            ):
+                yield pdb, f"with {least} replica(s) of {w.ref} no pod may ever be evicted"
+
+
+def _hpa_min(index: Index, workload: Document) -> int | None:
+    for hpa in index.by_kind.get("HorizontalPodAutoscaler", []):
+        ref = (hpa.obj.get("spec") or {}).get("scaleTargetRef") or {}
+        if ref.get("kind") == workload.kind and ref.get("name") == workload.name:
+            value = (hpa.obj.get("spec") or {}).get("minReplicas", 1)
+            return value if isinstance(value, int) else 1
+    return None
+
+
+@_register("KS308", "networkpolicy-selects-nothing", Severity.WARNING, "cross-resource",
+           "The NetworkPolicy's podSelector matches no pod template among the objects.",
+           "match the workload's pod labels (an empty podSelector selects every pod)")  # fmt: skip
+def netpol_selects_nothing(index: Index) -> Iterator[tuple[Document, str]]:
+    for pol in index.by_kind.get("NetworkPolicy", []):
+        selector = (pol.obj.get("spec") or {}).get("podSelector") or {}
+        if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+            continue  # {} selects all pods of the namespace
+        if not any(selects(selector, pod_labels(w.obj)) for w in index.workloads(pol.namespace)):
+            yield pol, "podSelector matches no pod template"
+
+
+@_register("KS309", "duplicate-object", Severity.ERROR, "cross-resource",
+           "Two objects with the same kind, namespace and name: the second overwrites the first.",
+           "rename or remove one")  # fmt: skip
+def duplicates(index: Index) -> Iterator[tuple[Document, str]]:
+    seen: dict[tuple[str, str, str, str], Document] = {}
+    for doc in index.docs:
+        key = (str(doc.obj.get("apiVersion", "")).split("/")[0], doc.kind, doc.namespace, doc.name)
+        if key in seen:
+            first = seen[key]
+            yield doc, f"same as {first.file}:{first.line}"
+        else:
+            seen[key] = doc
+
+
+@_register("KS310", "selector-template-mismatch", Severity.ERROR, "cross-resource",
+           "The workload's selector does not match its own pod template labels: the API server rejects it.",
+           "make spec.selector.matchLabels a subset of spec.template.metadata.labels")  # fmt: skip
+def selector_mismatch(index: Index) -> Iterator[tuple[Document, str]]:
+    for doc in index.docs:
+        if doc.kind not in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"):
+            continue
+        selector = (doc.obj.get("spec") or {}).get("selector")
+        if selector and not selects(selector, pod_labels(doc.obj)):
+            yield doc, f"selector {selector.get('matchLabels', selector)} does not match the template labels"

@@ -1,0 +1,118 @@
+"""Strict schema validation against the official Kubernetes JSON schemas, offline.
+
+The schemas come bundled with the `kubernetes-validate` package (one
+directory per Kubernetes version, strict variant: unknown fields are errors);
+validation runs in jsonschema-rs (compiled). One validator per
+(version, apiVersion, kind), built on first use.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema_rs
+import kubernetes_validate
+
+from kubeship.check.model import Document, Finding, Severity
+
+SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+_BASE_URI = "https://kubeship.invalid/api/object.json"
+
+
+def versions() -> list[str]:
+    found = {p.name.removeprefix("v").removesuffix("-local-strict") for p in SCHEMAS.glob("v*-local-strict")}
+    return sorted(found, key=lambda v: tuple(int(x) for x in v.split(".")))
+
+
+def latest_version() -> str:
+    return versions()[-1]
+
+
+def resolve_version(requested: str | None) -> str:
+    """`1.30` or `1.30.0` → a bundled version; ValueError naming the choices."""
+    if requested is None:
+        return latest_version()
+    wanted = requested.removeprefix("v")
+    for v in versions():
+        if v == wanted or v.rsplit(".", 1)[0] == wanted:
+            return v
+    raise ValueError(f"no bundled schemas for Kubernetes {requested}; choose one of {', '.join(versions())}")
+
+
+def schema_file(version: str, api_version: str, kind: str) -> Path:
+    group, _, ver = api_version.rpartition("/")
+    group = group.split(".")[0]
+    name = f"{kind.lower()}-{group}-{ver}.json" if group else f"{kind.lower()}-{ver}.json"
+    return SCHEMAS / f"v{version}-local-strict" / name
+
+
+@cache
+def _definitions(version: str) -> Any:
+    return json.loads((SCHEMAS / f"v{version}-local-strict" / "_definitions.json").read_text())
+
+
+@cache
+def _validator(version: str, api_version: str, kind: str) -> Any:
+    path = schema_file(version, api_version, kind)
+    if not path.is_file():
+        return None
+    schema = json.loads(path.read_text())
+    return jsonschema_rs.validator_for(schema, retriever=lambda uri: _definitions(version), base_uri=_BASE_URI)
+
+
+def validate(doc: Document, version: str) -> list[Finding]:
+    api_version, kind = str(doc.obj["apiVersion"]), doc.kind
+    validator = _validator(version, api_version, kind)
+    if validator is None:
+        return [
+            Finding(
+                doc.file, doc.line, "KS003", Severity.INFO,
+                f"no schema for {api_version} {kind} in Kubernetes {version}: skipped, not validated",
+                "a custom resource? pass --schema-location; a removed API? check its apiVersion", doc.ref,
+            )
+        ]  # fmt: skip
+    if validator.is_valid(doc.obj):
+        return []
+    out = []
+    for error in validator.iter_errors(doc.obj):
+        path = ".".join(str(p) for p in error.instance_path) or "(object)"
+        message, hint = _explain(error, version, api_version, kind)
+        out.append(Finding(doc.file, doc.line, "KS002", Severity.ERROR, f"{path}: {message}", hint, doc.ref))
+    return out
+
+
+def _explain(error: Any, version: str, api_version: str, kind_name: str) -> tuple[str, str]:
+    kind = type(error.kind).__name__
+    message = str(error.message)
+    if kind == "AdditionalProperties":
+        unexpected = re.findall(r"'([^']+)'", message)
+        allowed = _allowed_keys(list(error.schema_path), version, api_version, kind_name)
+        hints = []
+        for field in unexpected:
+            guess = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
+            hints.append(f"did you mean {guess[0]!r}?" if guess else f"remove {field!r}")
+        return f"unknown field {', '.join(repr(u) for u in unexpected)}", "; ".join(hints)
+    if kind == "Required":
+        return message.replace("is a required property", "is required"), "add the field"
+    if kind == "Type":
+        return message, "check the value's type (quote numbers meant as strings, unquote numbers)"
+    if kind == "Enum":
+        return message, "use one of the allowed values"
+    return message, ""
+
+
+def _allowed_keys(schema_path: list[Any], version: str, api_version: str, kind: str) -> list[str]:
+    """The properties the schema allows where an unknown field was found (for did-you-mean)."""
+    node: Any = (
+        _definitions(version) if schema_path[:1] == ["$defs"] else json.loads(schema_file(version, api_version, kind).read_text())
+    )
+    for part in schema_path[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            return []
+        node = node[part]
+    return sorted(node.get("properties", {})) if isinstance(node, dict) else []

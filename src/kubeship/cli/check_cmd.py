@@ -1,0 +1,105 @@
+"""`kubeship check`: validate and lint Kubernetes YAML, ours or anyone's."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kubeship.errors import UsageError
+
+
+class CheckFailed(click.exceptions.Exit):
+    """Findings at or above --fail-on: exit 1 after the report is printed."""
+
+
+@click.command()
+@click.argument("paths", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]), default="text", show_default=True)
+@click.option(
+    "--fail-on", type=click.Choice(["error", "warning", "info"]), default="error", show_default=True,
+    help="Exit 1 when a finding is at least this severe.",
+)  # fmt: skip
+@click.option("--kubernetes-version", help="Schemas of this version (default: the newest bundled).")
+@click.option("--select", "select", help="Only these rule IDs (comma-separated).")
+@click.option("--skip", "skip", help="Not these rule IDs (comma-separated).")
+@click.option("--min-severity", type=click.Choice(["error", "warning", "info"]), default="info", show_default=True)
+@click.option("--external-refs", is_flag=True, help="ConfigMaps/Secrets referenced but absent exist in the cluster.")
+@click.option("--explain", "explain", metavar="RULE", help="Describe a rule and exit.")
+def check(
+    paths: tuple[str, ...],
+    fmt: str,
+    fail_on: str,
+    kubernetes_version: str | None,
+    select: str | None,
+    skip: str | None,
+    min_severity: str,
+    external_refs: bool,
+    explain: str | None,
+) -> None:
+    """Check Kubernetes manifests in PATHS (files, directories, or - for stdin).
+
+    Exit 0 when clean, 1 with findings at or above --fail-on, 2 on bad usage or unreadable input.
+    """
+    from kubeship.check import RULES, Options, Severity, check_documents, load_documents
+    from kubeship.check import report, schema
+
+    if explain is not None:
+        rule = RULES.get(explain.upper())
+        if rule is None:
+            raise UsageError(f"no rule {explain!r}; rules: {', '.join(sorted(RULES))}")
+        click.echo(f"{rule.id} {rule.name} ({rule.severity.label}, {rule.category})\n\n{rule.summary}\n\nfix: {rule.hint}")
+        return
+    if not paths:
+        raise UsageError("give files, directories or - (stdin) to check")
+    try:
+        version = schema.resolve_version(kubernetes_version)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    ids = {r.strip().upper() for r in (select or "").split(",") if r.strip()}
+    skipped = {r.strip().upper() for r in (skip or "").split(",") if r.strip()}
+    unknown = sorted((ids | skipped) - set(RULES))
+    if unknown:
+        raise UsageError(f"unknown rule IDs: {', '.join(unknown)} (see kubeship check --explain ID)")
+    options = Options(
+        kubernetes_version=version,
+        select=frozenset(ids),
+        skip=frozenset(skipped),
+        min_severity=Severity.parse(min_severity),
+        external_refs=external_refs,
+    )
+    docs, findings = [], []
+    for name, text in _read_inputs(paths):
+        d, f = load_documents(text, name)
+        docs += d
+        findings += f
+    findings = sorted(findings + check_documents(docs, options))
+    output = {
+        "text": lambda: report.text(findings, len(docs), colour=sys.stdout.isatty()),
+        "json": lambda: report.as_json(findings, len(docs)),
+        "sarif": lambda: report.sarif(findings),
+        "junit": lambda: report.junit(findings, len(docs)),
+    }[fmt]()
+    sys.stdout.write(output)
+    threshold = Severity.parse(fail_on)
+    if any(f.severity >= threshold for f in findings):
+        raise CheckFailed(1)
+
+
+def _read_inputs(paths: tuple[str, ...]) -> list[tuple[str, str]]:
+    out = []
+    for raw in paths:
+        if raw == "-":
+            out.append(("<stdin>", sys.stdin.read()))
+            continue
+        path = Path(raw)
+        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json")) if path.is_dir() else [path]
+        for file in files:
+            try:
+                out.append((str(file), file.read_text(encoding="utf-8")))
+            except FileNotFoundError:
+                raise UsageError(f"{file}: no such file") from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"{file}: cannot read ({type(exc).__name__})") from None
+    return out
