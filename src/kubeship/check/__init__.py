@@ -5,4 +5,14 @@ from kubeship.check.load import load_documents
 from kubeship.check.model import Document, Finding, Severity
 from kubeship.check.rules import RULES, Rule
 
-__all__ = ["RULES", "Document", "Finding", "Options", "Rule", "Severity", "check_documents", "load_documents", "summarize"]
+__all__ = [
+    "RULES",
+    "Document",
+    "Finding",
+    "Options",
+    "Rule",
+    "Severity",
+    "check_documents",
+    "load_documents",
+    "summarize",
+]

@@ -34,7 +34,9 @@ def check_documents(docs: list[Document], options: Options = Options()) -> list[
             if rule.check is None:
                 continue
             for message in rule.check(doc):
-                findings.append(Finding(doc.file, doc.line, rule.id, rule.severity, message, rule.hint, doc.ref))
+                findings.append(
+                    Finding(doc.file, doc.line, rule.id, rule.severity, message, rule.hint, doc.ref)
+                )
     index = Index(docs, external_refs=options.external_refs)
     for rule in active:
         if rule.cross is None:

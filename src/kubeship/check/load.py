@@ -34,12 +34,18 @@ def load_documents(text: str, file: str) -> tuple[list[Document], list[Finding]]
             _collect(data, file, line, docs, findings)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        line = (mark.line + 1) if mark else 1
+        problem = f"invalid YAML: {exc.problem or exc.context}"
         findings.append(
             Finding(
-                file, (mark.line + 1) if mark else 1, "KS001", Severity.ERROR,
-                f"invalid YAML: {exc.problem or exc.context}", "fix the syntax at this line; later documents were not read",
+                file,
+                line,
+                "KS001",
+                Severity.ERROR,
+                problem,
+                "fix the syntax here; later documents were not read",
             )
-        )  # fmt: skip
+        )
     except yaml.YAMLError as exc:
         findings.append(Finding(file, 1, "KS001", Severity.ERROR, f"invalid YAML: {exc}"))
     finally:
@@ -52,7 +58,13 @@ def _collect(data: Any, file: str, line: int, docs: list[Document], findings: li
         return  # an empty document (a trailing ---)
     if not isinstance(data, dict):
         findings.append(
-            Finding(file, line, "KS004", Severity.ERROR, f"expected a Kubernetes object, got {type(data).__name__}")
+            Finding(
+                file,
+                line,
+                "KS004",
+                Severity.ERROR,
+                f"expected a Kubernetes object, got {type(data).__name__}",
+            )
         )
         return
     if str(data.get("kind", "")).endswith("List") and isinstance(data.get("items"), list):

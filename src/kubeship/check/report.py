@@ -31,25 +31,28 @@ def text(findings: list[Finding], checked: int, colour: bool = False) -> str:
 
 
 def as_json(findings: list[Finding], checked: int) -> str:
-    return json.dumps(
-        {
-            "checked": checked,
-            "findings": [
-                {
-                    "file": f.file,
-                    "line": f.line,
-                    "object": f.object,
-                    "rule": f.rule,
-                    "name": RULES[f.rule].name if f.rule in RULES else f.rule,
-                    "severity": f.severity.label,
-                    "message": f.message,
-                    "hint": f.hint,
-                }
-                for f in findings
-            ],
-        },
-        indent=2,
-    ) + "\n"
+    return (
+        json.dumps(
+            {
+                "checked": checked,
+                "findings": [
+                    {
+                        "file": f.file,
+                        "line": f.line,
+                        "object": f.object,
+                        "rule": f.rule,
+                        "name": RULES[f.rule].name if f.rule in RULES else f.rule,
+                        "severity": f.severity.label,
+                        "message": f.message,
+                        "hint": f.hint,
+                    }
+                    for f in findings
+                ],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
 
 
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -110,7 +113,9 @@ def junit(findings: list[Finding], checked: int) -> str:
         failures=str(sum(1 for f in findings if f.severity >= Severity.WARNING)),
     )
     for f in findings:
-        case = ET.SubElement(suite, "testcase", classname=f.object or f.file, name=f"{f.rule} {f.file}:{f.line}")
+        case = ET.SubElement(
+            suite, "testcase", classname=f.object or f.file, name=f"{f.rule} {f.file}:{f.line}"
+        )
         if f.severity >= Severity.WARNING:
             failure = ET.SubElement(case, "failure", message=f.message, type=f.severity.label)
             failure.text = f.hint

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from kubeship.check.model import Document, Severity
 
@@ -37,8 +37,13 @@ class Rule:
 RULES: dict[str, Rule] = {}
 
 
-def _register(rule_id: str, name: str, severity: Severity, category: str, summary: str, hint: str) -> Any:
-    def wrap(fn: Any) -> Any:
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _register(
+    rule_id: str, name: str, severity: Severity, category: str, summary: str, hint: str
+) -> Callable[[F], F]:
+    def wrap(fn: F) -> F:
         cross = fn.__code__.co_varnames[:1] == ("index",)
         RULES[rule_id] = Rule(
             rule_id, name, severity, category, summary, hint, None if cross else fn, fn if cross else None
@@ -50,12 +55,16 @@ def _register(rule_id: str, name: str, severity: Severity, category: str, summar
 
 # Built-in IDs that are not rule functions (parsing and schema), for --explain and reports.
 for _id, _name, _sev, _summary, _hint in (
-    ("KS001", "yaml-invalid", Severity.ERROR, "The file is not valid YAML.", "Fix the syntax at the line given."),
-    ("KS002", "schema-invalid", Severity.ERROR, "The object does not match the Kubernetes schema (strict).",
+    ("KS001", "yaml-invalid", Severity.ERROR,
+     "The file is not valid YAML.", "Fix the syntax at the line given."),
+    ("KS002", "schema-invalid", Severity.ERROR,
+     "The object does not match the Kubernetes schema (strict).",
      "Fix the field named; unknown fields are errors because Kubernetes would drop them silently."),
-    ("KS003", "schema-missing", Severity.INFO, "No schema for this apiVersion/kind: the object was not validated.",
-     "For a custom resource pass --schema-location; for a removed API use the current apiVersion."),
-    ("KS004", "not-an-object", Severity.ERROR, "A document is not a Kubernetes object (no apiVersion or kind).",
+    ("KS003", "schema-missing", Severity.INFO,
+     "No schema for this apiVersion/kind: the object was not validated.",
+     "A custom resource: its schema is not bundled; a removed API: use the current apiVersion."),
+    ("KS004", "not-an-object", Severity.ERROR,
+     "A document is not a Kubernetes object (no apiVersion or kind).",
      "Every document needs apiVersion and kind."),
 ):  # fmt: skip
     RULES[_id] = Rule(_id, _name, _sev, "schema", _summary, _hint)
@@ -132,9 +141,15 @@ def _replicas(obj: dict[str, Any]) -> int:
 
 # -- reliability -----------------------------------------------------------------------
 
-@_register("KS101", "liveness-probe-missing", Severity.WARNING, "reliability",
-           "A long-running container has no livenessProbe: a hung process is never restarted.",
-           "add livenessProbe: {httpGet: {path: /healthz, port: http}}")  # fmt: skip
+
+@_register(
+    "KS101",
+    "liveness-probe-missing",
+    Severity.WARNING,
+    "reliability",
+    "A long-running container has no livenessProbe: a hung process is never restarted.",
+    "add livenessProbe: {httpGet: {path: /healthz, port: http}}",
+)
 def liveness_missing(doc: Document) -> Iterator[str]:
     if doc.kind in ("Job", "CronJob"):
         return
@@ -144,9 +159,14 @@ def liveness_missing(doc: Document) -> Iterator[str]:
                 yield f"container {c.get('name')!r} has no livenessProbe"
 
 
-@_register("KS102", "readiness-probe-missing", Severity.WARNING, "reliability",
-           "A serving container has no readinessProbe: it gets traffic before it is ready and while it drains.",
-           "add readinessProbe: {httpGet: {path: /readyz, port: http}}")  # fmt: skip
+@_register(
+    "KS102",
+    "readiness-probe-missing",
+    Severity.WARNING,
+    "reliability",
+    "A serving container has no readinessProbe: it gets traffic before it is ready and while it drains.",
+    "add readinessProbe: {httpGet: {path: /readyz, port: http}}",
+)
 def readiness_missing(doc: Document) -> Iterator[str]:
     if doc.kind in ("Job", "CronJob", "DaemonSet"):
         return
@@ -156,9 +176,14 @@ def readiness_missing(doc: Document) -> Iterator[str]:
                 yield f"container {c.get('name')!r} has no readinessProbe"
 
 
-@_register("KS103", "probe-port-unknown", Severity.ERROR, "reliability",
-           "A probe targets a port the container does not declare: it will always fail.",
-           "use a containerPort number or the name of one in ports[]")  # fmt: skip
+@_register(
+    "KS103",
+    "probe-port-unknown",
+    Severity.ERROR,
+    "reliability",
+    "A probe targets a port the container does not declare: it will always fail.",
+    "use a containerPort number or the name of one in ports[]",
+)
 def probe_port(doc: Document) -> Iterator[str]:
     for pod, _ in _workload_pods(doc):
         for c in containers(pod, init=False):
@@ -170,13 +195,21 @@ def probe_port(doc: Document) -> Iterator[str]:
                     port = (probe.get(handler) or {}).get("port")
                     if port is None:
                         continue
-                    if (isinstance(port, str) and port not in names) or (isinstance(port, int) and numbers and port not in numbers):
-                        yield f"container {c.get('name')!r} {probe_name} port {port!r} is not one of its ports"
+                    if (isinstance(port, str) and port not in names) or (
+                        isinstance(port, int) and numbers and port not in numbers
+                    ):
+                        name = c.get("name")
+                        yield f"container {name!r} {probe_name} port {port!r} is not one of its ports"
 
 
-@_register("KS104", "resource-requests-missing", Severity.WARNING, "reliability",
-           "A container without CPU and memory requests: the scheduler packs blindly and the HPA cannot use it.",
-           "set resources.requests.cpu and .memory")  # fmt: skip
+@_register(
+    "KS104",
+    "resource-requests-missing",
+    Severity.WARNING,
+    "reliability",
+    "A container without CPU and memory requests: the scheduler packs blindly and the HPA cannot use it.",
+    "set resources.requests.cpu and .memory",
+)
 def requests_missing(doc: Document) -> Iterator[str]:
     for _, cs in _workload_pods(doc):
         for c in cs:
@@ -186,9 +219,14 @@ def requests_missing(doc: Document) -> Iterator[str]:
                 yield f"container {c.get('name')!r} has no {' or '.join(missing)} request"
 
 
-@_register("KS105", "memory-limit-missing", Severity.WARNING, "reliability",
-           "A container without a memory limit can take the node's memory from its neighbours.",
-           "set resources.limits.memory (a CPU limit is optional: it throttles)")  # fmt: skip
+@_register(
+    "KS105",
+    "memory-limit-missing",
+    Severity.WARNING,
+    "reliability",
+    "A container without a memory limit can take the node's memory from its neighbours.",
+    "set resources.limits.memory (a CPU limit is optional: it throttles)",
+)
 def memory_limit_missing(doc: Document) -> Iterator[str]:
     for _, cs in _workload_pods(doc):
         for c in cs:
@@ -196,9 +234,14 @@ def memory_limit_missing(doc: Document) -> Iterator[str]:
                 yield f"container {c.get('name')!r} has no memory limit"
 
 
-@_register("KS106", "image-tag-unpinned", Severity.ERROR, "reliability",
-           "An image with no tag or with `latest`: what runs changes without a change to the manifest.",
-           "pin a version tag or a digest (image@sha256:...)")  # fmt: skip
+@_register(
+    "KS106",
+    "image-tag-unpinned",
+    Severity.ERROR,
+    "reliability",
+    "An image with no tag or with `latest`: what runs changes without a change to the manifest.",
+    "pin a version tag or a digest (image@sha256:...)",
+)
 def image_unpinned(doc: Document) -> Iterator[str]:
     for _, cs in _workload_pods(doc):
         for c in cs:
@@ -207,9 +250,14 @@ def image_unpinned(doc: Document) -> Iterator[str]:
                 yield f"container {c.get('name')!r} image {image!r} is not pinned"
 
 
-@_register("KS107", "pull-policy-inconsistent", Severity.WARNING, "reliability",
-           "imagePullPolicy contradicts the tag: Never/IfNotPresent with latest serves stale images.",
-           "with a pinned tag use IfNotPresent; avoid latest altogether")  # fmt: skip
+@_register(
+    "KS107",
+    "pull-policy-inconsistent",
+    Severity.WARNING,
+    "reliability",
+    "imagePullPolicy contradicts the tag: Never/IfNotPresent with latest serves stale images.",
+    "with a pinned tag use IfNotPresent; avoid latest altogether",
+)
 def pull_policy(doc: Document) -> Iterator[str]:
     for _, cs in _workload_pods(doc):
         for c in cs:
@@ -219,9 +267,14 @@ def pull_policy(doc: Document) -> Iterator[str]:
                 yield f"container {c.get('name')!r} uses {policy} with an unpinned image"
 
 
-@_register("KS108", "spread-missing", Severity.WARNING, "reliability",
-           "Several replicas with no topology spread or anti-affinity may all land on one node or zone.",
-           "add topologySpreadConstraints on topology.kubernetes.io/zone and kubernetes.io/hostname")  # fmt: skip
+@_register(
+    "KS108",
+    "spread-missing",
+    Severity.WARNING,
+    "reliability",
+    "Several replicas with no topology spread or anti-affinity may all land on one node or zone.",
+    "add topologySpreadConstraints on topology.kubernetes.io/zone and kubernetes.io/hostname",
+)
 def spread_missing(doc: Document) -> Iterator[str]:
     if doc.kind not in ("Deployment", "StatefulSet") or _replicas(doc.obj) < 2:
         return
@@ -231,9 +284,14 @@ def spread_missing(doc: Document) -> Iterator[str]:
         yield f"{_replicas(doc.obj)} replicas without topologySpreadConstraints or podAntiAffinity"
 
 
-@_register("KS109", "liveness-equals-readiness", Severity.WARNING, "reliability",
-           "Identical liveness and readiness probes: a slow dependency restarts pods instead of draining them.",
-           "point liveness at a cheap 'process alive' check (/healthz), readiness at dependencies (/readyz)")  # fmt: skip
+@_register(
+    "KS109",
+    "liveness-equals-readiness",
+    Severity.WARNING,
+    "reliability",
+    "Identical liveness and readiness probes: a slow dependency restarts pods instead of draining them.",
+    "point liveness at a cheap 'process alive' check (/healthz), readiness at dependencies (/readyz)",
+)
 def liveness_equals_readiness(doc: Document) -> Iterator[str]:
     for pod, _ in _workload_pods(doc):
         for c in containers(pod, init=False):
@@ -242,9 +300,14 @@ def liveness_equals_readiness(doc: Document) -> Iterator[str]:
                 yield f"container {c.get('name')!r} has the same liveness and readiness probe"
 
 
-@_register("KS110", "env-duplicate", Severity.ERROR, "reliability",
-           "An environment variable set twice: only the last one counts, silently.",
-           "remove one of them")  # fmt: skip
+@_register(
+    "KS110",
+    "env-duplicate",
+    Severity.ERROR,
+    "reliability",
+    "An environment variable set twice: only the last one counts, silently.",
+    "remove one of them",
+)
 def env_duplicate(doc: Document) -> Iterator[str]:
     for _, cs in _workload_pods(doc):
         for c in cs:
@@ -258,15 +321,21 @@ def env_duplicate(doc: Document) -> Iterator[str]:
 
 # -- security -------------------------------------------------------------------------
 
+
 def _security(pod: dict[str, Any], c: dict[str, Any], key: str) -> Any:
     """A container setting, falling back to the pod's securityContext."""
     value = (c.get("securityContext") or {}).get(key)
     return value if value is not None else (pod.get("securityContext") or {}).get(key)
 
 
-@_register("KS201", "privileged", Severity.ERROR, "security",
-           "A privileged container has the node's full power.",
-           "remove securityContext.privileged, or add only the capability needed")  # fmt: skip
+@_register(
+    "KS201",
+    "privileged",
+    Severity.ERROR,
+    "security",
+    "A privileged container has the node's full power.",
+    "remove securityContext.privileged, or add only the capability needed",
+)
 def privileged(doc: Document) -> Iterator[str]:
     for _, cs in _workload_pods(doc):
         for c in cs:
@@ -274,9 +343,14 @@ def privileged(doc: Document) -> Iterator[str]:
                 yield f"container {c.get('name')!r} is privileged"
 
 
-@_register("KS202", "privilege-escalation", Severity.WARNING, "security",
-           "allowPrivilegeEscalation is not false: setuid binaries can gain privileges.",
-           "set securityContext.allowPrivilegeEscalation: false")  # fmt: skip
+@_register(
+    "KS202",
+    "privilege-escalation",
+    Severity.WARNING,
+    "security",
+    "allowPrivilegeEscalation is not false: setuid binaries can gain privileges.",
+    "set securityContext.allowPrivilegeEscalation: false",
+)
 def privilege_escalation(doc: Document) -> Iterator[str]:
     for _, cs in _workload_pods(doc):
         for c in cs:
@@ -284,9 +358,14 @@ def privilege_escalation(doc: Document) -> Iterator[str]:
                 yield f"container {c.get('name')!r} allows privilege escalation"
 
 
-@_register("KS203", "run-as-root", Severity.ERROR, "security",
-           "The container runs as root (runAsUser 0).",
-           "run as a numeric non-root user: runAsUser: 10001, runAsNonRoot: true")  # fmt: skip
+@_register(
+    "KS203",
+    "run-as-root",
+    Severity.ERROR,
+    "security",
+    "The container runs as root (runAsUser 0).",
+    "run as a numeric non-root user: runAsUser: 10001, runAsNonRoot: true",
+)
 def run_as_root(doc: Document) -> Iterator[str]:
     for pod, cs in _workload_pods(doc):
         for c in cs:
@@ -294,9 +373,14 @@ def run_as_root(doc: Document) -> Iterator[str]:
                 yield f"container {c.get('name')!r} runs as user 0"
 
 
-@_register("KS204", "run-as-non-root-missing", Severity.WARNING, "security",
-           "runAsNonRoot is not set: an image whose USER is root would run as root.",
-           "set securityContext.runAsNonRoot: true on the pod or container")  # fmt: skip
+@_register(
+    "KS204",
+    "run-as-non-root-missing",
+    Severity.WARNING,
+    "security",
+    "runAsNonRoot is not set: an image whose USER is root would run as root.",
+    "set securityContext.runAsNonRoot: true on the pod or container",
+)
 def run_as_non_root(doc: Document) -> Iterator[str]:
     for pod, cs in _workload_pods(doc):
         for c in cs:
@@ -304,9 +388,14 @@ def run_as_non_root(doc: Document) -> Iterator[str]:
                 yield f"container {c.get('name')!r} does not require a non-root user"
 
 
-@_register("KS205", "root-filesystem-writable", Severity.WARNING, "security",
-           "A writable root filesystem lets an intruder change the container's binaries.",
-           "set readOnlyRootFilesystem: true and mount an emptyDir at /tmp")  # fmt: skip
+@_register(
+    "KS205",
+    "root-filesystem-writable",
+    Severity.WARNING,
+    "security",
+    "A writable root filesystem lets an intruder change the container's binaries.",
+    "set readOnlyRootFilesystem: true and mount an emptyDir at /tmp",
+)
 def writable_root(doc: Document) -> Iterator[str]:
     for _, cs in _workload_pods(doc):
         for c in cs:
@@ -314,9 +403,14 @@ def writable_root(doc: Document) -> Iterator[str]:
                 yield f"container {c.get('name')!r} has a writable root filesystem"
 
 
-@_register("KS206", "capabilities-added", Severity.WARNING, "security",
-           "Added Linux capabilities widen what the container may do to the node.",
-           "drop: [ALL] and add back only what the process needs (usually nothing)")  # fmt: skip
+@_register(
+    "KS206",
+    "capabilities-added",
+    Severity.WARNING,
+    "security",
+    "Added Linux capabilities widen what the container may do to the node.",
+    "drop: [ALL] and add back only what the process needs (usually nothing)",
+)
 def capabilities_added(doc: Document) -> Iterator[str]:
     for _, cs in _workload_pods(doc):
         for c in cs:
@@ -328,9 +422,14 @@ def capabilities_added(doc: Document) -> Iterator[str]:
                 )
 
 
-@_register("KS207", "capabilities-not-dropped", Severity.INFO, "security",
-           "The container keeps the runtime's default capabilities.",
-           "set securityContext.capabilities.drop: [ALL]")  # fmt: skip
+@_register(
+    "KS207",
+    "capabilities-not-dropped",
+    Severity.INFO,
+    "security",
+    "The container keeps the runtime's default capabilities.",
+    "set securityContext.capabilities.drop: [ALL]",
+)
 def capabilities_kept(doc: Document) -> Iterator[str]:
     for _, cs in _workload_pods(doc):
         for c in cs:
@@ -339,9 +438,14 @@ def capabilities_kept(doc: Document) -> Iterator[str]:
                 yield f"container {c.get('name')!r} does not drop ALL capabilities"
 
 
-@_register("KS208", "host-namespace", Severity.ERROR, "security",
-           "hostNetwork, hostPID or hostIPC shares the node's namespaces with the pod.",
-           "remove them; use a Service for networking")  # fmt: skip
+@_register(
+    "KS208",
+    "host-namespace",
+    Severity.ERROR,
+    "security",
+    "hostNetwork, hostPID or hostIPC shares the node's namespaces with the pod.",
+    "remove them; use a Service for networking",
+)
 def host_namespaces(doc: Document) -> Iterator[str]:
     for pod, _ in _workload_pods(doc):
         shared = [k for k in ("hostNetwork", "hostPID", "hostIPC") if pod.get(k) is True]
@@ -349,9 +453,14 @@ def host_namespaces(doc: Document) -> Iterator[str]:
             yield f"pod uses {', '.join(shared)}"
 
 
-@_register("KS209", "host-path", Severity.ERROR, "security",
-           "A hostPath volume exposes the node's filesystem to the pod.",
-           "use an emptyDir, a ConfigMap/Secret, or a PersistentVolumeClaim")  # fmt: skip
+@_register(
+    "KS209",
+    "host-path",
+    Severity.ERROR,
+    "security",
+    "A hostPath volume exposes the node's filesystem to the pod.",
+    "use an emptyDir, a ConfigMap/Secret, or a PersistentVolumeClaim",
+)
 def host_path(doc: Document) -> Iterator[str]:
     for pod, _ in _workload_pods(doc):
         for vol in pod.get("volumes") or []:
@@ -359,9 +468,14 @@ def host_path(doc: Document) -> Iterator[str]:
                 yield f"volume {vol.get('name')!r} mounts host path {vol['hostPath'].get('path')!r}"
 
 
-@_register("KS210", "secret-in-env", Severity.ERROR, "security",
-           "A secret-looking environment variable has a literal value in the manifest.",
-           "move it to a Secret and use valueFrom.secretKeyRef")  # fmt: skip
+@_register(
+    "KS210",
+    "secret-in-env",
+    Severity.ERROR,
+    "security",
+    "A secret-looking environment variable has a literal value in the manifest.",
+    "move it to a Secret and use valueFrom.secretKeyRef",
+)
 def secret_in_env(doc: Document) -> Iterator[str]:
     for _, cs in _workload_pods(doc):
         for c in cs:
@@ -370,26 +484,41 @@ def secret_in_env(doc: Document) -> Iterator[str]:
                     yield f"container {c.get('name')!r} sets {env.get('name')} to a literal value"
 
 
-@_register("KS211", "service-account-token-mounted", Severity.WARNING, "security",
-           "The pod mounts a service-account token it probably never uses: a stolen token talks to the API.",
-           "set automountServiceAccountToken: false unless the app calls the Kubernetes API")  # fmt: skip
+@_register(
+    "KS211",
+    "service-account-token-mounted",
+    Severity.WARNING,
+    "security",
+    "The pod mounts a service-account token it probably never uses: a stolen token talks to the API.",
+    "set automountServiceAccountToken: false unless the app calls the Kubernetes API",
+)
 def sa_token(doc: Document) -> Iterator[str]:
     for pod, _ in _workload_pods(doc):
         if pod.get("automountServiceAccountToken") is not False:
             yield "pod automounts a service-account token"
 
 
-@_register("KS212", "default-namespace", Severity.INFO, "security",
-           "The object is placed in the default namespace explicitly.",
-           "give the app its own namespace")  # fmt: skip
+@_register(
+    "KS212",
+    "default-namespace",
+    Severity.INFO,
+    "security",
+    "The object is placed in the default namespace explicitly.",
+    "give the app its own namespace",
+)
 def default_namespace(doc: Document) -> Iterator[str]:
     if doc.namespace == "default":
         yield "object is in the default namespace"
 
 
-@_register("KS213", "seccomp-missing", Severity.INFO, "security",
-           "No seccomp profile: the container may make any system call.",
-           "set securityContext.seccompProfile.type: RuntimeDefault on the pod")  # fmt: skip
+@_register(
+    "KS213",
+    "seccomp-missing",
+    Severity.INFO,
+    "security",
+    "No seccomp profile: the container may make any system call.",
+    "set securityContext.seccompProfile.type: RuntimeDefault on the pod",
+)
 def seccomp(doc: Document) -> Iterator[str]:
     for pod, cs in _workload_pods(doc):
         for c in cs:
@@ -401,40 +530,77 @@ def seccomp(doc: Document) -> Iterator[str]:
 
 
 class Index:
-    """All objects checked together, looked up by kind and name."""
+    """All objects checked together, indexed so cross-resource rules stay linear in the input."""
 
     def __init__(self, docs: list[Document], external_refs: bool = False) -> None:
         self.docs = docs
         self.external_refs = external_refs
         self.by_kind: dict[str, list[Document]] = {}
+        self._by_name: dict[tuple[str, str, str], Document] = {}
+        self._workloads: dict[str, list[tuple[Document, dict[str, str]]]] = {}
+        self._by_label: dict[
+            tuple[str, str, str], list[int]
+        ] = {}  # (namespace, key, value) → workload positions
         for doc in docs:
             self.by_kind.setdefault(doc.kind, []).append(doc)
+            self._by_name.setdefault((doc.kind, doc.namespace, doc.name), doc)
+            if doc.kind in WORKLOADS and doc.kind != "CronJob":
+                entries = self._workloads.setdefault(doc.namespace, [])
+                labels = pod_labels(doc.obj)
+                for key, value in labels.items():
+                    self._by_label.setdefault((doc.namespace, key, str(value)), []).append(len(entries))
+                entries.append((doc, labels))
 
     def find(self, kind: str, name: str, namespace: str) -> Document | None:
-        for doc in self.by_kind.get(kind, []):
-            if doc.name == name and doc.namespace == namespace:
-                return doc
-        return None
+        return self._by_name.get((kind, namespace, name))
 
     def workloads(self, namespace: str) -> list[Document]:
-        return [d for k in WORKLOADS if k != "CronJob" for d in self.by_kind.get(k, []) if d.namespace == namespace]
+        return [doc for doc, _ in self._workloads.get(namespace, [])]
+
+    def selected(self, selector: dict[str, Any] | None, namespace: str) -> list[Document]:
+        """Workloads whose pod template the label selector matches (via the label index)."""
+        if not selector:
+            return []
+        entries = self._workloads.get(namespace, [])
+        match = selector.get("matchLabels") or {}
+        if match:
+            candidates: set[int] | None = None
+            for key, value in match.items():
+                hits = set(self._by_label.get((namespace, key, str(value)), ()))
+                candidates = hits if candidates is None else candidates & hits
+                if not candidates:
+                    return []
+            pool = [entries[i] for i in sorted(candidates or ())]
+        else:
+            pool = entries
+        return [doc for doc, labels in pool if selects(selector, labels)]
 
 
-@_register("KS301", "service-selects-nothing", Severity.ERROR, "cross-resource",
-           "The Service's selector matches no pod template among the objects checked: it routes nowhere.",
-           "make spec.selector a subset of the workload's pod template labels")  # fmt: skip
+@_register(
+    "KS301",
+    "service-selects-nothing",
+    Severity.ERROR,
+    "cross-resource",
+    "The Service's selector matches no pod template among the objects checked: it routes nowhere.",
+    "make spec.selector a subset of the workload's pod template labels",
+)
 def service_selects_nothing(index: Index) -> Iterator[tuple[Document, str]]:
     for svc in index.by_kind.get("Service", []):
         selector = (svc.obj.get("spec") or {}).get("selector")
         if not selector or (svc.obj.get("spec") or {}).get("type") == "ExternalName":
             continue
-        if not any(selects({"matchLabels": selector}, pod_labels(w.obj)) for w in index.workloads(svc.namespace)):
+        if not index.selected({"matchLabels": selector}, svc.namespace):
             yield svc, f"selector {selector} matches no pod template"
 
 
-@_register("KS302", "ingress-backend-missing", Severity.ERROR, "cross-resource",
-           "An Ingress backend names a Service, or a Service port, that is not there.",
-           "fix backend.service.name / port to an existing Service and one of its ports")  # fmt: skip
+@_register(
+    "KS302",
+    "ingress-backend-missing",
+    Severity.ERROR,
+    "cross-resource",
+    "An Ingress backend names a Service, or a Service port, that is not there.",
+    "fix backend.service.name / port to an existing Service and one of its ports",
+)
 def ingress_backend(index: Index) -> Iterator[tuple[Document, str]]:
     for ing in index.by_kind.get("Ingress", []):
         spec = ing.obj.get("spec") or {}
@@ -457,9 +623,14 @@ def ingress_backend(index: Index) -> Iterator[tuple[Document, str]]:
                 yield ing, f"Service {target.name!r} has no port {port['number']}"
 
 
-@_register("KS303", "hpa-target-missing", Severity.ERROR, "cross-resource",
-           "The HPA's scaleTargetRef names a workload that is not there.",
-           "fix scaleTargetRef kind/name")  # fmt: skip
+@_register(
+    "KS303",
+    "hpa-target-missing",
+    Severity.ERROR,
+    "cross-resource",
+    "The HPA's scaleTargetRef names a workload that is not there.",
+    "fix scaleTargetRef kind/name",
+)
 def hpa_target(index: Index) -> Iterator[tuple[Document, str]]:
     for hpa in index.by_kind.get("HorizontalPodAutoscaler", []):
         ref = (hpa.obj.get("spec") or {}).get("scaleTargetRef") or {}
@@ -467,10 +638,15 @@ def hpa_target(index: Index) -> Iterator[tuple[Document, str]]:
             yield hpa, f"scaleTargetRef {ref.get('kind')}/{ref.get('name')} is not among the objects"
 
 
-@_register("KS304", "hpa-resource-without-request", Severity.ERROR, "cross-resource",
-           "The HPA scales on CPU or memory utilization, but a container has no request for it: "
-           "the HPA cannot compute utilization and will not scale.",
-           "set resources.requests for that resource on every container")  # fmt: skip
+@_register(
+    "KS304",
+    "hpa-resource-without-request",
+    Severity.ERROR,
+    "cross-resource",
+    "The HPA scales on CPU or memory utilization, but a container has no request for it: "
+    "the HPA cannot compute utilization and will not scale.",
+    "set resources.requests for that resource on every container",
+)
 def hpa_without_request(index: Index) -> Iterator[tuple[Document, str]]:
     for hpa in index.by_kind.get("HorizontalPodAutoscaler", []):
         spec = hpa.obj.get("spec") or {}
@@ -487,12 +663,21 @@ def hpa_without_request(index: Index) -> Iterator[tuple[Document, str]]:
                 continue
             for c in containers(pod, init=False):
                 if resource not in ((c.get("resources") or {}).get("requests") or {}):
-                    yield hpa, f"scales on {resource} utilization but container {c.get('name')!r} requests no {resource}"
+                    name = c.get("name")
+                    yield (
+                        hpa,
+                        f"scales on {resource} utilization but container {name!r} requests no {resource}",
+                    )
 
 
-@_register("KS305", "reference-missing", Severity.ERROR, "cross-resource",
-           "A pod references a ConfigMap or Secret that is not among the objects: it will not start.",
-           "add the object, mark the reference optional, or pass --external-refs if it exists in the cluster")  # fmt: skip
+@_register(
+    "KS305",
+    "reference-missing",
+    Severity.ERROR,
+    "cross-resource",
+    "A pod references a ConfigMap or Secret that is not among the objects: it will not start.",
+    "add the object, mark the reference optional, or pass --external-refs if it exists in the cluster",
+)
 def reference_missing(index: Index) -> Iterator[tuple[Document, str]]:
     if index.external_refs:
         return
@@ -528,24 +713,34 @@ def _references(pod: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
                     yield kind, source[key].get("name"), bool(source[key].get("optional"))
 
 
-@_register("KS306", "pdb-selects-nothing", Severity.ERROR, "cross-resource",
-           "The PodDisruptionBudget's selector matches no pod template: it protects nothing.",
-           "make spec.selector match the workload's pod labels")  # fmt: skip
+@_register(
+    "KS306",
+    "pdb-selects-nothing",
+    Severity.ERROR,
+    "cross-resource",
+    "The PodDisruptionBudget's selector matches no pod template: it protects nothing.",
+    "make spec.selector match the workload's pod labels",
+)
 def pdb_selects_nothing(index: Index) -> Iterator[tuple[Document, str]]:
     for pdb in index.by_kind.get("PodDisruptionBudget", []):
         selector = (pdb.obj.get("spec") or {}).get("selector")
-        if not any(selects(selector, pod_labels(w.obj)) for w in index.workloads(pdb.namespace)):
+        if not index.selected(selector, pdb.namespace):
             yield pdb, "selector matches no pod template"
 
 
-@_register("KS307", "pdb-blocks-eviction", Severity.ERROR, "cross-resource",
-           "The PodDisruptionBudget allows no disruption for its workload's replicas: node drains hang.",
-           "use maxUnavailable: 1, or run at least minAvailable + 1 replicas")  # fmt: skip
+@_register(
+    "KS307",
+    "pdb-blocks-eviction",
+    Severity.ERROR,
+    "cross-resource",
+    "The PodDisruptionBudget allows no disruption for its workload's replicas: node drains hang.",
+    "use maxUnavailable: 1, or run at least minAvailable + 1 replicas",
+)
 def pdb_blocks(index: Index) -> Iterator[tuple[Document, str]]:
     for pdb in index.by_kind.get("PodDisruptionBudget", []):
         spec = pdb.obj.get("spec") or {}
-        for w in index.workloads(pdb.namespace):
-            if w.kind not in ("Deployment", "StatefulSet") or not selects(spec.get("selector"), pod_labels(w.obj)):
+        for w in index.selected(spec.get("selector"), pdb.namespace):
+            if w.kind not in ("Deployment", "StatefulSet"):
                 continue
             replicas = _replicas(w.obj)
             hpa_min = _hpa_min(index, w)
@@ -559,27 +754,41 @@ def pdb_blocks(index: Index) -> Iterator[tuple[Document, str]]:
 def _hpa_min(index: Index, workload: Document) -> int | None:
     for hpa in index.by_kind.get("HorizontalPodAutoscaler", []):
         ref = (hpa.obj.get("spec") or {}).get("scaleTargetRef") or {}
-        if ref.get("kind") == workload.kind and ref.get("name") == workload.name:
+        if (
+            ref.get("kind") == workload.kind
+            and ref.get("name") == workload.name
+            and hpa.namespace == workload.namespace
+        ):
             value = (hpa.obj.get("spec") or {}).get("minReplicas", 1)
             return value if isinstance(value, int) else 1
     return None
 
 
-@_register("KS308", "networkpolicy-selects-nothing", Severity.WARNING, "cross-resource",
-           "The NetworkPolicy's podSelector matches no pod template among the objects.",
-           "match the workload's pod labels (an empty podSelector selects every pod)")  # fmt: skip
+@_register(
+    "KS308",
+    "networkpolicy-selects-nothing",
+    Severity.WARNING,
+    "cross-resource",
+    "The NetworkPolicy's podSelector matches no pod template among the objects.",
+    "match the workload's pod labels (an empty podSelector selects every pod)",
+)
 def netpol_selects_nothing(index: Index) -> Iterator[tuple[Document, str]]:
     for pol in index.by_kind.get("NetworkPolicy", []):
         selector = (pol.obj.get("spec") or {}).get("podSelector") or {}
         if not selector.get("matchLabels") and not selector.get("matchExpressions"):
             continue  # {} selects all pods of the namespace
-        if not any(selects(selector, pod_labels(w.obj)) for w in index.workloads(pol.namespace)):
+        if not index.selected(selector, pol.namespace):
             yield pol, "podSelector matches no pod template"
 
 
-@_register("KS309", "duplicate-object", Severity.ERROR, "cross-resource",
-           "Two objects with the same kind, namespace and name: the second overwrites the first.",
-           "rename or remove one")  # fmt: skip
+@_register(
+    "KS309",
+    "duplicate-object",
+    Severity.ERROR,
+    "cross-resource",
+    "Two objects with the same kind, namespace and name: the second overwrites the first.",
+    "rename or remove one",
+)
 def duplicates(index: Index) -> Iterator[tuple[Document, str]]:
     seen: dict[tuple[str, str, str, str], Document] = {}
     for doc in index.docs:
@@ -591,9 +800,14 @@ def duplicates(index: Index) -> Iterator[tuple[Document, str]]:
             seen[key] = doc
 
 
-@_register("KS310", "selector-template-mismatch", Severity.ERROR, "cross-resource",
-           "The workload's selector does not match its own pod template labels: the API server rejects it.",
-           "make spec.selector.matchLabels a subset of spec.template.metadata.labels")  # fmt: skip
+@_register(
+    "KS310",
+    "selector-template-mismatch",
+    Severity.ERROR,
+    "cross-resource",
+    "The workload's selector does not match its own pod template labels: the API server rejects it.",
+    "make spec.selector.matchLabels a subset of spec.template.metadata.labels",
+)
 def selector_mismatch(index: Index) -> Iterator[tuple[Document, str]]:
     for doc in index.docs:
         if doc.kind not in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"):

@@ -62,20 +62,18 @@ def _validator(version: str, api_version: str, kind: str) -> Any:
     if not path.is_file():
         return None
     schema = json.loads(path.read_text())
-    return jsonschema_rs.validator_for(schema, retriever=lambda uri: _definitions(version), base_uri=_BASE_URI)
+    return jsonschema_rs.validator_for(
+        schema, retriever=lambda uri: _definitions(version), base_uri=_BASE_URI
+    )
 
 
 def validate(doc: Document, version: str) -> list[Finding]:
     api_version, kind = str(doc.obj["apiVersion"]), doc.kind
     validator = _validator(version, api_version, kind)
     if validator is None:
-        return [
-            Finding(
-                doc.file, doc.line, "KS003", Severity.INFO,
-                f"no schema for {api_version} {kind} in Kubernetes {version}: skipped, not validated",
-                "a custom resource? pass --schema-location; a removed API? check its apiVersion", doc.ref,
-            )
-        ]  # fmt: skip
+        message = f"no schema for {api_version} {kind} in Kubernetes {version}: skipped, not validated"
+        hint = "a custom resource: its schema is not bundled; a removed API: use the current apiVersion"
+        return [Finding(doc.file, doc.line, "KS003", Severity.INFO, message, hint, doc.ref)]
     if validator.is_valid(doc.obj):
         return []
     out = []
@@ -109,7 +107,9 @@ def _explain(error: Any, version: str, api_version: str, kind_name: str) -> tupl
 def _allowed_keys(schema_path: list[Any], version: str, api_version: str, kind: str) -> list[str]:
     """The properties the schema allows where an unknown field was found (for did-you-mean)."""
     node: Any = (
-        _definitions(version) if schema_path[:1] == ["$defs"] else json.loads(schema_file(version, api_version, kind).read_text())
+        _definitions(version)
+        if schema_path[:1] == ["$defs"]
+        else json.loads(schema_file(version, api_version, kind).read_text())
     )
     for part in schema_path[:-1]:
         if not isinstance(node, dict) or part not in node:

@@ -16,7 +16,13 @@ class CheckFailed(click.exceptions.Exit):
 
 @click.command()
 @click.argument("paths", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]), default="text", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif", "junit"]),
+    default="text",
+    show_default=True,
+)
 @click.option(
     "--fail-on", type=click.Choice(["error", "warning", "info"]), default="error", show_default=True,
     help="Exit 1 when a finding is at least this severe.",
@@ -24,8 +30,12 @@ class CheckFailed(click.exceptions.Exit):
 @click.option("--kubernetes-version", help="Schemas of this version (default: the newest bundled).")
 @click.option("--select", "select", help="Only these rule IDs (comma-separated).")
 @click.option("--skip", "skip", help="Not these rule IDs (comma-separated).")
-@click.option("--min-severity", type=click.Choice(["error", "warning", "info"]), default="info", show_default=True)
-@click.option("--external-refs", is_flag=True, help="ConfigMaps/Secrets referenced but absent exist in the cluster.")
+@click.option(
+    "--min-severity", type=click.Choice(["error", "warning", "info"]), default="info", show_default=True
+)
+@click.option(
+    "--external-refs", is_flag=True, help="ConfigMaps/Secrets referenced but absent exist in the cluster."
+)
 @click.option("--explain", "explain", metavar="RULE", help="Describe a rule and exit.")
 def check(
     paths: tuple[str, ...],
@@ -42,14 +52,14 @@ def check(
 
     Exit 0 when clean, 1 with findings at or above --fail-on, 2 on bad usage or unreadable input.
     """
-    from kubeship.check import RULES, Options, Severity, check_documents, load_documents
-    from kubeship.check import report, schema
+    from kubeship.check import RULES, Options, Severity, check_documents, load_documents, report, schema
 
     if explain is not None:
         rule = RULES.get(explain.upper())
         if rule is None:
             raise UsageError(f"no rule {explain!r}; rules: {', '.join(sorted(RULES))}")
-        click.echo(f"{rule.id} {rule.name} ({rule.severity.label}, {rule.category})\n\n{rule.summary}\n\nfix: {rule.hint}")
+        head = f"{rule.id} {rule.name} ({rule.severity.label}, {rule.category})"
+        click.echo(f"{head}\n\n{rule.summary}\n\nfix: {rule.hint}")
         return
     if not paths:
         raise UsageError("give files, directories or - (stdin) to check")
@@ -94,7 +104,11 @@ def _read_inputs(paths: tuple[str, ...]) -> list[tuple[str, str]]:
             out.append(("<stdin>", sys.stdin.read()))
             continue
         path = Path(raw)
-        files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json")) if path.is_dir() else [path]
+        files = (
+            sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
+            if path.is_dir()
+            else [path]
+        )
         for file in files:
             try:
                 out.append((str(file), file.read_text(encoding="utf-8")))

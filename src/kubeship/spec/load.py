@@ -9,8 +9,8 @@ at once. Unknown keys get a did-you-mean from the model's own field names.
 from __future__ import annotations
 
 import copy
-import re
 import difflib
+import re
 import typing
 from collections.abc import Mapping
 from pathlib import Path

@@ -1,0 +1,89 @@
+"""Check speed: a 5,000-object corpus through `kubeship check` (schema + every rule).
+
+The corpus is generated: rendered apps (the shape real manifests have), a
+share of them broken in realistic ways (unpinned images, missing probes,
+privileged containers, dangling Services). Prints objects/s overall and the
+time per stage, so it is clear where the time goes. kubeconform is the speed
+anchor named by the issue; no build of it can be fetched here, so it is not
+run side by side (see the closing note).
+
+usage: python benchmarks/check.py [--objects 5000] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import time
+from typing import Any
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+
+from kubeship.check import Options, check_documents, load_documents
+from kubeship.check import schema as schema_mod
+from kubeship.render import render, to_yaml
+from kubeship.spec import AppSpec
+from render import app
+
+
+def corpus(target: int) -> str:
+    objects: list[dict[str, Any]] = []
+    i = 0
+    while len(objects) < target:
+        rendered = render(AppSpec.model_validate({k: v for k, v in app(i).items() if v is not None}))
+        if i % 5 == 0:  # break one in five apps
+            deploy = next(o for o in rendered if o["kind"] == "Deployment")
+            c = deploy["spec"]["template"]["spec"]["containers"][0]
+            c["image"] = "nginx"
+            c.pop("livenessProbe")
+            c["securityContext"]["privileged"] = True
+            next(o for o in rendered if o["kind"] == "Service")["spec"]["selector"]["app"] = "nope"
+        objects += rendered
+        i += 1
+    return to_yaml(objects[:target])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--objects", type=int, default=5000)
+    parser.add_argument("--profile", action="store_true", help="print the top functions by time")
+    args = parser.parse_args()
+    text = corpus(args.objects)
+    options = Options()
+    schema_mod._validator.cache_clear()  # cold: compile schemas inside the measurement
+
+    def run() -> tuple[int, int, float, float]:
+        t0 = time.perf_counter()
+        docs, _ = load_documents(text, "corpus.yaml")
+        t1 = time.perf_counter()
+        findings = check_documents(docs, options)
+        return len(docs), len(findings), t1 - t0, time.perf_counter() - t1
+
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+    n, found, t_load, t_check = run()
+    if args.profile:
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(15)
+    total = t_load + t_check
+    print(f"{n} objects ({len(text) / 1e6:.1f} MB), {found} findings")
+    print(f"  parse YAML        {t_load:6.3f} s   {n / t_load:9,.0f} objects/s")
+    print(f"  schema + rules    {t_check:6.3f} s   {n / t_check:9,.0f} objects/s")
+    print(f"  total             {total:6.3f} s   {n / total:9,.0f} objects/s")
+    schema_only = Options(select=frozenset({"KS002", "KS003"}))
+    schema_mod._validator.cache_clear()
+    docs, _ = load_documents(text, "corpus.yaml")
+    t = time.perf_counter()
+    check_documents(docs, schema_only)
+    t_schema = time.perf_counter() - t
+    print(f"  of which schema   {t_schema:6.3f} s   (cold: includes compiling each kind's schema once)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""`kubeship check` from the command line: formats, exit codes, inputs, and render → check."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+
+from tests.conftest import ROOT, run_cli
+
+BAD = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+      - {name: api, image: "api:latest", securityContext: {privileged: true}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api}
+spec: {selector: {app: apii}, ports: [{port: 80}]}
+"""
+
+
+@pytest.fixture
+def bad(tmp_path: Path) -> Path:
+    path = tmp_path / "bad.yaml"
+    path.write_text(BAD)
+    return path
+
+
+def test_rendered_manifests_pass_check_with_zero_findings(tmp_path: Path) -> None:
+    env = {"DB_USERNAME": "u", "DB_PASSWORD": "p"}
+    for spec in ("kubeship.yaml", "worker.kubeship.yaml"):
+        rendered = run_cli("render", "-f", f"examples/seed/{spec}", cwd=ROOT, **env).stdout
+        result = subprocess.run(
+            [sys.executable, "-m", "kubeship", "check", "-"],
+            input=rendered,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "0 errors, 0 warnings, 0 notes" in result.stdout
+
+
+def test_text_report_and_exit_code(bad: Path) -> None:
+    result = run_cli("check", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}:1: Deployment/api error KS201 container 'api' is privileged" in result.stdout
+    assert f"{bad}:13: Service/api error KS301" in result.stdout
+    assert "fix: " in result.stdout
+
+
+def test_fail_on_threshold(bad: Path, tmp_path: Path) -> None:
+    only_warnings = tmp_path / "w.yaml"
+    only_warnings.write_text(
+        BAD.split("---")[0].replace('"api:latest", securityContext: {privileged: true}', '"api:1"')
+    )
+    assert run_cli("check", "--select", "KS101", str(only_warnings)).returncode == 0  # warning < error
+    assert run_cli("check", "--select", "KS101", "--fail-on", "warning", str(only_warnings)).returncode == 1
+
+
+def test_json_sarif_junit(bad: Path) -> None:
+    data = json.loads(run_cli("check", "--format", "json", str(bad)).stdout)
+    assert data["checked"] == 2 and {"file", "line", "rule", "severity", "message", "hint", "object"} <= set(
+        data["findings"][0]
+    )
+    sarif = json.loads(run_cli("check", "--format", "sarif", str(bad)).stdout)
+    run = sarif["runs"][0]
+    assert sarif["version"] == "2.1.0" and run["tool"]["driver"]["name"] == "kubeship"
+    rule_ids = {r["id"] for r in run["tool"]["driver"]["rules"]}
+    assert all(r["ruleId"] in rule_ids for r in run["results"])
+    assert run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
+    suite = ET.fromstring(run_cli("check", "--format", "junit", str(bad)).stdout)
+    assert suite.tag == "testsuite" and int(suite.get("failures", "0")) > 0
+
+
+def test_directories_and_stdin(bad: Path) -> None:
+    assert run_cli("check", str(bad.parent)).returncode == 1
+    result = subprocess.run(
+        [sys.executable, "-m", "kubeship", "check", "-"], input=BAD, capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 1 and "<stdin>:1:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.yaml"], "missing.yaml: no such file"),
+        (["--kubernetes-version", "1.2", "x.yaml"], "no bundled schemas for Kubernetes 1.2"),
+        (["--select", "KS999", "x.yaml"], "unknown rule IDs: KS999"),
+        ([], "give files, directories or -"),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    result = run_cli("check", *args, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_explain() -> None:
+    result = run_cli("check", "--explain", "KS304")
+    assert result.returncode == 0 and "utilization" in result.stdout and "fix:" in result.stdout
