@@ -9,6 +9,7 @@ fixture is that same multi-object set with one thing broken.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,11 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
     "KS308": lambda o: of(o, "NetworkPolicy")["spec"]["podSelector"]["matchLabels"].update(x="y"),
     "KS309": _duplicate,
     "KS310": lambda o: of(o, "Deployment")["spec"]["selector"]["matchLabels"].update(x="y"),
+    "KS311": lambda o: of(o, "Service")["spec"]["ports"][0].update(targetPort="web"),
+    "KS312": lambda o: of(o, "Ingress")["metadata"].pop("annotations"),
+    "KS313": lambda o: of(o, "Deployment")["spec"].update(replicas=3),
+    "KS111": lambda o: (_drop("HorizontalPodAutoscaler")(o), of(o, "Deployment")["spec"].update(replicas=1)),
+    "KS005": lambda o: of(o, "PodDisruptionBudget").update(apiVersion="policy/v1beta1"),
 }
 
 
@@ -129,9 +135,9 @@ def test_the_passing_fixture_is_clean() -> None:
 
 
 def test_every_rule_has_a_failing_fixture() -> None:
-    built_in = {"KS001", "KS003", "KS004"}  # parse/schema-missing: covered in test_load below
+    built_in = {"KS001", "KS003", "KS004", "KS006"}  # covered by the tests below
     assert set(RULES) - built_in == set(MUTATIONS)
-    assert len(RULES) >= 37
+    assert len(RULES) >= 40
 
 
 @pytest.mark.parametrize("rule_id", sorted(MUTATIONS))
@@ -193,3 +199,25 @@ def test_documents_keep_their_lines_and_lists_are_flattened() -> None:
     docs, findings = load_documents(text, "f.yaml")
     assert [(d.kind, d.line) for d in docs] == [("ConfigMap", 2), ("Secret", 8)]
     assert [(f.rule, f.line) for f in findings] == [("KS004", 13), ("KS004", 15)]
+
+
+def test_deprecated_api_warns_before_its_removal_version() -> None:
+    old = {"apiVersion": "autoscaling/v2beta2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "h"}}
+    docs = [Document(old, "f.yaml", 1)]
+    assert "KS005" in [f.rule for f in check_documents(docs, Options(kubernetes_version="1.30.0"))]
+    before = check_documents(docs, Options(kubernetes_version="1.25.0"))
+    warning = next(f for f in before if f.rule == "KS006")
+    assert "removed in Kubernetes 1.26" in warning.message and warning.hint == "use autoscaling/v2"
+
+
+def test_user_schema_location_validates_custom_resources(tmp_path: Path) -> None:
+    spec = {"type": "object", "properties": {"size": {"type": "integer"}}, "additionalProperties": False}
+    (tmp_path / "widget_v1.json").write_text(json.dumps({"type": "object", "properties": {"spec": spec}}))
+    crd = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w"},
+        "spec": {"size": "big"},
+    }
+    rules = run([crd], schema_dirs=(tmp_path,))
+    assert rules == ["KS002"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from kubeship.check import schema
 from kubeship.check.model import Document, Finding, Severity
@@ -20,6 +21,7 @@ class Options:
     min_severity: Severity = Severity.INFO
     external_refs: bool = False  # referenced ConfigMaps/Secrets may live only in the cluster
     validate_schema: bool = True
+    schema_dirs: tuple[Path, ...] = ()  # the user's own schemas (CRDs), kubeconform's file naming
 
 
 def check_documents(docs: list[Document], options: Options = Options()) -> list[Finding]:
@@ -27,7 +29,7 @@ def check_documents(docs: list[Document], options: Options = Options()) -> list[
     findings: list[Finding] = []
     if options.validate_schema:
         for doc in docs:
-            findings += schema.validate(doc, options.kubernetes_version)
+            findings += schema.validate(doc, options.kubernetes_version, options.schema_dirs)
     active = [r for r in RULES.values() if _selected(r.id, options)]
     for doc in docs:
         for rule in active:

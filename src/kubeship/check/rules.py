@@ -66,6 +66,12 @@ for _id, _name, _sev, _summary, _hint in (
     ("KS004", "not-an-object", Severity.ERROR,
      "A document is not a Kubernetes object (no apiVersion or kind).",
      "Every document needs apiVersion and kind."),
+    ("KS005", "api-removed", Severity.ERROR,
+     "The apiVersion was removed in the target Kubernetes version: the API server rejects the object.",
+     "Use the replacement apiVersion named in the finding (the fields may differ: check the schema)."),
+    ("KS006", "api-deprecated", Severity.WARNING,
+     "The apiVersion still works in the target version but is removed in a later one.",
+     "Move to the replacement apiVersion before upgrading the cluster."),
 ):  # fmt: skip
     RULES[_id] = Rule(_id, _name, _sev, "schema", _summary, _hint)
 
@@ -815,3 +821,83 @@ def selector_mismatch(index: Index) -> Iterator[tuple[Document, str]]:
         selector = (doc.obj.get("spec") or {}).get("selector")
         if selector and not selects(selector, pod_labels(doc.obj)):
             yield doc, f"selector {selector.get('matchLabels', selector)} does not match the template labels"
+
+
+@_register(
+    "KS311",
+    "service-target-port-unknown",
+    Severity.ERROR,
+    "cross-resource",
+    "A Service's named targetPort is not a port name of the pods it selects: traffic goes nowhere.",
+    "name the container port (ports[].name) or use the port number",
+)
+def service_target_port(index: Index) -> Iterator[tuple[Document, str]]:
+    for svc in index.by_kind.get("Service", []):
+        spec = svc.obj.get("spec") or {}
+        selector = spec.get("selector")
+        if not selector:
+            continue
+        pods = index.selected({"matchLabels": selector}, svc.namespace)
+        if not pods:
+            continue  # KS301 reports it
+        names = {
+            p.get("name")
+            for w in pods
+            for c in containers(pod_spec(w.obj) or {}, init=False)
+            for p in c.get("ports") or []
+        }
+        for port in spec.get("ports") or []:
+            target = port.get("targetPort")
+            if isinstance(target, str) and target not in names:
+                yield svc, f"targetPort {target!r} is not a port name of the selected pods"
+
+
+@_register(
+    "KS312",
+    "ingress-tls-secret-missing",
+    Severity.WARNING,
+    "cross-resource",
+    "An Ingress TLS secretName is not among the objects: the controller serves a default certificate.",
+    "annotate the Ingress for cert-manager (cert-manager.io/cluster-issuer), create the Secret, "
+    "or pass --external-refs if it exists in the cluster",
+)
+def ingress_tls(index: Index) -> Iterator[tuple[Document, str]]:
+    if index.external_refs:
+        return
+    for ing in index.by_kind.get("Ingress", []):
+        annotations = (ing.obj.get("metadata") or {}).get("annotations") or {}
+        if any(key.startswith("cert-manager.io/") for key in annotations):
+            continue  # cert-manager's ingress-shim creates the Secret
+        for tls in (ing.obj.get("spec") or {}).get("tls") or []:
+            name = tls.get("secretName")
+            if name and index.find("Secret", name, ing.namespace) is None:
+                yield ing, f"TLS Secret {name!r} is not among the objects"
+
+
+@_register(
+    "KS313",
+    "replicas-with-hpa",
+    Severity.WARNING,
+    "cross-resource",
+    "The workload sets spec.replicas while an HPA scales it: every `kubectl apply` resets the replica count.",
+    "remove spec.replicas from the workload and let the HPA own it",
+)
+def replicas_with_hpa(index: Index) -> Iterator[tuple[Document, str]]:
+    for hpa in index.by_kind.get("HorizontalPodAutoscaler", []):
+        ref = (hpa.obj.get("spec") or {}).get("scaleTargetRef") or {}
+        target = index.find(str(ref.get("kind")), str(ref.get("name")), hpa.namespace)
+        if target is not None and "replicas" in (target.obj.get("spec") or {}):
+            yield target, f"spec.replicas is set but HorizontalPodAutoscaler {hpa.name!r} scales it"
+
+
+@_register(
+    "KS111",
+    "single-replica",
+    Severity.INFO,
+    "reliability",
+    "One replica and no HPA: every rollout, node drain or crash is an outage.",
+    "run at least 2 replicas (or an HPA with minReplicas 2)",
+)
+def single_replica(doc: Document) -> Iterator[str]:
+    if doc.kind in ("Deployment", "StatefulSet") and (doc.obj.get("spec") or {}).get("replicas") == 1:
+        yield "replicas: 1"

@@ -18,6 +18,7 @@ from typing import Any
 import jsonschema_rs
 import kubernetes_validate
 
+from kubeship.check import deprecations
 from kubeship.check.model import Document, Finding, Severity
 
 SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
@@ -67,21 +68,50 @@ def _validator(version: str, api_version: str, kind: str) -> Any:
     )
 
 
-def validate(doc: Document, version: str) -> list[Finding]:
+def validate(doc: Document, version: str, schema_dirs: tuple[Path, ...] = ()) -> list[Finding]:
     api_version, kind = str(doc.obj["apiVersion"]), doc.kind
-    validator = _validator(version, api_version, kind)
+    gone = deprecations.removal(api_version, kind)
+    if gone is not None:
+        target = deprecations.parse_version(version)
+        use = f"use {gone.replacement}" if gone.replacement else "it has no replacement: remove it"
+        where = f"{gone.removed_in[0]}.{gone.removed_in[1]}"
+        if target >= gone.removed_in:
+            message = f"{api_version} {kind} was removed in Kubernetes {where}; the API server will reject it"
+            return [Finding(doc.file, doc.line, "KS005", Severity.ERROR, message, use, doc.ref)]
+        message = f"{api_version} {kind} is deprecated and removed in Kubernetes {where}"
+        findings = [Finding(doc.file, doc.line, "KS006", Severity.WARNING, message, use, doc.ref)]
+    else:
+        findings = []
+    validator = _user_validator(schema_dirs, api_version, kind) or _validator(version, api_version, kind)
     if validator is None:
         message = f"no schema for {api_version} {kind} in Kubernetes {version}: skipped, not validated"
         hint = "a custom resource: its schema is not bundled; a removed API: use the current apiVersion"
-        return [Finding(doc.file, doc.line, "KS003", Severity.INFO, message, hint, doc.ref)]
+        return [*findings, Finding(doc.file, doc.line, "KS003", Severity.INFO, message, hint, doc.ref)]
     if validator.is_valid(doc.obj):
-        return []
-    out = []
+        return findings
+    out = findings
     for error in validator.iter_errors(doc.obj):
         path = ".".join(str(p) for p in error.instance_path) or "(object)"
         message, hint = _explain(error, version, api_version, kind)
         out.append(Finding(doc.file, doc.line, "KS002", Severity.ERROR, f"{path}: {message}", hint, doc.ref))
     return out
+
+
+def user_schema_file(directory: Path, api_version: str, kind: str) -> Path:
+    """kubeconform's naming: `{kind}_{version}.json` or `{group}/{kind}_{version}.json`, lower case."""
+    group, _, ver = api_version.rpartition("/")
+    flat = directory / f"{kind.lower()}_{ver}.json"
+    nested = directory / group / f"{kind.lower()}_{ver}.json"
+    return nested if group and nested.is_file() else flat
+
+
+@cache
+def _user_validator(dirs: tuple[Path, ...], api_version: str, kind: str) -> Any:
+    for directory in dirs:
+        path = user_schema_file(directory, api_version, kind)
+        if path.is_file():
+            return jsonschema_rs.validator_for(json.loads(path.read_text()))
+    return None
 
 
 def _explain(error: Any, version: str, api_version: str, kind_name: str) -> tuple[str, str]:

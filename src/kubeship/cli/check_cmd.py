@@ -36,6 +36,10 @@ class CheckFailed(click.exceptions.Exit):
 @click.option(
     "--external-refs", is_flag=True, help="ConfigMaps/Secrets referenced but absent exist in the cluster."
 )
+@click.option(
+    "--schema-location", "schema_dirs", multiple=True, type=click.Path(path_type=Path, file_okay=False),
+    help="Directory of JSON schemas for custom resources ({kind}_{version}.json, kubeconform's names).",
+)  # fmt: skip
 @click.option("--explain", "explain", metavar="RULE", help="Describe a rule and exit.")
 def check(
     paths: tuple[str, ...],
@@ -46,6 +50,7 @@ def check(
     skip: str | None,
     min_severity: str,
     external_refs: bool,
+    schema_dirs: tuple[Path, ...],
     explain: str | None,
 ) -> None:
     """Check Kubernetes manifests in PATHS (files, directories, or - for stdin).
@@ -78,6 +83,7 @@ def check(
         skip=frozenset(skipped),
         min_severity=Severity.parse(min_severity),
         external_refs=external_refs,
+        schema_dirs=tuple(schema_dirs),
     )
     docs, findings = [], []
     for name, text in _read_inputs(paths):
