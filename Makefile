@@ -47,6 +47,7 @@ demo: venv
 bench: venv
 	@scripts/system-deps.sh $(BENCH_DEPS)
 	$(BIN)/python benchmarks/render.py
+	$(BIN)/python benchmarks/check.py
 	$(BIN)/python benchmarks/serve.py
 
 clean:

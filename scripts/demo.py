@@ -45,9 +45,9 @@ def show(r: httpx.Response) -> None:
 
 
 def render_manifests() -> Path:
-    """Render the seed example for prod and validate every object against Kubernetes' schemas."""
-    import kubernetes_validate
-
+    """Render the seed example for prod, then `kubeship check` every object (schema + lint rules)."""
+    from kubeship.check import Options, check_documents, load_documents
+    from kubeship.check.rules import RULES
     from kubeship.masked import Secret
     from kubeship.render import render, to_yaml
     from kubeship.render.output import file_name
@@ -62,12 +62,23 @@ def render_manifests() -> Path:
     for obj in objects:
         (out / file_name(obj)).write_text(to_yaml([obj]))
     (out / "all.yaml").write_text(to_yaml(objects))
-    version = kubernetes_validate.latest_version()
     for obj in objects:
-        kubernetes_validate.validate(obj, version, strict=True)
-        print(
-            f"  {obj['kind']:24s} {obj['metadata']['name']:20s} valid against Kubernetes {version} (strict)"
-        )
+        print(f"  {obj['kind']:24s} {obj['metadata']['name']}")
+
+    options = Options()
+    for path in (out / "all.yaml", ROOT / "examples" / "seed" / "handwritten.yaml"):
+        label = path.relative_to(ROOT)
+        step(f"kubeship check {label}  (Kubernetes {options.kubernetes_version}, {len(RULES)} rules)")
+        if path.name == "handwritten.yaml":
+            print("  the guide's own hand-written YAML, for comparison:")
+        docs, findings = load_documents(path.read_text(), str(label))
+        findings += check_documents(docs, options)
+        counts = {s: sum(1 for f in findings if f.severity.label == s) for s in ("error", "warning", "info")}
+        errors, warnings, notes = counts["error"], counts["warning"], counts["info"]
+        print(f"  {len(docs)} objects: {errors} errors, {warnings} warnings, {notes} notes")
+        for f in findings:
+            if f.severity.label == "error":
+                print(f"  {f.file}:{f.line}: {f.object} {f.rule} {f.message}")
     return out
 
 

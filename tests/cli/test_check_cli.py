@@ -111,3 +111,14 @@ def test_usage_errors_exit_2(args: list[str], message: str, tmp_path: Path) -> N
 def test_explain() -> None:
     result = run_cli("check", "--explain", "KS304")
     assert result.returncode == 0 and "utilization" in result.stdout and "fix:" in result.stdout
+
+
+def test_the_guides_handwritten_yaml_has_the_bugs_kubeship_avoids() -> None:
+    result = run_cli("check", "--format", "json", "examples/seed/handwritten.yaml", cwd=ROOT)
+    found = {(f["object"], f["rule"]) for f in json.loads(result.stdout)["findings"]}
+    assert ("Service/web-service", "KS301") in found  # selects app: web, the pods are app: nginx
+    assert (
+        "HorizontalPodAutoscaler/nginx-hpa",
+        "KS303",
+    ) in found  # targets nginx-deployment, not nginx-deploy
+    assert ("Deployment/nginx-deploy", "KS101") in found and result.returncode == 1
