@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ class Options:
     external_refs: bool = False  # referenced ConfigMaps/Secrets may live only in the cluster
     validate_schema: bool = True
     schema_dirs: tuple[Path, ...] = ()  # the user's own schemas (CRDs), kubeconform's file naming
+    ignores: tuple[tuple[str, str], ...] = ()  # (rule ID, object glob like "Deployment/*") from a config file
 
 
 def check_documents(docs: list[Document], options: Options = Options()) -> list[Finding]:
@@ -52,6 +54,9 @@ def check_documents(docs: list[Document], options: Options = Options()) -> list[
         if f.severity >= options.min_severity
         and _selected(f.rule, options)
         and f.rule not in ignored.get(f.object + f.file + str(f.line), set())
+        and not any(
+            f.rule == rule and fnmatch.fnmatchcase(f.object, pattern) for rule, pattern in options.ignores
+        )
     )
 
 
@@ -72,3 +77,44 @@ def summarize(findings: Iterable[Finding]) -> dict[str, int]:
     for f in findings:
         counts[f.severity.label] += 1
     return counts
+
+
+@dataclass(frozen=True)
+class CheckConfig:
+    """What a `.kubeship-check.yaml` file sets; the command line adds to it."""
+
+    select: frozenset[str] = frozenset()
+    skip: frozenset[str] = frozenset()
+    ignores: tuple[tuple[str, str], ...] = ()
+    external_refs: bool = False
+    kubernetes_version: str | None = None
+
+
+def load_config(text: str, source: str) -> CheckConfig:
+    """Parse a check config: `select`, `skip`, `ignore: [{rule, object, reason}]`, `externalRefs`,
+    `kubernetesVersion`. ValueError names the problem."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{source}: invalid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: expected a mapping at the top level")
+    known = {"select", "skip", "ignore", "externalRefs", "kubernetesVersion"}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"{source}: unknown keys {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    ignores = []
+    for i, entry in enumerate(data.get("ignore") or []):
+        if not isinstance(entry, dict) or "rule" not in entry or not entry.get("reason"):
+            raise ValueError(f"{source}: ignore[{i}]: give rule, reason and optionally object (a glob)")
+        ignores.append((str(entry["rule"]).upper(), str(entry.get("object", "*"))))
+    version = data.get("kubernetesVersion")
+    return CheckConfig(
+        select=frozenset(str(r).upper() for r in data.get("select") or []),
+        skip=frozenset(str(r).upper() for r in data.get("skip") or []),
+        ignores=tuple(ignores),
+        external_refs=bool(data.get("externalRefs")),
+        kubernetes_version=None if version is None else str(version),
+    )

@@ -40,6 +40,10 @@ class CheckFailed(click.exceptions.Exit):
     "--schema-location", "schema_dirs", multiple=True, type=click.Path(path_type=Path, file_okay=False),
     help="Directory of JSON schemas for custom resources ({kind}_{version}.json, kubeconform's names).",
 )  # fmt: skip
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
+    help="Check config (select, skip, ignore with reasons); default .kubeship-check.yaml if present.",
+)  # fmt: skip
 @click.option("--explain", "explain", metavar="RULE", help="Describe a rule and exit.")
 def check(
     paths: tuple[str, ...],
@@ -51,6 +55,7 @@ def check(
     min_severity: str,
     external_refs: bool,
     schema_dirs: tuple[Path, ...],
+    config_path: Path | None,
     explain: str | None,
 ) -> None:
     """Check Kubernetes manifests in PATHS (files, directories, or - for stdin).
@@ -58,6 +63,7 @@ def check(
     Exit 0 when clean, 1 with findings at or above --fail-on, 2 on bad usage or unreadable input.
     """
     from kubeship.check import RULES, Options, Severity, check_documents, load_documents, report, schema
+    from kubeship.check.engine import CheckConfig, load_config
 
     if explain is not None:
         rule = RULES.get(explain.upper())
@@ -68,13 +74,24 @@ def check(
         return
     if not paths:
         raise UsageError("give files, directories or - (stdin) to check")
+    config = CheckConfig()
+    default_config = Path(".kubeship-check.yaml")
+    if config_path is None and default_config.is_file():
+        config_path = default_config
+    if config_path is not None:
+        try:
+            config = load_config(config_path.read_text(encoding="utf-8"), str(config_path))
+        except OSError:
+            raise UsageError(f"{config_path}: cannot read the check config") from None
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     try:
-        version = schema.resolve_version(kubernetes_version)
+        version = schema.resolve_version(kubernetes_version or config.kubernetes_version)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    ids = {r.strip().upper() for r in (select or "").split(",") if r.strip()}
-    skipped = {r.strip().upper() for r in (skip or "").split(",") if r.strip()}
-    unknown = sorted((ids | skipped) - set(RULES))
+    ids = {r.strip().upper() for r in (select or "").split(",") if r.strip()} or set(config.select)
+    skipped = {r.strip().upper() for r in (skip or "").split(",") if r.strip()} | config.skip
+    unknown = sorted((ids | skipped | {rule for rule, _ in config.ignores}) - set(RULES))
     if unknown:
         raise UsageError(f"unknown rule IDs: {', '.join(unknown)} (see kubeship check --explain ID)")
     options = Options(
@@ -82,8 +99,9 @@ def check(
         select=frozenset(ids),
         skip=frozenset(skipped),
         min_severity=Severity.parse(min_severity),
-        external_refs=external_refs,
+        external_refs=external_refs or config.external_refs,
         schema_dirs=tuple(schema_dirs),
+        ignores=config.ignores,
     )
     docs, findings = [], []
     for name, text in _read_inputs(paths):
