@@ -126,9 +126,8 @@ def test_the_guides_handwritten_yaml_has_the_bugs_kubeship_avoids() -> None:
 
 def test_config_file_ignores_with_reasons(bad: Path, tmp_path: Path) -> None:
     config = tmp_path / ".kubeship-check.yaml"
-    config.write_text(
-        "skip: [KS213]\nignore:\n  - rule: KS201\n    object: Deployment/*\n    reason: the CNI agent needs it\n"
-    )
+    ignore = "ignore:\n  - rule: KS201\n    object: Deployment/*\n    reason: the CNI agent needs it\n"
+    config.write_text("skip: [KS213]\n" + ignore)
     text = run_cli("check", str(bad), cwd=tmp_path).stdout  # picked up from the working directory
     assert "KS201" not in text and "KS213" not in text and "KS301" in text
     config.write_text("ignore:\n  - rule: KS201\n")
