@@ -1,5 +1,17 @@
-"""Autoscaling: the HPA's decision as Kubernetes computes it (more to come: behavior, simulator)."""
+"""Autoscaling: the HPA's decision as kube-controller-manager computes it (the simulator comes next)."""
 
+from kubeship.autoscale.normalize import (
+    Behavior,
+    Decision,
+    Memory,
+    Policy,
+    Rules,
+    combine_metric_proposals,
+    default_behavior,
+    normalize_legacy,
+    normalize_with_behavior,
+    store_scale_event,
+)
 from kubeship.autoscale.replicas import (
     Container,
     MetricError,
@@ -15,15 +27,25 @@ from kubeship.autoscale.replicas import (
 )
 
 __all__ = [
+    "Behavior",
     "Container",
+    "Decision",
+    "Memory",
     "MetricError",
     "Pod",
+    "Policy",
+    "Rules",
     "Sample",
     "Settings",
     "Tolerances",
+    "combine_metric_proposals",
+    "default_behavior",
     "group_pods",
+    "normalize_legacy",
+    "normalize_with_behavior",
     "object_replicas",
     "per_pod_replicas",
     "plain_metric_replicas",
     "resource_replicas",
+    "store_scale_event",
 ]
