@@ -1,0 +1,428 @@
+"""One HPA decision from a snapshot made of Kubernetes' own objects.
+
+The snapshot (JSON) holds what the controller reads in one pass: the
+`HorizontalPodAutoscaler` (autoscaling/v2, as the API returns it), the
+scale subresource, the pods its selector matches, the metrics APIs' answers,
+the time, the controller's flags, and its memory of earlier passes. The
+decision comes back in the API's own terms (desiredReplicas, conditions,
+currentMetrics) plus the updated memory, so decisions can be chained.
+
+    {
+      "horizontalPodAutoscaler": {...},            # kubectl get hpa NAME -o json
+      "scale": {"spec": {"replicas": 3}, "status": {"replicas": 3}},
+      "pods": [...],                                # kubectl get pods -l SELECTOR -o json | .items
+      "podMetrics": [...],                          # metrics.k8s.io PodMetrics items
+      "customMetrics": {"NAME": [...]},             # custom.metrics.k8s.io MetricValue items
+      "externalMetrics": {"NAME": [...]},           # external.metrics.k8s.io ExternalMetricValue items
+      "now": "2026-11-27T10:00:00Z",
+      "controller": {"tolerance": 0.1, "cpuInitializationPeriodSeconds": 300,
+                     "initialReadinessDelaySeconds": 30, "downscaleStabilizationSeconds": 300},
+      "memory": {"recommendations": [{"replicas": 3, "timestamp": "..."}],
+                 "scaleUpEvents": [{"change": 2, "timestamp": "..."}], "scaleDownEvents": []}
+    }
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from kubeship.autoscale import normalize, replicas
+from kubeship.autoscale.normalize import Behavior, Memory, Policy, Recommendation, Rules, ScaleEvent
+from kubeship.autoscale.replicas import Container, MetricError, Pod, Sample, Settings, Tolerances
+from kubeship.spec.quantity import parse_quantity
+
+Json = dict[str, Any]
+
+
+class SnapshotError(ValueError):
+    """The snapshot is not what the engine needs; the message names the field."""
+
+
+def decide(snapshot: Json) -> Json:
+    """The decision for one reconcile pass (see the module docstring for the shapes)."""
+    hpa = _need(snapshot, "horizontalPodAutoscaler", dict)
+    spec = _need(hpa, "spec", dict, "horizontalPodAutoscaler")
+    now = parse_time(_need(snapshot, "now", str))
+    scale = _need(snapshot, "scale", dict)
+    current = int((scale.get("spec") or {}).get("replicas", 0))
+    status_replicas = int((scale.get("status") or {}).get("replicas", current))
+    min_replicas = int(spec.get("minReplicas", 1))
+    max_replicas = int(_need(spec, "maxReplicas", int, "horizontalPodAutoscaler.spec"))
+    if min_replicas > max_replicas:
+        raise SnapshotError(
+            f"spec.minReplicas ({min_replicas}) is greater than spec.maxReplicas ({max_replicas})"
+        )
+    settings, downscale_window = _settings(snapshot.get("controller") or {})
+    memory = _memory(snapshot.get("memory") or {})
+    conditions: list[Json] = [
+        _cond(
+            "AbleToScale",
+            True,
+            "SucceededGetScale",
+            "the HPA controller was able to get the target's current scale",
+        )
+    ]
+    metrics_status: list[Json] = []
+    desired = current
+
+    if current == 0:
+        _set(
+            conditions,
+            "ScalingActive",
+            False,
+            "ScalingDisabled",
+            "scaling is disabled since the replica count of the target is zero",
+        )
+        return _result(0, current, conditions, metrics_status, memory)
+    if current > max_replicas or current < min_replicas:
+        desired = max_replicas if current > max_replicas else min_replicas
+        return _result(desired, current, conditions, metrics_status, memory)
+
+    pods = [_pod(p) for p in snapshot.get("pods") or []]
+    proposals: list[int | None] = []
+    first_failure: Json | None = None
+    for metric in spec.get("metrics") or []:
+        try:
+            proposal, status = _metric(metric, snapshot, pods, current, status_replicas, settings, now)
+            proposals.append(proposal)
+            metrics_status.append(status)
+        except MetricError as exc:
+            proposals.append(None)
+            if first_failure is None:
+                first_failure = _cond("ScalingActive", False, _failure_reason(metric), str(exc))
+    if not proposals:
+        raise SnapshotError("horizontalPodAutoscaler.spec.metrics is empty: the HPA has nothing to scale on")
+    combined = normalize.combine_metric_proposals(current, proposals)
+    if combined is None:
+        failure = first_failure or _cond("ScalingActive", False, "FailedGetMetrics", "no valid metric")
+        _set(conditions, "ScalingActive", False, failure["reason"], failure["message"])
+        return _result(current, current, conditions, metrics_status, memory, error=failure["message"])
+    _set(
+        conditions,
+        "ScalingActive",
+        True,
+        "ValidMetricFound",
+        "the HPA was able to successfully calculate a replica count",
+    )
+
+    behavior_json = spec.get("behavior")
+    if behavior_json is None:
+        decision = normalize.normalize_legacy(
+            current, combined, min_replicas, max_replicas, memory, now, downscale_window
+        )
+    else:
+        behavior = normalize.default_behavior(_behavior(behavior_json), downscale_window)
+        decision = normalize.normalize_with_behavior(
+            current, combined, min_replicas, max_replicas, behavior, memory, now
+        )
+    _set(conditions, "AbleToScale", True, decision.able_to_scale_reason, "")
+    _set(conditions, "ScalingLimited", decision.limited, decision.limited_reason, "")
+    memory = decision.memory
+    if decision.replicas != current:
+        _set(
+            conditions,
+            "AbleToScale",
+            True,
+            "SucceededRescale",
+            f"the HPA controller was able to update the target scale to {decision.replicas}",
+        )
+        if behavior_json is not None:
+            memory = normalize.store_scale_event(behavior, memory, current, decision.replicas, now)
+    return _result(decision.replicas, current, conditions, metrics_status, memory)
+
+
+# -- metrics -----------------------------------------------------------------------------
+
+
+def _metric(
+    metric: Json,
+    snap: Json,
+    pods: list[Pod],
+    current: int,
+    status_replicas: int,
+    settings: Settings,
+    now: float,
+) -> tuple[int, Json]:
+    kind = metric.get("type")
+    if kind in ("Resource", "ContainerResource"):
+        body = metric["resource" if kind == "Resource" else "containerResource"]
+        name, target = body["name"], body["target"]
+        container = body.get("container") if kind == "ContainerResource" else None
+        samples = _pod_metrics(snap.get("podMetrics") or [], name, container)
+        if target.get("type") == "Utilization":
+            count, utilization, raw, _ = replicas.resource_replicas(
+                current, int(target["averageUtilization"]), name, pods, samples, now, settings, container
+            )
+            current_status = {"averageUtilization": utilization, "averageValue": _qty(raw)}
+        else:
+            count, raw = replicas.plain_metric_replicas(
+                current, _milli(target["averageValue"]), pods, samples, now, name, settings
+            )
+            current_status = {"averageValue": _qty(raw)}
+        key = "resource" if kind == "Resource" else "containerResource"
+        status_body = {"name": name, "current": current_status}
+        if container:
+            status_body["container"] = container
+        return count, {"type": kind, key: status_body}
+    if kind == "Pods":
+        body = metric["pods"]
+        name = body["metric"]["name"]
+        items = (snap.get("customMetrics") or {}).get(name)
+        if not items:
+            raise MetricError(f"unable to get metric {name}: no metrics returned from custom metrics API")
+        samples = {
+            i["describedObject"]["name"]: Sample(
+                _milli(i["value"]), parse_time(i.get("timestamp")), _seconds(i.get("windowSeconds", 60))
+            )
+            for i in items
+            if (i.get("describedObject") or {}).get("kind", "Pod") == "Pod"
+        }
+        count, usage = replicas.plain_metric_replicas(
+            current, _milli(body["target"]["averageValue"]), pods, samples, now, settings=settings
+        )
+        return count, {
+            "type": "Pods",
+            "pods": {"metric": {"name": name}, "current": {"averageValue": _qty(usage)}},
+        }
+    if kind == "Object":
+        body = metric["object"]
+        name = body["metric"]["name"]
+        items = (snap.get("customMetrics") or {}).get(name)
+        if not items:
+            raise MetricError(f"unable to get metric {name}: no metrics returned from custom metrics API")
+        value = _milli(items[0]["value"])
+        target = body["target"]
+        if target.get("type") == "AverageValue":
+            count, average = replicas.per_pod_replicas(
+                status_replicas, _milli(target["averageValue"]), value, settings
+            )
+            current_status = {"averageValue": _qty(average)}
+        else:
+            count, value = replicas.object_replicas(current, _milli(target["value"]), value, pods, settings)
+            current_status = {"value": _qty(value)}
+        return count, {
+            "type": "Object",
+            "object": {
+                "metric": {"name": name},
+                "describedObject": body.get("describedObject"),
+                "current": current_status,
+            },
+        }
+    if kind == "External":
+        body = metric["external"]
+        name = body["metric"]["name"]
+        items = (snap.get("externalMetrics") or {}).get(name) or []
+        total = replicas.external_total([_milli(i["value"]) for i in items])
+        target = body["target"]
+        if target.get("type") == "AverageValue":
+            count, average = replicas.per_pod_replicas(
+                status_replicas, _milli(target["averageValue"]), total, settings
+            )
+            current_status = {"averageValue": _qty(average)}
+        else:
+            count = replicas.usage_ratio_replica_count(
+                current, total / _milli(target["value"]), pods, settings
+            )
+            current_status = {"value": _qty(total)}
+        return count, {"type": "External", "external": {"metric": {"name": name}, "current": current_status}}
+    raise MetricError(f"unknown metric source type {kind!r}")
+
+
+def _pod_metrics(items: list[Json], resource: str, container: str | None) -> dict[str, Sample]:
+    """Per pod: the sum over containers (or one container); any container lacking it ⇒ pod missing."""
+    out: dict[str, Sample] = {}
+    if not items:
+        raise MetricError(
+            f"unable to get metrics for resource {resource}: no metrics returned from resource metrics API"
+        )
+    for item in items:
+        containers = item.get("containers") or []
+        if container is not None:
+            containers = [c for c in containers if c.get("name") == container]
+        usages = [(c.get("usage") or {}).get(resource) for c in containers]
+        if not usages or any(u is None for u in usages):
+            continue
+        name = str((item.get("metadata") or {}).get("name", ""))
+        out[name] = Sample(
+            sum(_milli(u) for u in usages),
+            parse_time(item.get("timestamp")),
+            _seconds(item.get("window", "60s")),
+        )
+    return out
+
+
+def _failure_reason(metric: Json) -> str:
+    kind = metric.get("type")
+    if kind in ("Resource", "ContainerResource", "Pods", "Object", "External"):
+        return f"FailedGet{kind}Metric"
+    return "InvalidMetricSourceType"
+
+
+# -- input shapes --------------------------------------------------------------------------
+
+
+def _pod(obj: Json) -> Pod:
+    meta, status, spec = obj.get("metadata") or {}, obj.get("status") or {}, obj.get("spec") or {}
+    ready = None
+    transition = 0.0
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "Ready":
+            ready = cond.get("status") == "True"
+            transition = parse_time(cond.get("lastTransitionTime"))
+    start = status.get("startTime")
+    return Pod(
+        name=meta.get("name", ""),
+        phase=status.get("phase", "Running"),
+        ready=ready,
+        ready_transition=transition,
+        start_time=parse_time(start) if start else None,
+        deleted=bool(meta.get("deletionTimestamp")),
+        containers=tuple(_container(c) for c in spec.get("containers") or []),
+        sidecars=tuple(
+            _container(c) for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"
+        ),
+    )
+
+
+def _container(c: Json) -> Container:
+    requests = ((c.get("resources") or {}).get("requests")) or {}
+    return Container(c.get("name", ""), {k: _milli(v) for k, v in requests.items()})
+
+
+def _settings(controller: Json) -> tuple[Settings, float]:
+    tolerance = float(controller.get("tolerance", replicas.DEFAULT_TOLERANCE))
+    settings = Settings(
+        Tolerances(tolerance, tolerance),
+        float(controller.get("cpuInitializationPeriodSeconds", replicas.DEFAULT_CPU_INITIALIZATION_PERIOD)),
+        float(controller.get("initialReadinessDelaySeconds", replicas.DEFAULT_INITIAL_READINESS_DELAY)),
+    )
+    return settings, float(
+        controller.get("downscaleStabilizationSeconds", normalize.DEFAULT_DOWNSCALE_STABILIZATION)
+    )
+
+
+def _behavior(b: Json) -> Behavior:
+    def rules(r: Json | None) -> Rules:
+        if r is None:
+            return Rules()
+        policies = r.get("policies")
+        return Rules(
+            r.get("stabilizationWindowSeconds"),
+            r.get("selectPolicy"),
+            None
+            if policies is None
+            else tuple(Policy(p["type"], int(p["value"]), int(p["periodSeconds"])) for p in policies),
+        )
+
+    return Behavior(rules(b.get("scaleUp")), rules(b.get("scaleDown")))
+
+
+def _memory(m: Json) -> Memory:
+    recs = m.get("recommendations")
+    return Memory(
+        recommendations=None
+        if recs is None
+        else tuple(Recommendation(int(r["replicas"]), parse_time(r["timestamp"])) for r in recs),
+        scale_up_events=tuple(
+            ScaleEvent(int(e["change"]), parse_time(e["timestamp"])) for e in m.get("scaleUpEvents") or []
+        ),
+        scale_down_events=tuple(
+            ScaleEvent(int(e["change"]), parse_time(e["timestamp"])) for e in m.get("scaleDownEvents") or []
+        ),
+    )
+
+
+def _memory_json(memory: Memory) -> Json:
+    return {
+        "recommendations": [
+            {"replicas": r.replicas, "timestamp": format_time(r.timestamp)}
+            for r in memory.recommendations or ()
+        ],
+        "scaleUpEvents": [
+            {"change": e.change, "timestamp": format_time(e.timestamp)} for e in memory.scale_up_events
+        ],
+        "scaleDownEvents": [
+            {"change": e.change, "timestamp": format_time(e.timestamp)} for e in memory.scale_down_events
+        ],
+    }
+
+
+def _result(
+    desired: int,
+    current: int,
+    conditions: list[Json],
+    metrics: list[Json],
+    memory: Memory,
+    error: str | None = None,
+) -> Json:
+    out: Json = {
+        "desiredReplicas": desired,
+        "currentReplicas": current,
+        "conditions": conditions,
+        "currentMetrics": metrics,
+        "memory": _memory_json(memory),
+    }
+    if error is not None:
+        out["error"] = error
+    return out
+
+
+def _cond(kind: str, status: bool, reason: str, message: str) -> Json:
+    return {"type": kind, "status": "True" if status else "False", "reason": reason, "message": message}
+
+
+def _set(conditions: list[Json], kind: str, status: bool, reason: str, message: str) -> None:
+    """setConditionInList: update in place, or append (so the order is first-set order)."""
+    new = _cond(kind, status, reason, message)
+    for i, c in enumerate(conditions):
+        if c["type"] == kind:
+            conditions[i] = new
+            return
+    conditions.append(new)
+
+
+def _need(obj: Json, key: str, kind: type, where: str = "snapshot") -> Any:
+    if key not in obj:
+        raise SnapshotError(f"{where}.{key} is missing")
+    if not isinstance(obj[key], kind) or (kind is int and isinstance(obj[key], bool)):
+        raise SnapshotError(f"{where}.{key}: expected {kind.__name__}, got {type(obj[key]).__name__}")
+    return obj[key]
+
+
+def _milli(value: Any) -> int:
+    try:
+        return int(parse_quantity(value) * 1000)
+    except ValueError as exc:
+        raise SnapshotError(str(exc)) from None
+
+
+def _qty(milli: int) -> str:
+    return f"{milli // 1000}" if milli % 1000 == 0 else f"{milli}m"
+
+
+def _seconds(value: Any) -> float:
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value)
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    for unit in ("ms", "s", "m", "h"):
+        if text.endswith(unit):
+            return float(text[: -len(unit)]) * units[unit]
+    return float(text)
+
+
+def parse_time(value: Any) -> float:
+    """RFC 3339 (as the API writes it) → seconds since the epoch; None/'' → 0 (Go's zero time)."""
+    if not value:
+        return 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise SnapshotError(f"{value!r} is not an RFC 3339 time like 2026-11-27T10:00:00Z") from None
+
+
+def format_time(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

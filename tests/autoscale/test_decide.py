@@ -1,0 +1,145 @@
+# ruff: noqa: E501  (Kubernetes-shaped fixtures read better unwrapped)
+"""Whole decisions from Kubernetes-shaped snapshots, chained through the controller's memory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubeship.autoscale.decide import SnapshotError, decide, format_time
+from tests.conftest import ROOT, run_cli
+
+T0 = 1_800_000_000.0
+
+
+def pod(i: int, cpu_request: str = "1", ready: bool = True) -> dict[str, Any]:
+    return {
+        "metadata": {"name": f"web-{i}"},
+        "spec": {"containers": [{"name": "web", "resources": {"requests": {"cpu": cpu_request}}}]},
+        "status": {
+            "phase": "Running",
+            "startTime": format_time(T0 - 3600),
+            "conditions": [{"type": "Ready", "status": "True" if ready else "False",
+                            "lastTransitionTime": format_time(T0 - 3500)}],
+        },
+    }  # fmt: skip
+
+
+def usage(i: int, cpu: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": f"web-{i}"},
+        "timestamp": format_time(T0 - 10),
+        "window": "30s",
+        "containers": [{"name": "web", "usage": {"cpu": cpu}}],
+    }
+
+
+def snapshot(current: int, cpus: list[str], now: float = T0, **extra: Any) -> dict[str, Any]:
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "web"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+            "minReplicas": 2,
+            "maxReplicas": 10,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}],
+        },
+    }  # fmt: skip
+    hpa["spec"].update(extra.pop("spec", {}))
+    return {
+        "horizontalPodAutoscaler": hpa,
+        "scale": {"spec": {"replicas": current}, "status": {"replicas": current}},
+        "pods": [pod(i) for i in range(current)],
+        "podMetrics": [usage(i, c) for i, c in enumerate(cpus)],
+        "now": format_time(now),
+        **extra,
+    }
+
+
+def conditions(result: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(c["type"], c["status"], c["reason"]) for c in result["conditions"]]
+
+
+def test_scale_up_on_cpu() -> None:
+    result = decide(snapshot(3, ["900m", "800m", "700m"]))  # 80 % of the request vs a 50 % target
+    assert result["desiredReplicas"] == 5
+    assert conditions(result) == [
+        ("AbleToScale", "True", "SucceededRescale"),
+        ("ScalingActive", "True", "ValidMetricFound"),
+        ("ScalingLimited", "False", "DesiredWithinRange"),
+    ]
+    assert result["currentMetrics"] == [
+        {
+            "type": "Resource",
+            "resource": {"name": "cpu", "current": {"averageUtilization": 80, "averageValue": "800m"}},
+        }
+    ]
+
+
+def test_scale_down_waits_for_the_stabilization_window_across_passes() -> None:
+    first = decide(snapshot(6, ["100m"] * 6))  # 10 %: the metrics want 2
+    assert first["desiredReplicas"] == 6  # the seeded recommendation (6) holds it
+    assert ("AbleToScale", "True", "ScaleDownStabilized") in conditions(first)
+    later = decide(snapshot(6, ["100m"] * 6, now=T0 + 120, memory=first["memory"]))
+    assert later["desiredReplicas"] == 6
+    after = decide(snapshot(6, ["100m"] * 6, now=T0 + 301, memory=later["memory"]))
+    assert after["desiredReplicas"] == 2
+
+
+def test_behavior_rate_limit_and_scale_event_memory() -> None:
+    behavior = {"scaleUp": {"policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}}
+    first = decide(snapshot(3, ["1"] * 3, spec={"behavior": behavior}))  # 100 %: wants 6
+    assert first["desiredReplicas"] == 4
+    assert ("ScalingLimited", "True", "ScaleUpLimit") in conditions(first)
+    assert first["memory"]["scaleUpEvents"] == [{"change": 1, "timestamp": format_time(T0)}]
+    # 30 s later the period still holds that event: no room to add another pod
+    second = decide(snapshot(4, ["1"] * 4, now=T0 + 30, spec={"behavior": behavior}, memory=first["memory"]))
+    assert second["desiredReplicas"] == 4
+
+
+def test_a_failing_metric_blocks_scale_down_but_not_scale_up() -> None:
+    broken = {
+        "type": "Pods",
+        "pods": {"metric": {"name": "queue_lag"}, "target": {"type": "AverageValue", "averageValue": "100"}},
+    }
+    spec = {"metrics": [snapshot(1, [])["horizontalPodAutoscaler"]["spec"]["metrics"][0], broken]}
+    down = decide(snapshot(6, ["100m"] * 6, spec=spec, memory={"recommendations": []}))
+    assert down["desiredReplicas"] == 6 and ("ScalingActive", "False", "FailedGetPodsMetric") in conditions(
+        down
+    )
+    up = decide(snapshot(3, ["900m"] * 3, spec=spec))
+    assert up["desiredReplicas"] == 6 and ("ScalingActive", "True", "ValidMetricFound") in conditions(up)
+
+
+@pytest.mark.parametrize(("current", "expected"), [(12, 10), (1, 2)])
+def test_out_of_range_jumps_to_the_bound_without_metrics(current: int, expected: int) -> None:
+    assert decide(snapshot(current, []))["desiredReplicas"] == expected
+
+
+def test_zero_replicas_means_scaling_disabled() -> None:
+    result = decide(snapshot(0, []))
+    assert result["desiredReplicas"] == 0 and ("ScalingActive", "False", "ScalingDisabled") in conditions(
+        result
+    )
+
+
+def test_bad_snapshots_name_the_field() -> None:
+    with pytest.raises(SnapshotError, match=r"snapshot\.now is missing"):
+        decide({k: v for k, v in snapshot(3, ["1"] * 3).items() if k != "now"})
+    with pytest.raises(SnapshotError, match="minReplicas \\(2\\) is greater than spec.maxReplicas \\(1\\)"):
+        decide(snapshot(3, ["1"] * 3, spec={"maxReplicas": 1}))
+
+
+def test_cli_decide(tmp_path: Path) -> None:
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(snapshot(3, ["900m", "800m", "700m"])))
+    result = run_cli("autoscale", "decide", str(path), cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["desiredReplicas"] == 5
+    path.write_text("{not json")
+    bad = run_cli("autoscale", "decide", str(path), cwd=ROOT)
+    assert bad.returncode == 2 and "invalid JSON" in bad.stderr and "Traceback" not in bad.stderr
