@@ -130,7 +130,7 @@ def test_zero_replicas_means_scaling_disabled() -> None:
 def test_bad_snapshots_name_the_field() -> None:
     with pytest.raises(SnapshotError, match=r"snapshot\.now is missing"):
         decide({k: v for k, v in snapshot(3, ["1"] * 3).items() if k != "now"})
-    with pytest.raises(SnapshotError, match="minReplicas \\(2\\) is greater than spec.maxReplicas \\(1\\)"):
+    with pytest.raises(SnapshotError, match=r"minReplicas \(2\) is greater than spec\.maxReplicas \(1\)"):
         decide(snapshot(3, ["1"] * 3, spec={"maxReplicas": 1}))
 
 
