@@ -74,3 +74,9 @@ def test_published_schema_file_is_current() -> None:
     assert run_cli("schema", cwd=ROOT).stdout == published, (
         "run: kubeship schema -o schema/kubeship.schema.json"
     )
+
+
+def test_init_writes_the_ping_example_app() -> None:
+    # examples/ping/app.py is what `kubeship init` writes: one program, kept in two places on purpose
+    template = ROOT / "src" / "kubeship" / "cli" / "templates" / "app.py"
+    assert (ROOT / "examples" / "ping" / "app.py").read_text() == template.read_text()

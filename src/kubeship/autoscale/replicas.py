@@ -202,12 +202,7 @@ def resource_replicas(
         for name in groups.unready:
             refilled[name] = Sample(0)
     new_ratio, _, _ = utilization_ratio(refilled, requests, target_utilization)
-    if tol.is_within(new_ratio) or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
-        return current, utilization, raw, timestamp
-    new_replicas = math.ceil(new_ratio * len(refilled))
-    if (new_ratio < 1.0 and new_replicas > current) or (new_ratio > 1.0 and new_replicas < current):
-        return current, utilization, raw, timestamp
-    return new_replicas, utilization, raw, timestamp
+    return _rebalanced(current, ratio, new_ratio, len(refilled), tol), utilization, raw, timestamp
 
 
 def plain_metric_replicas(
@@ -245,12 +240,18 @@ def plain_metric_replicas(
         for name in groups.unready:
             refilled[name] = Sample(0)
     new_ratio, _ = usage_ratio(refilled, target)
+    return _rebalanced(current, ratio, new_ratio, len(refilled), tol), usage
+
+
+def _rebalanced(current: int, ratio: float, new_ratio: float, samples: int, tol: Tolerances) -> int:
+    """After re-filling missing/unready pods: stay put if that flipped the direction or is within
+    tolerance, and never move against the direction the first pass wanted."""
     if tol.is_within(new_ratio) or (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
-        return current, usage
-    new_replicas = math.ceil(new_ratio * len(refilled))
+        return current
+    new_replicas = math.ceil(new_ratio * samples)  # samples include re-filled and superfluous ones
     if (new_ratio < 1.0 and new_replicas > current) or (new_ratio > 1.0 and new_replicas < current):
-        return current, usage
-    return new_replicas, usage
+        return current
+    return new_replicas
 
 
 def ready_pods_count(pods: list[Pod]) -> int:
