@@ -8,7 +8,6 @@ HMAC), so a public key can never be used as an HMAC secret.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
 import time
@@ -21,6 +20,7 @@ import jwt
 
 from kubeship.errors import ConfigError
 from kubeship.runtime.config import fingerprint
+from kubeship.runtime.log import writer
 from kubeship.runtime.secrets import read_secret
 
 RECHECK_SECONDS = 2.0
@@ -121,9 +121,11 @@ class AuthPolicy:
             return
         self._next_check = now + RECHECK_SECONDS
         if fingerprint(self.key_file) != self._fingerprint:
-            # A broken or half-updated mount keeps the last good keys.
-            with contextlib.suppress(ConfigError):
+            try:
                 self._load()
+            except ConfigError as exc:
+                # A broken or half-updated mount keeps the last good keys; say so once per change.
+                writer.event("error", "auth key reload failed; keeping the last good keys", error=str(exc))
 
     def _load(self) -> None:
         self._fingerprint = fingerprint(self.key_file)
