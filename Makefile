@@ -48,6 +48,7 @@ bench: venv
 	@scripts/system-deps.sh $(BENCH_DEPS)
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/check.py
+	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/serve.py
 
 clean:

@@ -41,3 +41,68 @@ def decide(snapshot: Path) -> None:
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{snapshot}: unexpected shape ({type(exc).__name__}: {exc})") from None
     click.echo(json.dumps(result, indent=2))
+
+
+@autoscale.command()
+@click.option(
+    "--trace", required=True, help="step | ramp | diurnal | flash, or a CSV file of timestamp,rps rows."
+)
+@click.option("--seconds", type=int, default=3600, show_default=True, help="Length of a built-in trace.")
+@click.option(
+    "--base", type=float, default=100.0, show_default=True, help="Built-in trace: requests/s at rest."
+)
+@click.option(
+    "--peak", type=float, default=1500.0, show_default=True, help="Built-in trace: requests/s at peak."
+)
+@click.option("--rps-per-core", type=float, required=True, help="Requests/s one core serves (measure it).")
+@click.option("--cpu-request", type=float, default=0.5, show_default=True, help="Cores requested per pod.")
+@click.option("--cpu-limit", type=float, default=None, help="Cores a pod may use (default: one).")
+@click.option(
+    "--startup", type=float, default=20.0, show_default=True, help="Seconds from creation to ready."
+)
+@click.option("--min", "min_replicas", type=int, default=2, show_default=True)
+@click.option("--max", "max_replicas", type=int, default=10, show_default=True)
+@click.option("--target", type=int, default=50, show_default=True, help="Target CPU utilization, %.")
+@click.option("--slo-p99", type=float, default=0.3, show_default=True, help="P99 latency objective, seconds.")
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), help="Write series.csv and summary.json here."
+)
+def simulate(
+    trace: str, seconds: int, base: float, peak: float, rps_per_core: float, cpu_request: float,
+    cpu_limit: float | None, startup: float, min_replicas: int, max_replicas: int, target: int,
+    slo_p99: float, out_dir: Path | None,
+) -> None:  # fmt: skip
+    """Replay a load trace through the HPA and print what it would do (replicas, latency, cost)."""
+    import numpy as np
+
+    from kubeship.autoscale.simulate import Autoscaler, Workload, synthetic
+    from kubeship.autoscale.simulate import simulate as run
+    from kubeship.autoscale.traces import TraceError, parse_csv
+
+    if min_replicas < 1 or min_replicas > max_replicas:
+        raise UsageError(f"--min {min_replicas} / --max {max_replicas}: need 1 ≤ min ≤ max")
+    if rps_per_core <= 0 or cpu_request <= 0 or not 1 <= target <= 1000:
+        raise UsageError("--rps-per-core and --cpu-request must be > 0, --target 1-1000")
+    try:
+        if trace in ("step", "ramp", "diurnal", "flash"):
+            load = synthetic(trace, seconds, base, peak)
+        else:
+            load = parse_csv(Path(trace).read_text(encoding="utf-8"), trace)
+    except OSError as exc:
+        raise UsageError(f"{trace}: cannot read ({exc.strerror})") from None
+    except TraceError as exc:
+        raise UsageError(str(exc)) from None
+    workload = Workload(rps_per_core, cpu_request, cpu_limit, startup)
+    result = run(load, workload, Autoscaler(min_replicas, max_replicas, target))
+    summary = result.summary(slo_p99)
+    click.echo(json.dumps(summary, indent=2))
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        series = np.column_stack(
+            [np.arange(len(load)), result.load, result.replicas, result.ready, result.utilization,
+             result.p99_latency, result.over_capacity]
+        )  # fmt: skip
+        header = "second,load_rps,replicas,ready,utilization_pct,p99_latency_s,over_capacity_rps"
+        np.savetxt(out_dir / "series.csv", series, delimiter=",", header=header, comments="", fmt="%.6g")
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        click.echo(f"wrote {out_dir}/series.csv and summary.json", err=True)

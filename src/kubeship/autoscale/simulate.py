@@ -1,0 +1,269 @@
+"""Replay a load trace through the HPA before deploying: replicas, utilization, latency, cost.
+
+A deliberately simple model of the deployment, second by second:
+
+* each ready pod serves up to `rps_per_core × cores_per_pod` requests/s
+  (`cores_per_pod` = the CPU limit, or one core without one); a pod uses
+  `served / rps_per_core` cores, and its utilization is that over its CPU request;
+* the HPA runs every `sync_period` seconds on the utilization averaged over the
+  metrics window that ended `metrics_delay` seconds earlier, through the same
+  engine as `kubeship autoscale decide` (`replicas.resource_replicas`, then
+  stabilization and rate limits); new pods are ready `startup_seconds` later
+  and count as unready until then, removed pods stop at once;
+* latency is the M/M/c model's exact P99 response time (`mmc_p99_many`):
+  c = ready pods, μ = one pod's capacity, λ = the offered load; at λ ≥ cμ the
+  queue grows without bound, the excess counts as over capacity and the
+  latency is capped at `LATENCY_CAP`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kubeship.autoscale import normalize, replicas
+from kubeship.autoscale.normalize import Behavior, Memory
+from kubeship.autoscale.replicas import Container, Pod, Sample, Settings, Tolerances
+
+LATENCY_CAP = 10.0
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Workload:
+    rps_per_core: float  # requests/s one core serves at 100 % CPU (measure it: `kubeship autoscale measure`)
+    cpu_request: float  # cores requested per pod
+    cpu_limit: float | None = None
+    startup_seconds: float = 20.0
+
+    @property
+    def cores_per_pod(self) -> float:
+        return self.cpu_limit if self.cpu_limit is not None else 1.0
+
+    @property
+    def pod_capacity(self) -> float:
+        return self.rps_per_core * self.cores_per_pod
+
+
+@dataclass(frozen=True)
+class Autoscaler:
+    min_replicas: int
+    max_replicas: int
+    target_utilization: int
+    behavior: Behavior | None = None
+    tolerance: float = replicas.DEFAULT_TOLERANCE
+
+
+@dataclass(frozen=True)
+class ControlLoop:
+    sync_period: int = 15
+    metrics_window: int = 30
+    metrics_delay: int = 15
+    cpu_initialization_period: float = replicas.DEFAULT_CPU_INITIALIZATION_PERIOD
+    initial_readiness_delay: float = replicas.DEFAULT_INITIAL_READINESS_DELAY
+    downscale_stabilization: float = normalize.DEFAULT_DOWNSCALE_STABILIZATION
+
+
+@dataclass
+class Result:
+    load: FloatArray
+    replicas: FloatArray  # pods existing (ready or starting)
+    ready: FloatArray
+    utilization: FloatArray  # % of the CPU request, per ready pod
+    p99_latency: FloatArray  # seconds
+    over_capacity: FloatArray  # requests/s beyond what ready pods can serve
+    decisions: list[tuple[int, int]] = field(default_factory=list)  # (second, desired replicas)
+
+    def summary(self, slo_p99: float) -> dict[str, float]:
+        seconds = len(self.load)
+        return {
+            "seconds": seconds,
+            "pod_hours": float(self.replicas.sum() / 3600),
+            "max_replicas": float(self.replicas.max()),
+            "mean_utilization": float(self.utilization.mean()),
+            "slo_seconds_violated": float((self.p99_latency > slo_p99).sum()),
+            "requests_over_capacity": float(self.over_capacity.sum()),
+            "p99_latency_max": float(self.p99_latency.max()),
+        }
+
+
+def simulate(
+    load: FloatArray,
+    workload: Workload,
+    hpa: Autoscaler,
+    loop: ControlLoop = ControlLoop(),
+    initial_replicas: int | None = None,
+) -> Result:
+    """Replay `load` (requests/s, one value per second) and return per-second series."""
+    load = np.asarray(load, dtype=float)
+    if load.ndim != 1 or not len(load):
+        raise ValueError("the trace must be a non-empty series of requests per second")
+    if np.any(~np.isfinite(load)) or np.any(load < 0):
+        raise ValueError("the trace must hold finite, non-negative requests per second")
+    n = len(load)
+    start = initial_replicas if initial_replicas is not None else hpa.min_replicas
+    ready_at: list[float] = [-1e9] * start  # creation-time readiness of each pod, oldest first
+    settings = Settings(
+        Tolerances(hpa.tolerance, hpa.tolerance), loop.cpu_initialization_period, loop.initial_readiness_delay
+    )
+    behavior = (
+        normalize.default_behavior(hpa.behavior, loop.downscale_stabilization) if hpa.behavior else None
+    )
+    memory = Memory()
+    pod_cache: dict[tuple[int, float], Pod] = {}
+    out = Result(load, np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
+    period = loop.sync_period
+    for seg_start in range(0, n, period):
+        seg = np.arange(seg_start, min(seg_start + period, n))
+        times = np.sort(np.asarray(ready_at))
+        ready = np.searchsorted(times, seg, side="right").astype(float)
+        existing = float(len(ready_at))
+        _serve(load[seg], ready, workload, out, seg, existing)
+        t = int(seg[-1]) + 1  # the HPA acts at the end of the segment
+        if t >= n:
+            break
+        current = len(ready_at)
+        window = slice(max(0, t - loop.metrics_delay - loop.metrics_window), max(1, t - loop.metrics_delay))
+        desired = _decide(
+            current, out.utilization[window], ready_at, t, workload, hpa, settings, memory, pod_cache
+        )
+        if behavior is None:
+            decision = normalize.normalize_legacy(
+                current, desired, hpa.min_replicas, hpa.max_replicas, memory, t, loop.downscale_stabilization
+            )
+        else:
+            decision = normalize.normalize_with_behavior(
+                current, desired, hpa.min_replicas, hpa.max_replicas, behavior, memory, t
+            )
+        memory = decision.memory
+        if decision.replicas != current:
+            if behavior is not None:
+                memory = normalize.store_scale_event(behavior, memory, current, decision.replicas, t)
+            out.decisions.append((t, decision.replicas))
+            if decision.replicas > current:
+                ready_at += [t + workload.startup_seconds] * (decision.replicas - current)
+            else:
+                del ready_at[decision.replicas :]  # the newest pods go first
+    # Latency for the whole trace at once, one vectorised pass per distinct ready count.
+    for c in np.unique(out.ready):
+        mask = out.ready == c
+        out.p99_latency[mask] = mmc_p99_many(load[mask], int(c), workload.pod_capacity)
+    return out
+
+
+def _serve(
+    load: FloatArray,
+    ready: FloatArray,
+    workload: Workload,
+    out: Result,
+    seg: NDArray[np.int64],
+    existing: float,
+) -> None:
+    capacity = ready * workload.pod_capacity
+    served = np.minimum(load, capacity)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cores = np.where(ready > 0, served / np.maximum(ready, 1) / workload.rps_per_core, 0.0)
+    out.replicas[seg] = existing
+    out.ready[seg] = ready
+    out.utilization[seg] = cores / workload.cpu_request * 100
+    out.over_capacity[seg] = load - served
+
+
+def _decide(
+    current: int,
+    utilization: FloatArray,
+    ready_at: list[float],
+    now: float,
+    workload: Workload,
+    hpa: Autoscaler,
+    settings: Settings,
+    memory: Memory,
+    cache: dict[tuple[int, float], Pod],
+) -> int:
+    """The metrics' proposal, through the same replica calculator as a real pass."""
+    request = int(workload.cpu_request * 1000)
+    mean = float(utilization.mean()) if len(utilization) else 0.0
+    sample = Sample(int(mean / 100 * request), now - 1, 30.0)
+    container = (Container("app", {"cpu": request}),)
+    pods, samples = [], {}
+    for i, when in enumerate(ready_at):
+        name = f"pod-{i}"
+        if when <= now:  # ready: the same Pod from one pass to the next
+            pod = cache.get((i, when))
+            if pod is None:
+                pod = cache[(i, when)] = Pod(
+                    name, ready_transition=max(when, 0.0), start_time=when - 1, containers=container
+                )
+            samples[name] = sample
+        else:
+            pod = Pod(name, ready=False, start_time=now - 1, containers=container)
+        pods.append(pod)
+    if not samples:
+        return current
+    try:
+        proposal, *_ = replicas.resource_replicas(
+            current, hpa.target_utilization, "cpu", pods, samples, now, settings
+        )
+    except replicas.MetricError:
+        return current
+    return proposal
+
+
+def mmc_p99(arrival: float, servers: int, service_rate: float) -> float:
+    """P99 response time of an M/M/c queue (seconds); LATENCY_CAP when it cannot keep up."""
+    return float(mmc_p99_many(np.array([float(arrival)]), servers, service_rate)[0])
+
+
+def mmc_p99_many(arrivals: FloatArray, servers: int, service_rate: float) -> FloatArray:
+    """P99 of the M/M/c response time for many arrival rates (same c and μ), vectorised.
+
+    The response time T = wait + service has, with C the Erlang-C probability
+    of waiting and δ = cμ − λ − μ,
+        P(T > t) = e^(−μt) · (1 + C·μ/δ · (1 − e^(−δt)))      (→ 1 + C·μ·t as δ → 0);
+    the 99th percentile is found by bisection.
+    """
+    lam = np.asarray(arrivals, dtype=float)
+    mu, c = service_rate, servers
+    if c <= 0:
+        return np.where(lam > 0, LATENCY_CAP, 0.0)
+    unstable = lam >= c * mu
+    a = np.where(unstable, 0.0, lam / mu)
+    erlang_b = np.ones_like(a)
+    for k in range(1, c + 1):  # Erlang B recursion (stable), then Erlang C
+        erlang_b = a * erlang_b / (k + a * erlang_b)
+    rho = a / c
+    wait_probability = erlang_b / (1 - rho + rho * erlang_b)
+    delta = c * mu - np.where(unstable, 0.0, lam) - mu
+
+    def tail(t: FloatArray) -> FloatArray:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            small = np.abs(delta) < 1e-9
+            growth = np.where(
+                small, wait_probability * mu * t, wait_probability * mu / delta * (1 - np.exp(-delta * t))
+            )
+            result: FloatArray = np.exp(-mu * t) * (1 + growth)
+            return result
+
+    low, high = np.zeros_like(lam), np.full_like(lam, LATENCY_CAP)
+    for _ in range(50):
+        mid = (low + high) / 2
+        above = tail(mid) > 0.01
+        low, high = np.where(above, mid, low), np.where(above, high, mid)
+    return np.where(unstable, LATENCY_CAP, high)
+
+
+def synthetic(kind: str, seconds: int, base: float, peak: float) -> FloatArray:
+    """Built-in traces: step, ramp, diurnal, flash (a crowd arriving at a third of the trace)."""
+    t = np.arange(seconds, dtype=float)
+    if kind == "step":
+        return np.where(t < seconds / 3, base, peak)
+    if kind == "ramp":
+        return base + (peak - base) * np.clip(t / max(seconds * 0.8, 1), 0, 1)
+    if kind == "diurnal":
+        return base + (peak - base) * (0.5 - 0.5 * np.cos(2 * np.pi * t / 86400))
+    if kind == "flash":
+        crowd = np.exp(-np.maximum(t - seconds / 3, 0) / 300) * (t >= seconds / 3)
+        return base + (peak - base) * crowd
+    raise ValueError(f"unknown trace {kind!r}: step, ramp, diurnal or flash")

@@ -1,0 +1,108 @@
+"""The simulator: the control loop's timing, bounds, determinism and the queueing model."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from kubeship.autoscale.normalize import Behavior, Policy, Rules
+from kubeship.autoscale.simulate import (
+    Autoscaler,
+    ControlLoop,
+    Workload,
+    mmc_p99,
+    mmc_p99_many,
+    simulate,
+    synthetic,
+)
+
+WORK = Workload(rps_per_core=200, cpu_request=0.5, cpu_limit=1.0, startup_seconds=20)
+HPA = Autoscaler(min_replicas=2, max_replicas=20, target_utilization=50)
+
+
+def test_step_load_scales_up_after_the_metrics_delay_within_bounds() -> None:
+    load = synthetic("step", 1800, 100, 1500)  # the step comes at t=600
+    result = simulate(load, WORK, HPA)
+    first_second, first_replicas = result.decisions[0]
+    assert 600 + ControlLoop().metrics_delay <= first_second <= 600 + 2 * ControlLoop().sync_period + 15
+    assert first_replicas <= max(2 * 2, 4)  # the legacy cap: max(2 × current, 4)
+    assert result.replicas.min() >= 2 and result.replicas.max() <= 20
+    assert result.ready[-1] * WORK.pod_capacity >= 1500  # it caught up with the load
+
+
+def test_new_pods_serve_only_after_their_startup_delay() -> None:
+    result = simulate(synthetic("step", 900, 100, 1500), WORK, HPA)
+    t, replicas = result.decisions[0]
+    assert result.ready[t + 5] < replicas <= result.ready[t + int(WORK.startup_seconds) + 1]
+
+
+def test_constant_low_load_stays_at_the_minimum() -> None:
+    result = simulate(np.full(1200, 50.0), WORK, HPA)
+    assert result.decisions == [] and set(result.replicas) == {2.0}
+
+
+def test_same_trace_same_answer() -> None:
+    load = synthetic("flash", 3600, 100, 2500)
+    a, b = simulate(load, WORK, HPA), simulate(load, WORK, HPA)
+    assert a.decisions == b.decisions and np.array_equal(a.p99_latency, b.p99_latency)
+
+
+def test_behavior_policies_slow_the_scale_up() -> None:
+    slow = Autoscaler(2, 20, 50, behavior=Behavior(scale_up=Rules(policies=(Policy("Pods", 1, 60),))))
+    load = synthetic("step", 1800, 100, 1500)
+    assert simulate(load, WORK, slow).decisions[0][1] == 3  # one pod per minute at most
+    assert len(simulate(load, WORK, slow).decisions) > len(simulate(load, WORK, HPA).decisions)
+
+
+@pytest.mark.parametrize("bad", [np.array([]), np.array([1.0, -2.0]), np.array([1.0, np.nan])])
+def test_bad_traces_are_refused(bad: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="trace"):
+        simulate(bad, WORK, HPA)
+
+
+def test_mmc_matches_known_values_and_the_vector_form() -> None:
+    # one server (M/M/1): response time is exponential with rate mu - lambda
+    assert mmc_p99(50, 1, 100) == pytest.approx(math.log(100) / 50, rel=1e-9)
+    assert mmc_p99(100, 1, 100) == 10.0  # cannot keep up
+    arrivals = np.array([0.0, 10.0, 150.0, 199.0, 250.0])
+    assert np.allclose(mmc_p99_many(arrivals, 2, 100), [mmc_p99(x, 2, 100) for x in arrivals])
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("timestamp,rps\n0,10\n1,abc\n", "trace.csv:3: not numbers"),
+        ("0,10\n1,-5\n", "trace.csv:2: requests per second must be ≥ 0"),
+        ("0,10\n2,10\n", "trace.csv:2: gap of 2 s after 0"),
+        ("5,10\n4,10\n", "trace.csv:2: timestamp 4 is not after 5; sort the trace"),
+        ("0\n", "trace.csv:1: expected 'timestamp,rps'"),
+        ("timestamp,rps\n", "trace.csv: no rows"),
+    ],
+)
+def test_bad_trace_rows_are_named(text: str, message: str) -> None:
+    from kubeship.autoscale.traces import TraceError, parse_csv
+
+    with pytest.raises(TraceError) as info:
+        parse_csv(text)
+    assert str(info.value).startswith(message)
+
+
+def test_cli_simulate_writes_series_and_summary(tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    from tests.conftest import ROOT, run_cli
+
+    out = Path(str(tmp_path)) / "sim"
+    result = run_cli("autoscale", "simulate", "--trace", "step", "--seconds", "900", "--rps-per-core", "200",
+                     "--max", "20", "--out", str(out), cwd=ROOT)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["seconds"] == 900 and summary["max_replicas"] > 2
+    assert (out / "series.csv").read_text().startswith("second,load_rps,replicas")
+    trace = Path(str(tmp_path)) / "t.csv"
+    trace.write_text("0,10\n2,10\n")
+    bad = run_cli("autoscale", "simulate", "--trace", str(trace), "--rps-per-core", "200", cwd=ROOT)
+    assert bad.returncode == 2 and "gap of 2 s" in bad.stderr and "Traceback" not in bad.stderr
