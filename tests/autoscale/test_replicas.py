@@ -319,3 +319,58 @@ def test_computed_tolerance_holds_just_inside_it() -> None:
 
 def test_scale_from_zero_ignores_tolerance_and_pods() -> None:
     assert usage_ratio_replica_count(0, 1.05, [], SETTINGS) == 2
+
+
+# TestGroupPods. Upstream's older groupPods returned one "ignored" set for what
+# is now the unready set (Pending and CPU-unready pods); deleted and Failed pods
+# are a separate, newer set. Times are relative to NOW; metric timestamps and
+# windows as upstream gives them.
+def _p(
+    name: str,
+    start: float | None,
+    ready: bool | None = None,
+    transition: float = 0.0,
+    phase: str = "Succeeded",
+) -> Pod:
+    return Pod(name, phase=phase, ready=ready, ready_transition=transition, start_time=start)
+
+
+GROUP_CASES = {
+    "void": ([], {}, "cpu", 0, set(), set()),
+    "count in a ready pod - memory": ([_p("bentham", None)], {"bentham": Sample(1, NOW, 60)}, "memory", 1, set(), set()),
+    "ignore a pod without ready condition - CPU": ([_p("lucretius", NOW)], {"lucretius": Sample(1)}, "cpu", 0, {"lucretius"}, set()),
+    "count in a ready pod with fresh metrics during initialization period - CPU": (
+        [_p("bentham", NOW - 60, True, NOW - 30)], {"bentham": Sample(1, NOW, 30)}, "cpu", 1, set(), set()),
+    "ignore a ready pod without fresh metrics during initialization period - CPU": (
+        [_p("bentham", NOW - 60, True, NOW - 30)], {"bentham": Sample(1, NOW, 60)}, "cpu", 0, {"bentham"}, set()),
+    "ignore an unready pod during initialization period - CPU": (
+        [_p("lucretius", NOW - 600, False, NOW - 594)], {"lucretius": Sample(1)}, "cpu", 0, {"lucretius"}, set()),
+    "count in a ready pod without fresh metrics after initialization period - CPU": (
+        [_p("bentham", NOW - 180, True, NOW - 180)], {"bentham": Sample(1, NOW - 120, 60)}, "cpu", 1, set(), set()),
+    "count in an unready pod that was ready after initialization period - CPU": (
+        [_p("lucretius", NOW - 600, False, NOW - 540)], {"lucretius": Sample(1)}, "cpu", 1, set(), set()),
+    "ignore pod that has never been ready after initialization period - CPU": (
+        [_p("lucretius", NOW - 600, False, NOW - 590)], {"lucretius": Sample(1)}, "cpu", 1, set(), set()),
+    "a missing pod": ([_p("epicurus", NOW - 180)], {}, "cpu", 0, set(), {"epicurus"}),
+    "several pods": (
+        [_p("lucretius", NOW), _p("niccolo", NOW - 180, True, NOW - 180), _p("epicurus", NOW - 180)],
+        {"lucretius": Sample(1), "niccolo": Sample(1)}, "cpu", 1, {"lucretius"}, {"epicurus"}),
+    "pending pods are ignored": ([_p("unscheduled", None, phase="Pending")], {}, "cpu", 0, {"unscheduled"}, set()),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(GROUP_CASES))
+def test_upstream_group_pods(name: str) -> None:
+    from kubeship.autoscale.replicas import group_pods
+
+    pods, metrics, resource, ready, unready, missing = GROUP_CASES[name]
+    groups = group_pods(pods, metrics, resource, SETTINGS, NOW)
+    assert (groups.ready_count, set(groups.unready), set(groups.missing)) == (ready, unready, missing)
+
+
+def test_deleted_and_failed_pods_are_ignored_entirely() -> None:
+    from kubeship.autoscale.replicas import group_pods
+
+    pods = [Pod("gone", deleted=True), Pod("dead", phase="Failed"), Pod("ok", start_time=NOW - 600)]
+    groups = group_pods(pods, {"gone": Sample(1), "dead": Sample(1), "ok": Sample(1)}, "cpu", SETTINGS, NOW)
+    assert (groups.ready_count, set(groups.ignored), set(groups.unready)) == (1, {"gone", "dead"}, set())
