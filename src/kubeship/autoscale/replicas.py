@@ -173,21 +173,14 @@ def resource_replicas(
         raise MetricError(
             f"unable to get metrics for resource {resource}: no metrics returned from resource metrics API"
         )
-    if not pods:
-        raise MetricError("no pods returned by selector while calculating replica count")
-    groups = group_pods(pods, metrics, resource, settings, now)
-    metrics = {k: v for k, v in metrics.items() if k not in groups.ignored and k not in groups.unready}
-    if not metrics:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    groups, metrics = _counted(pods, metrics, resource, settings, now)
     requests = calculate_requests(pods, container, resource)
     ratio, utilization, raw = utilization_ratio(metrics, requests, target_utilization)
     timestamp = next(iter(metrics.values())).timestamp
-    scale_up_with_unready = bool(groups.unready) and ratio > 1.0
     tol = settings.tolerances
-    if not scale_up_with_unready and not groups.missing:
-        if tol.is_within(ratio):
-            return current, utilization, raw, timestamp
-        return math.ceil(ratio * groups.ready_count), utilization, raw, timestamp
+    direct = _direct(current, ratio, groups, tol)
+    if direct is not None:
+        return direct, utilization, raw, timestamp
     refilled = dict(metrics)
     if groups.missing:
         if ratio < 1.0:
@@ -198,9 +191,7 @@ def resource_replicas(
         elif ratio > 1.0:
             for name in groups.missing:
                 refilled[name] = Sample(0)
-    if scale_up_with_unready:
-        for name in groups.unready:
-            refilled[name] = Sample(0)
+    _refill_unready(refilled, groups, ratio)
     new_ratio, _, _ = utilization_ratio(refilled, requests, target_utilization)
     return _rebalanced(current, ratio, new_ratio, len(refilled), tol), utilization, raw, timestamp
 
@@ -215,19 +206,12 @@ def plain_metric_replicas(
     settings: Settings = Settings(),
 ) -> tuple[int, int]:
     """calcPlainMetricReplicas (Pods metrics, and Resource AverageValue) → (replicas, average usage)."""
-    if not pods:
-        raise MetricError("no pods returned by selector while calculating replica count")
-    groups = group_pods(pods, metrics, resource, settings, now)
-    metrics = {k: v for k, v in metrics.items() if k not in groups.ignored and k not in groups.unready}
-    if not metrics:
-        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    groups, metrics = _counted(pods, metrics, resource, settings, now)
     ratio, usage = usage_ratio(metrics, target)
-    scale_up_with_unready = bool(groups.unready) and ratio > 1.0
     tol = settings.tolerances
-    if not scale_up_with_unready and not groups.missing:
-        if tol.is_within(ratio):
-            return current, usage
-        return math.ceil(ratio * groups.ready_count), usage
+    direct = _direct(current, ratio, groups, tol)
+    if direct is not None:
+        return direct, usage
     refilled = dict(metrics)
     if groups.missing:
         if ratio < 1.0:
@@ -236,11 +220,36 @@ def plain_metric_replicas(
         else:
             for name in groups.missing:
                 refilled[name] = Sample(0)
-    if scale_up_with_unready:
-        for name in groups.unready:
-            refilled[name] = Sample(0)
+    _refill_unready(refilled, groups, ratio)
     new_ratio, _ = usage_ratio(refilled, target)
     return _rebalanced(current, ratio, new_ratio, len(refilled), tol), usage
+
+
+def _counted(
+    pods: list[Pod], metrics: Mapping[str, Sample], resource: str, settings: Settings, now: float
+) -> tuple[Groups, dict[str, Sample]]:
+    """The pod groups, and the samples of pods that count (not ignored, not unready)."""
+    if not pods:
+        raise MetricError("no pods returned by selector while calculating replica count")
+    groups = group_pods(pods, metrics, resource, settings, now)
+    usable = {k: v for k, v in metrics.items() if k not in groups.ignored and k not in groups.unready}
+    if not usable:
+        raise MetricError("did not receive metrics for targeted pods (pods might be unready)")
+    return groups, usable
+
+
+def _direct(current: int, ratio: float, groups: Groups, tol: Tolerances) -> int | None:
+    """The first-pass answer when no pod is missing and no unready pod holds back a scale-up."""
+    if groups.missing or (groups.unready and ratio > 1.0):
+        return None
+    return current if tol.is_within(ratio) else math.ceil(ratio * groups.ready_count)
+
+
+def _refill_unready(refilled: dict[str, Sample], groups: Groups, ratio: float) -> None:
+    """On a scale-up, unready pods count as using nothing (they may be warming up)."""
+    if groups.unready and ratio > 1.0:
+        for name in groups.unready:
+            refilled[name] = Sample(0)
 
 
 def _rebalanced(current: int, ratio: float, new_ratio: float, samples: int, tol: Tolerances) -> int:

@@ -47,13 +47,13 @@ def check_documents(docs: list[Document], options: Options = Options()) -> list[
             continue
         for doc, message in rule.cross(index):
             findings.append(Finding(doc.file, doc.line, rule.id, rule.severity, message, rule.hint, doc.ref))
-    ignored = {doc.ref + doc.file + str(doc.line): _ignored_ids(doc) for doc in docs}
+    ignored = {(doc.file, doc.line, doc.ref): _ignored_ids(doc) for doc in docs}
     return sorted(
         f
         for f in findings
         if f.severity >= options.min_severity
         and _selected(f.rule, options)
-        and f.rule not in ignored.get(f.object + f.file + str(f.line), set())
+        and f.rule not in ignored.get((f.file, f.line, f.object), set())
         and not any(
             f.rule == rule and fnmatch.fnmatchcase(f.object, pattern) for rule, pattern in options.ignores
         )
