@@ -43,7 +43,7 @@ def _document(node: Any) -> str:
 def _mapping(node: dict[Any, Any], indent: int, lines: list[str]) -> None:
     pad = " " * indent
     for key, value in node.items():
-        head = f"{pad}{_key(str(key))}:"
+        head = f"{pad}{_inline(str(key))}:"
         if isinstance(value, dict) and value:
             lines.append(head)
             _mapping(value, indent + 2, lines)
@@ -68,10 +68,13 @@ def _sequence(node: list[Any], indent: int, lines: list[str]) -> None:
             lines.append(f"{pad}- {_scalar(item, indent + 2)}")
 
 
-def _key(text: str) -> str:
+def _inline(text: str) -> str:
+    """A string on one line: plain when safe, else double-quoted (keys, and values without a block)."""
     if _PLAIN.fullmatch(text) and text not in _RESERVED:
         return text
-    return json.dumps(text) if text.isascii() and text.isprintable() else _double_quoted(text)
+    if text.isascii() and text.isprintable():
+        return json.dumps(text)  # JSON's double-quoted form is valid YAML (fast path, in C)
+    return _double_quoted(text)
 
 
 def _scalar(value: Any, indent: int) -> str:
@@ -92,22 +95,13 @@ def _scalar(value: Any, indent: int) -> str:
     if isinstance(value, list):
         return "[]"
     text = str(value)
-    if _PLAIN.fullmatch(text) and text not in _RESERVED:
-        return text
     if "\n" in text and _literal_safe(text):
         pad = " " * indent
-        chomp = (
-            ""
-            if text.endswith("\n") and not text.endswith("\n\n")
-            else "-"
-            if not text.endswith("\n")
-            else "+"
-        )
+        # Chomping: "-" strips the absent final newline, "" keeps one, "+" keeps several.
+        chomp = "-" if not text.endswith("\n") else "+" if text.endswith("\n\n") else ""
         body = text[:-1] if text.endswith("\n") else text
         return "|" + chomp + "\n" + "\n".join(pad + line if line else "" for line in body.split("\n"))
-    if text.isascii() and text.isprintable():
-        return json.dumps(text)  # JSON's double-quoted form is valid YAML (fast path, in C)
-    return _double_quoted(text)
+    return _inline(text)
 
 
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
