@@ -7,10 +7,14 @@ import os
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kubeship.errors import UsageError
+
+if TYPE_CHECKING:
+    from kubeship.spec.models import AppSpec
 
 
 @click.command()
@@ -26,12 +30,19 @@ from kubeship.errors import UsageError
     help="Write a Kustomize tree: base/ and overlays/<env>/ for every environment.",
 )
 @click.option("--allow-missing-secrets", is_flag=True, help="Render secrets whose source is unset as empty.")
+@click.option(
+    "--observe",
+    "with_observe",
+    is_flag=True,
+    help="Add ServiceMonitor, PrometheusRule, the Alertmanager config Secret and the Grafana dashboard.",
+)
 def render(
     spec_path: Path,
     env: str | None,
     output_dir: Path | None,
     kustomize_dir: Path | None,
     allow_missing_secrets: bool,
+    with_observe: bool,
 ) -> None:
     """Render Kubernetes manifests from kubeship.yaml (to stdout, -o DIR, or --kustomize DIR)."""
     from kubeship.render import render as render_objects
@@ -42,16 +53,24 @@ def render(
 
     if kustomize_dir is not None and (env is not None or output_dir is not None):
         raise UsageError("--kustomize writes every environment itself: drop --env and -o")
-    spec = load_spec(spec_path, env)
-    values = secret_values(spec, os.environ, spec_path.parent, allow_missing=allow_missing_secrets)
-    objects = render_objects(spec, values)
+
+    def objects_for(spec: AppSpec) -> list[dict[str, Any]]:
+        values = secret_values(spec, os.environ, spec_path.parent, allow_missing=allow_missing_secrets)
+        objects = render_objects(spec, values)
+        if with_observe:
+            from kubeship.observe import observe_objects
+            from kubeship.spec.secrets import alerting_secrets
+
+            alert = alerting_secrets(spec, os.environ, spec_path.parent, allow_missing=allow_missing_secrets)
+            objects += observe_objects(spec, alert)
+        return objects
+
+    objects = objects_for(load_spec(spec_path, env))
     if kustomize_dir is not None:
         from kubeship.render.kustomize import kustomize_tree
         from kubeship.spec import load_environments
 
-        envs = {
-            name: render_objects(load_spec(spec_path, name), values) for name in load_environments(spec_path)
-        }
+        envs = {name: objects_for(load_spec(spec_path, name)) for name in load_environments(spec_path)}
         tree = kustomize_tree(objects, envs)
         for rel, text in tree.items():
             target = kustomize_dir / rel

@@ -22,7 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from kubeship.errors import SpecError
-from kubeship.spec.models import AppSpec, SpecFile
+from kubeship.spec.models import AppSpec, SpecFile, reference_errors
 
 Loc = tuple[str | int, ...]
 Positions = dict[Loc, tuple[int, int]]
@@ -61,6 +61,8 @@ def parse_spec(text: str, source: str = "kubeship.yaml", env: str | None = None)
         raise SpecError(f"{source}: no environment {env!r} (defined: {known})")
     base = _without_environments(data)
     result = AppSpec.model_validate(base) if env is None else None
+    if result is not None:
+        problems += _references(result, positions, source)
     # Every overlay is checked, whichever is asked for: a broken prod overlay
     # should fail the staging render too, not the day prod is deployed.
     for name, overlay in spec_file.environments.items():
@@ -74,10 +76,11 @@ def parse_spec(text: str, source: str = "kubeship.yaml", env: str | None = None)
         except ValidationError as exc:
             problems.append(_format(exc, {**positions, **overlay_positions}, source, AppSpec, name))
             continue
+        problems += _references(merged, {**positions, **overlay_positions}, source, name)
         if name == env:
             result = merged
     if problems or result is None:
-        raise SpecError("\n".join(problems))
+        raise SpecError("\n".join(sorted(set(problems), key=_line_key)))
     return result
 
 
@@ -156,6 +159,15 @@ def _format(
         suffix = f" (in environment {env!r})" if env else ""
         lines.append(f"{prefix}: {field}: {message}{suffix}")
     return "\n".join(sorted(set(lines), key=_line_key))
+
+
+def _references(spec: AppSpec, positions: Positions, source: str, env: str | None = None) -> list[str]:
+    suffix = f" (in environment {env!r})" if env else ""
+    out = []
+    for loc, message in reference_errors(spec):
+        line, col = positions.get((*loc, VALUE)) or _position(loc, positions)
+        out.append(f"{source}:{line}:{col}: {'.'.join(map(str, loc))}: {message}{suffix}")
+    return out
 
 
 def _line_key(line: str) -> tuple[int, int, str]:

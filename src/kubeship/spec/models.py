@@ -6,6 +6,7 @@ writes them). Unknown keys are errors, so a typo never silently does nothing.
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Annotated, Any, Literal
 
@@ -26,9 +27,10 @@ from kubeship.names import (
     DEFAULT_PORT,
     DEFAULT_SHUTDOWN_TIMEOUT,
     HEALTH_PATH,
+    LATENCY_BUCKETS,
     READY_PATH,
 )
-from kubeship.spec.quantity import parse_quantity
+from kubeship.spec.quantity import parse_duration, parse_quantity
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -419,6 +421,227 @@ class NetworkPolicy(Model):
     )
 
 
+def _duration(value: Any) -> str:
+    try:
+        parse_duration(value)
+    except ValueError as exc:
+        raise PydanticCustomError("duration", str(exc), {}) from None
+    return str(value)
+
+
+def _ratio(value: Any) -> float:
+    """`"99.9%"` or `0.999` → 0.999; an objective of 100 % leaves no error budget to alert on."""
+    text = value.strip() if isinstance(value, str) else value
+    try:
+        if isinstance(text, str) and text.endswith("%"):
+            ratio = float(text[:-1]) / 100
+        elif isinstance(text, int | float) and not isinstance(text, bool):
+            ratio = float(text)
+        else:
+            raise ValueError
+    except ValueError:
+        raise PydanticCustomError(
+            "ratio",
+            'expected a ratio like 0.999 or a percentage like "99.9%", got {value}',
+            {"value": repr(value)},
+        ) from None
+    if not 0 < ratio < 1:
+        raise PydanticCustomError(
+            "ratio",
+            "an objective must be above 0 and below 100% (got {value}): 100% leaves no error budget, "
+            'so every error would page; write e.g. "99.9%" or 0.999',
+            {"value": repr(value)},
+        )
+    return ratio
+
+
+def _bucket(value: Any) -> str:
+    """A latency threshold must be a histogram bucket bound, so bucket counts answer the SLO exactly."""
+    if not isinstance(value, str) or not value.strip()[-1:].isalpha():
+        raise PydanticCustomError(
+            "latency_unit",
+            "give the latency threshold with a unit, like 300ms or 1s, got {value}",
+            {"value": repr(value)},
+        )
+    seconds = _duration(value) and parse_duration(value)
+    if seconds not in LATENCY_BUCKETS:
+        bounds = ", ".join(f"{b * 1000:g}ms" if b < 1 else f"{b:g}s" for b in LATENCY_BUCKETS)
+        raise PydanticCustomError(
+            "latency_bucket",
+            "{value} is not a bound of the runtime's latency histogram; use one of {bounds}",
+            {"value": value, "bounds": bounds},
+        )
+    return value
+
+
+Duration = Annotated[str, BeforeValidator(_duration)]
+Ratio = Annotated[float, BeforeValidator(_ratio)]
+METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+LABEL_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+Severity = Literal["critical", "warning", "info"]
+
+
+def _metric_name(value: str) -> str:
+    if not METRIC_NAME.match(value):
+        raise PydanticCustomError(
+            "metric_name",
+            "{value} is not a Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)",
+            {"value": repr(value)},
+        )
+    return value
+
+
+def _label_name(value: str) -> str:
+    if not LABEL_NAME_RE.match(value):
+        raise PydanticCustomError(
+            "label_name",
+            "{value} is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)",
+            {"value": repr(value)},
+        )
+    return value
+
+
+MetricName = Annotated[str, AfterValidator(_metric_name)]
+LabelName = Annotated[str, AfterValidator(_label_name)]
+
+
+class AvailabilitySLO(Model):
+    """Share of requests answered without a 5xx, over `window`."""
+
+    target: Ratio
+
+
+class LatencySLO(Model):
+    """Share of requests answered within `threshold` (a bucket of the runtime's histogram)."""
+
+    target: Ratio
+    threshold: Annotated[str, BeforeValidator(_bucket)]
+
+    @property
+    def threshold_seconds(self) -> float:
+        return parse_duration(self.threshold)
+
+
+class SLO(Model):
+    availability: AvailabilitySLO | None = None
+    latency: LatencySLO | None = None
+    window: Duration = Field("30d", description="The error-budget period of both objectives.")
+
+
+class AlertRule(Model):
+    """A threshold on a metric: `aggregate by (by) (metric) > above` for `for`."""
+
+    name: Annotated[str, AfterValidator(_label_name)]
+    metric: MetricName
+    aggregate: Literal["sum", "max", "min", "avg"] = "max"
+    by: list[LabelName] = Field(default_factory=list)
+    above: float | None = None
+    below: float | None = None
+    for_: Duration = Field("5m", alias="for")
+    severity: Severity = "warning"
+    summary: str | None = None
+    description: str | None = None
+    runbook: str | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> AlertRule:
+        if (self.above is None) == (self.below is None):
+            raise PydanticCustomError("alert_bound", "give exactly one of above or below", {})
+        return self
+
+
+def _secret_or_text(value: Any) -> Any:
+    return value if isinstance(value, str | dict) else _text(value)
+
+
+class Webhook(Model):
+    url: Annotated[str | SecretKey, BeforeValidator(_secret_or_text)] = Field(
+        description="The receiver's URL, or {fromEnv|fromFile} when it carries a token."
+    )
+    send_resolved: bool = True
+    max_alerts: int = Field(0, ge=0)
+
+
+class Email(Model):
+    to: str
+    from_: str = Field(alias="from")
+    smarthost: str = Field(description="host:port of the SMTP server")
+    username: str | None = None
+    password: SecretKey | None = None
+    require_tls: bool = True
+
+    @field_validator("smarthost")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        if not re.fullmatch(r"[^:\s]+:\d+", value):
+            raise PydanticCustomError("smarthost", "expected host:port, got {value}", {"value": repr(value)})
+        return value
+
+
+class DingTalk(Model):
+    """DingTalk robot. Alertmanager can't speak its message format, so alerts go through the
+    prometheus-webhook-dingtalk bridge; the robot URL (it holds the access token) stays a secret."""
+
+    url: SecretKey = Field(description="The robot's webhook URL (with its access_token).")
+    secret: SecretKey | None = Field(None, description="The robot's signing secret, if it has one.")
+    bridge: str = "http://prometheus-webhook-dingtalk.monitoring.svc:8060"
+
+
+class WeCom(Model):
+    """WeCom (WeChat Work) application messages, Alertmanager's `wechat_configs`."""
+
+    corp_id: str
+    agent_id: Text
+    api_secret: SecretKey
+    to_party: str | None = None
+    to_user: str | None = None
+
+
+class Receiver(Model):
+    webhook: Webhook | None = None
+    email: Email | None = None
+    dingtalk: DingTalk | None = None
+    wecom: WeCom | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Receiver:
+        if sum(x is not None for x in (self.webhook, self.email, self.dingtalk, self.wecom)) != 1:
+            raise PydanticCustomError(
+                "receiver_kind", "give exactly one of webhook, email, dingtalk, wecom", {}
+            )
+        return self
+
+
+class Route(Model):
+    """Alerts whose labels equal every `match` entry go to `receiver`."""
+
+    match: dict[LabelName, str] = Field(min_length=1)
+    receiver: Name
+    continue_: bool = Field(False, alias="continue")
+    group_by: list[LabelName] | None = None
+    repeat_interval: Duration | None = None
+
+
+class Alerting(Model):
+    receiver: Name = Field(description="Where alerts no route matches go.")
+    receivers: dict[Name, Receiver] = Field(min_length=1)
+    routes: list[Route] = Field(default_factory=list)
+    group_by: list[LabelName] = Field(default_factory=lambda: ["alertname", "service"])
+    group_wait: Duration = "30s"
+    group_interval: Duration = "5m"
+    repeat_interval: Duration = "4h"
+
+
+class Observe(Model):
+    team: str | None = Field(None, description="A `team` label on every alert, for routing.")
+    runbook_url: str | None = Field(None, description="Base URL; each alert links <runbookUrl>#<alertname>.")
+    metrics: list[MetricName] = Field(
+        default_factory=list,
+        description="Other metrics the app or its exporters provide, which alerts may use.",
+    )
+    scrape_interval: Duration = "30s"
+
+
 class AppSpec(Model):
     """Everything kubeship derives a deployment from."""
 
@@ -439,9 +662,50 @@ class AppSpec(Model):
     availability: Availability = Availability()
     security: Security = Security()
     network_policy: NetworkPolicy = NetworkPolicy()
+    observe: Observe = Observe()
+    slo: SLO | None = None
+    alerts: list[AlertRule] = Field(default_factory=list)
+    alerting: Alerting | None = None
 
 
 class SpecFile(AppSpec):
     """The file: an app spec plus environment overlays (deep-merged before validation)."""
 
     environments: dict[Name, dict[str, Any]] = Field(default_factory=dict)
+
+
+Loc = tuple[str | int, ...]
+
+
+def reference_errors(spec: AppSpec) -> list[tuple[Loc, str]]:
+    """Names one part of the spec uses and another must define: (where, what is wrong and how to fix)."""
+    from kubeship.names import METRIC_DURATION, METRIC_IN_FLIGHT, METRIC_REQUESTS
+
+    errors: list[tuple[Loc, str]] = []
+    known = {METRIC_REQUESTS, METRIC_DURATION, METRIC_IN_FLIGHT, *spec.observe.metrics}
+    if spec.autoscaling is not None:
+        known.update(m.name for m in spec.autoscaling.custom)
+    for i, alert in enumerate(spec.alerts):
+        base = alert.metric.removesuffix("_bucket").removesuffix("_count").removesuffix("_sum")
+        if alert.metric not in known and base not in known:
+            guess = difflib.get_close_matches(alert.metric, sorted(known), n=1)
+            hint = f"did you mean {guess[0]!r}? " if guess else ""
+            errors.append(
+                (
+                    ("alerts", i, "metric"),
+                    f"unknown metric {alert.metric!r}: {hint}the runtime exports {METRIC_REQUESTS}, "
+                    f"{METRIC_DURATION} and {METRIC_IN_FLIGHT}; list others under observe.metrics",
+                )
+            )
+    if spec.alerting is not None:
+        names = sorted(spec.alerting.receivers)
+        refs: list[tuple[Loc, str]] = [(("alerting", "receiver"), spec.alerting.receiver)]
+        refs += [
+            (("alerting", "routes", i, "receiver"), r.receiver) for i, r in enumerate(spec.alerting.routes)
+        ]
+        for loc, name in refs:
+            if name not in spec.alerting.receivers:
+                errors.append(
+                    (loc, f"no receiver {name!r} under alerting.receivers (defined: {', '.join(names)})")
+                )
+    return errors

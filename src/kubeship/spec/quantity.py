@@ -36,3 +36,15 @@ def parse_quantity(text: str | int | float) -> Decimal:
     except InvalidOperation:
         raise ValueError(f"{text!r} is not a Kubernetes quantity") from None
     return value * _SUFFIX[match["suffix"] or ""]
+
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_DURATION = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$")
+_DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
+
+
+def parse_duration(text: str) -> float:
+    """A Prometheus duration (`300ms`, `5m`, `1h30m`, `30d`) in seconds. ValueError if malformed."""
+    if not isinstance(text, str) or not _DURATION.match(text):
+        raise ValueError(f"{text!r} is not a duration: give a number with a unit, like 300ms, 5m, 1h or 30d")
+    return sum(int(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text))

@@ -1,0 +1,111 @@
+"""A Grafana dashboard for one service: traffic, errors against the SLO, latency, saturation, scaling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubeship.observe.promql import (
+    AVAILABILITY_BUDGET,
+    LATENCY_BUDGET,
+    QUANTILES,
+    error_ratio,
+    matcher,
+    quantile,
+    requests_rate,
+)
+from kubeship.spec.models import AppSpec
+
+DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
+
+
+def _panel(
+    title: str, targets: list[tuple[str, str]], unit: str, x: int, y: int, *, w: int = 12, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "type": "timeseries",
+        "title": title,
+        "datasource": DATASOURCE,
+        "gridPos": {"h": 8, "w": w, "x": x, "y": y},
+        "fieldConfig": {"defaults": {"unit": unit, **extra}, "overrides": []},
+        "targets": [
+            {"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend, "datasource": DATASOURCE}
+            for i, (expr, legend) in enumerate(targets)
+        ],
+    }
+
+
+def dashboard(spec: AppSpec) -> dict[str, Any]:
+    sel = matcher(spec)
+    ns = f'namespace="{spec.namespace}",' if spec.namespace else ""
+    pods = f'{{{ns}pod=~"{spec.name}-[a-z0-9]+-[a-z0-9]{{5}}",container="{spec.name}"}}'
+    slo = spec.slo
+    errors = [(f"{error_ratio('5m')}{sel}", "error ratio")]
+    if slo and slo.availability:
+        errors.append((f"vector({1 - slo.availability.target:.6g})", "SLO error budget"))
+    latency = [(f"{quantile(q)}{sel}", f"P{round(q * 100)}") for q in QUANTILES]
+    if slo and slo.latency:
+        latency.append((f"vector({slo.latency.threshold_seconds:g})", f"SLO {slo.latency.threshold}"))
+    panels = [
+        _panel("Requests per second", [(f"{requests_rate('5m')}{sel}", "{{job}}")], "reqps", 0, 0),
+        _panel("Error ratio (5xx) vs SLO", errors, "percentunit", 12, 0),
+        _panel("Latency", latency, "s", 0, 8),
+        _panel(
+            "Error budget remaining",
+            [(f"{AVAILABILITY_BUDGET}{sel}", "availability"), (f"{LATENCY_BUDGET}{sel}", "latency")],
+            "percentunit",
+            12,
+            8,
+        ),
+        _panel(
+            "CPU vs requests",
+            [
+                (f"sum(rate(container_cpu_usage_seconds_total{pods}[5m]))", "used"),
+                (f'sum(kube_pod_container_resource_requests{pods[:-1]},resource="cpu"}})', "requested"),
+            ],
+            "cores",
+            0,
+            16,
+        ),
+        _panel(
+            "Memory vs requests",
+            [
+                (f"sum(container_memory_working_set_bytes{pods})", "working set"),
+                (f'sum(kube_pod_container_resource_requests{pods[:-1]},resource="memory"}})', "requested"),
+            ],
+            "bytes",
+            12,
+            16,
+        ),
+    ]
+    if spec.autoscaling is not None:
+        hpa = f'{{{ns}horizontalpodautoscaler="{spec.name}"}}'
+        panels.append(
+            _panel(
+                "Replicas vs HPA bounds",
+                [
+                    (f"kube_horizontalpodautoscaler_status_current_replicas{hpa}", "current"),
+                    (f"kube_horizontalpodautoscaler_status_desired_replicas{hpa}", "desired"),
+                    (f"kube_horizontalpodautoscaler_spec_min_replicas{hpa}", "min"),
+                    (f"kube_horizontalpodautoscaler_spec_max_replicas{hpa}", "max"),
+                ],
+                "none",
+                0,
+                24,
+                w=24,
+            )
+        )
+    return {
+        "title": f"{spec.name} (kubeship)",
+        "uid": f"kubeship-{spec.name}"[:40],
+        "tags": ["kubeship", spec.name],
+        "timezone": "browser",
+        "schemaVersion": 39,
+        "refresh": "30s",
+        "time": {"from": "now-6h", "to": "now"},
+        "templating": {
+            "list": [
+                {"name": "datasource", "type": "datasource", "query": "prometheus", "label": "Prometheus"}
+            ]
+        },
+        "panels": [{**p, "id": i + 1} for i, p in enumerate(panels)],
+    }

@@ -1,0 +1,73 @@
+"""The PromQL kubeship writes: selectors, recording-rule names and the SLO windows, in one place.
+
+Every series is selected by `job`, which both scrape paths set to the app name
+(the plain scrape job is named after it; the ServiceMonitor takes it from the
+`app.kubernetes.io/name` label). Recording rules follow Prometheus' naming
+convention `level:metric:operations`.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from kubeship.names import METRIC_DURATION, METRIC_REQUESTS
+from kubeship.spec.models import AppSpec
+
+ERROR_STATUS = "5.."  # what the availability SLO counts as an error: server errors only
+
+
+class BurnWindow(NamedTuple):
+    """The SRE workbook's multiwindow, multi-burn-rate alerts (chapter 5, table 5-8)."""
+
+    long: str
+    short: str
+    factor: float  # budget burn rate: 1 spends the whole budget in exactly the SLO window
+    severity: str  # page → critical, ticket → warning
+    for_: str
+
+
+BURN_WINDOWS = (
+    BurnWindow("1h", "5m", 14.4, "critical", "2m"),  # 2 % of a 30-day budget in an hour
+    BurnWindow("6h", "30m", 6.0, "critical", "15m"),  # 5 % in six hours
+    BurnWindow("1d", "2h", 3.0, "warning", "1h"),  # 10 % in a day
+    BurnWindow("3d", "6h", 1.0, "warning", "3h"),  # 10 % in three days
+)
+RATE_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
+QUANTILES = (0.5, 0.9, 0.99)
+
+
+def job(spec: AppSpec) -> str:
+    return spec.name
+
+
+def matcher(spec: AppSpec, **extra: str) -> str:
+    """`{job="web",status=~"5.."}`: values ending in `~` are regexes (`status="~5.."`)."""
+    parts = [f'job="{job(spec)}"']
+    for key, value in extra.items():
+        parts.append(f'{key}=~"{value[1:]}"' if value.startswith("~") else f'{key}="{value}"')
+    return "{" + ",".join(parts) + "}"
+
+
+def le(bound: float) -> str:
+    """A bucket bound as prometheus_client writes the `le` label (Go's float formatting: 1 → "1.0")."""
+    return repr(float(bound))
+
+
+def requests_rate(window: str) -> str:
+    return f"job:{METRIC_REQUESTS.removesuffix('_total')}:rate{window}"
+
+
+def error_ratio(window: str) -> str:
+    return f"job:http_request_errors:ratio_rate{window}"
+
+
+def slow_ratio(window: str) -> str:
+    return f"job:http_request_slow:ratio_rate{window}"
+
+
+def quantile(q: float) -> str:
+    return f"job:{METRIC_DURATION}:p{round(q * 100)}"
+
+
+AVAILABILITY_BUDGET = "job:slo_availability_error_budget:remaining"
+LATENCY_BUDGET = "job:slo_latency_error_budget:remaining"

@@ -1,0 +1,76 @@
+"""How Prometheus finds the pods: a plain scrape job, and a ServiceMonitor for the Operator."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubeship.names import LABEL_NAME, LABEL_VERSION, METRICS_PATH, PORT_NAME
+from kubeship.observe.promql import job
+from kubeship.render.labels import metadata, selector
+from kubeship.spec.models import AppSpec
+
+
+def _meta_label(label: str) -> str:
+    """kubernetes_sd's name for a pod label: every non-alphanumeric character becomes `_`."""
+    return "__meta_kubernetes_pod_label_" + "".join(c if c.isalnum() else "_" for c in label)
+
+
+def scrape_job(spec: AppSpec) -> dict[str, Any]:
+    """A `scrape_configs` entry: pods of this app, on the port named `http`, with namespace/pod labels."""
+    sd: dict[str, Any] = {"role": "pod"}
+    if spec.namespace:
+        sd["namespaces"] = {"names": [spec.namespace]}
+    return {
+        "job_name": job(spec),
+        "scrape_interval": spec.observe.scrape_interval,
+        "metrics_path": METRICS_PATH,
+        "kubernetes_sd_configs": [sd],
+        "relabel_configs": [
+            {"source_labels": [_meta_label(LABEL_NAME)], "action": "keep", "regex": spec.name},
+            {
+                "source_labels": ["__meta_kubernetes_pod_container_port_name"],
+                "action": "keep",
+                "regex": PORT_NAME,
+            },
+            {
+                "source_labels": ["__meta_kubernetes_pod_phase"],
+                "action": "drop",
+                "regex": "Pending|Succeeded|Failed",
+            },
+            {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+            {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+            {"source_labels": [_meta_label(LABEL_VERSION)], "target_label": "version"},
+        ],
+    }
+
+
+def prometheus_config(spec: AppSpec, rule_files: list[str] | None = None) -> dict[str, Any]:
+    """A whole prometheus.yml for this app (merge its scrape job into yours)."""
+    config: dict[str, Any] = {"global": {"scrape_interval": spec.observe.scrape_interval}}
+    if rule_files:
+        config["rule_files"] = rule_files
+    config["scrape_configs"] = [scrape_job(spec)]
+    return config
+
+
+def service_monitor(spec: AppSpec) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "jobLabel": LABEL_NAME,  # job = the app name, as with the plain scrape job
+        "selector": {"matchLabels": selector(spec)},
+        "endpoints": [
+            {
+                "port": PORT_NAME,
+                "path": METRICS_PATH,
+                "interval": spec.observe.scrape_interval,
+                "scheme": "http",
+            }
+        ],
+    }
+    if spec.namespace:
+        body["namespaceSelector"] = {"matchNames": [spec.namespace]}
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": metadata(spec),
+        "spec": body,
+    }
