@@ -125,10 +125,10 @@ def _slo_alerts(spec: AppSpec) -> list[Rule]:
     rules: list[Rule] = []
     objectives = []
     if slo.availability:
-        objectives.append(("Availability", error_ratio, slo.availability.target, "requests fail (5xx)"))
+        objectives.append(("Availability", error_ratio, slo.availability.target, "failed (5xx)"))
     if slo.latency:
         objectives.append(
-            ("Latency", slow_ratio, slo.latency.target, f"requests take longer than {slo.latency.threshold}")
+            ("Latency", slow_ratio, slo.latency.target, f"took longer than {slo.latency.threshold}")
         )
     for name, ratio, target, what in objectives:
         budget = _budget(target)
@@ -146,9 +146,9 @@ def _slo_alerts(spec: AppSpec) -> list[Rule]:
                     summary=f"{{{{ $labels.job }}}} is burning its {name.lower()} error budget "
                     f"{w.factor:g}x too fast",
                     description=f"{{{{ $value | humanizePercentage }}}} of requests {what} over the last "
-                    f"{w.long} (and still over the last {w.short}); the objective is {target:.4%} "
-                    f"over {slo.window}. At this rate the budget lasts "
-                    f"{_lasts(slo.window, w.factor)}.",
+                    f"{w.long} (and still over the last {w.short}); the objective is {target * 100:g}% "
+                    f"over {slo.window}; at {w.factor:g}x or faster the budget is gone in "
+                    f"{_lasts(slo.window, w.factor)} or less.",
                     runbook=RUNBOOK_BURN,
                 )
             )
