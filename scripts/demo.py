@@ -82,6 +82,46 @@ def render_manifests() -> Path:
     return out
 
 
+def render_monitoring() -> Path:
+    """The seed's SLO and alert routing as Prometheus rules, Alertmanager config and a dashboard;
+    checked with promtool and amtool when they are installed (`make test` installs them)."""
+    import shutil
+
+    from kubeship.masked import Secret
+    from kubeship.observe import alertmanager_config, dashboard, prometheus_config, rule_groups, to_text
+    from kubeship.observe.alertmanager import TEMPLATE, TEMPLATE_FILE
+    from kubeship.spec import load_spec
+
+    step("kubeship observe: SLO burn-rate rules, Alertmanager routes, Grafana dashboard")
+    spec = load_spec(ROOT / "examples" / "seed" / "kubeship.yaml", "prod")
+    out = OUT / "observe"
+    out.mkdir(parents=True, exist_ok=True)
+    demo_secrets = {
+        "oncall-email.email.password": Secret("demo-only"),
+        "shop-dingtalk.dingtalk.url": Secret("https://oapi.dingtalk.com/robot/send?access_token=demo"),
+    }
+    groups = rule_groups(spec)
+    (out / "rules.yml").write_text(to_text(groups))
+    (out / "prometheus.yml").write_text(to_text(prometheus_config(spec, ["rules.yml"])))
+    (out / "alertmanager.yml").write_text(to_text(alertmanager_config(spec, demo_secrets, str(out))))
+    (out / TEMPLATE_FILE).write_text(TEMPLATE)
+    (out / "dashboard.json").write_text(json.dumps(dashboard(spec), indent=2, sort_keys=True) + "\n")
+    rules = [r for g in groups["groups"] for r in g["rules"]]
+    alerts = sorted({r["alert"] for r in rules if "alert" in r})
+    print(f"  {len(rules) - len(alerts)} recording rules; alerts: {', '.join(alerts)}")
+    for tool, args in (
+        ("promtool", ["check", "rules", "rules.yml"]),
+        ("amtool", ["check-config", "alertmanager.yml"]),
+    ):
+        if shutil.which(tool) is None:
+            print(f"  ({tool} not installed: `make test` installs it)")
+            continue
+        result = subprocess.run([tool, *args], cwd=out, capture_output=True, text=True)
+        verdict = "SUCCESS" if result.returncode == 0 else result.stdout + result.stderr
+        print(f"  {tool} {' '.join(args)}: {verdict}")
+    return out
+
+
 def simulate_autoscaling() -> Path:
     """The seed's HPA (2-10 pods, CPU 50 %) replayed against a step in load, second by second."""
     from kubeship.autoscale.simulate import Autoscaler, Workload, simulate, synthetic
@@ -221,6 +261,7 @@ def main() -> int:
                 proc.kill()
 
     manifests = render_manifests()
+    monitoring = render_monitoring()
     sim_dir = simulate_autoscaling()
     access = [json.loads(ln) for ln in log_path.read_text().splitlines() if ln.startswith("{")]
     step("outputs")
@@ -229,6 +270,10 @@ def main() -> int:
     print("    " + json.dumps(sample))
     print(f"  {(OUT / 'metrics.txt').relative_to(ROOT)}  the Prometheus exposition scraped above")
     print(f"  {manifests.relative_to(ROOT)}/  the seed example's manifests, one file per object (+ all.yaml)")
+    print(
+        f"  {monitoring.relative_to(ROOT)}/  rules.yml, prometheus.yml, alertmanager.yml (+ template), "
+        "dashboard.json"
+    )
     print(
         f"  {sim_dir.relative_to(ROOT)}/  the autoscaling simulation: series.csv (per second), summary.json"
     )
