@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from kubeship import __version__
-from kubeship.errors import KubeshipError
+from kubeship.errors import KubeshipError, UsageError
 from kubeship.names import DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT
 
 
@@ -114,6 +114,11 @@ cli.add_command(render)
 cli.add_command(schema)
 
 
+TOOLS_MODULES = frozenset(
+    {"pydantic", "pydantic_core", "yaml", "numpy", "jsonschema_rs", "kubernetes_validate"}
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a KubeshipError becomes one line on stderr and its exit code."""
     try:
@@ -121,6 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     except KubeshipError as exc:
         click.echo(f"kubeship: error: {exc}", err=True)
         return exc.exit_code
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] not in TOOLS_MODULES:
+            raise
+        # The runtime-only install (what goes into images) lacks the developer tools.
+        click.echo(
+            f"kubeship: error: this command needs {exc.name.split('.')[0]}: pip install 'kubeship[tools]'",
+            err=True,
+        )
+        return UsageError.exit_code
     except click.exceptions.Abort:
         click.echo("kubeship: aborted", err=True)
         return 130

@@ -642,6 +642,49 @@ class Observe(Model):
     scrape_interval: Duration = "30s"
 
 
+def _base_image(value: str) -> str:
+    name = value.rsplit("/", 1)[-1]
+    if "@sha256:" in value:
+        return value
+    if ":" not in name or name.endswith(":latest"):
+        raise PydanticCustomError(
+            "base_latest",
+            "base image {value} is not pinned: give a tag like python:3.11-slim-bookworm (and a digest)",
+            {"value": repr(value)},
+        )
+    return value
+
+
+class Build(Model):
+    """How `kubeship dockerfile` / `kubeship build` make the image."""
+
+    base: Annotated[str, AfterValidator(_base_image)] = Field(
+        "python:3.11-slim-bookworm", description="Base of both stages; a local or air-gapped mirror works."
+    )
+    base_digest: str | None = Field(None, description="sha256:… pins the base beyond its tag.")
+    context: str = Field(".", description="Build context, relative to kubeship.yaml.")
+    requirements: str = Field("requirements.txt", description="The locked dependency list, in the context.")
+    wheelhouse: str | None = Field(
+        None, description="A directory of wheels in the context: install from it only (no index)."
+    )
+    source: str | None = Field(
+        None, description="Repository URL for the org.opencontainers.image.source label."
+    )
+
+    @field_validator("base_digest")
+    @classmethod
+    def _digest(cls, digest: str | None) -> str | None:
+        if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            raise PydanticCustomError(
+                "digest", "expected sha256:<64 hex digits>, got {value}", {"value": repr(digest)}
+            )
+        return digest
+
+    @property
+    def base_reference(self) -> str:
+        return f"{self.base}@{self.base_digest}" if self.base_digest else self.base
+
+
 class AppSpec(Model):
     """Everything kubeship derives a deployment from."""
 
@@ -662,6 +705,7 @@ class AppSpec(Model):
     availability: Availability = Availability()
     security: Security = Security()
     network_policy: NetworkPolicy = NetworkPolicy()
+    build: Build = Build()
     observe: Observe = Observe()
     slo: SLO | None = None
     alerts: list[AlertRule] = Field(default_factory=list)
