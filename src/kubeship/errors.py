@@ -5,7 +5,9 @@
     ├── ConfigError               3   a config or secret file that can't be read or parsed
     ├── AppLoadError              4   `module:app` that can't be imported or isn't an ASGI app
     ├── ServeError                5   the server can't start (port in use, bad TLS files)
-    └── SpecError                 6   kubeship.yaml invalid: every problem, each at file:line:col
+    ├── SpecError                 6   kubeship.yaml invalid: every problem, each at file:line:col
+    ├── BuildError                7   no image builder, daemon down, the build failed
+    └── RegistryError             8   push/login: auth refused, registry unreachable, TLS untrusted
 
 The CLI prints `str(error)` on one line, without a traceback, and exits with
 `error.exit_code`. Messages never contain a secret value.
@@ -42,3 +44,11 @@ class SpecError(KubeshipError):
     """kubeship.yaml is unreadable or invalid; the message lists every problem as file:line:col."""
 
     exit_code = 6
+
+
+class BuildError(KubeshipError):
+    exit_code = 7
+
+
+class RegistryError(KubeshipError):
+    exit_code = 8

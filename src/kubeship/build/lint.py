@@ -122,9 +122,17 @@ def lint(text: str, file: str = "Dockerfile", *, has_dockerignore: bool = True) 
         elif ins.keyword == "ADD" and re.search(r"(^|\s)https?://", ins.args):
             found("KS405", ins.line, f"ADD {ins.args.split()[0]}: fetched without a checksum")
         elif ins.keyword in ("ENV", "ARG"):
-            for name in re.findall(r"([A-Za-z_][A-Za-z0-9_]*)(?==|\s|$)", ins.args.split("=", 1)[0] + " "):
-                if _SECRET_NAME.search(name) and "=" in ins.args:
-                    found("KS410", ins.line, f"{ins.keyword} {name}=… bakes a secret into the image")
+            names = re.findall(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_]*)=", ins.args)
+            if not names and ins.keyword == "ENV":  # the legacy `ENV NAME value` form
+                names = ins.args.split()[:1]
+            for name in names:
+                if _SECRET_NAME.search(name) and (ins.keyword == "ENV" or f"{name}=" in ins.args):
+                    found("KS410", ins.line, f"{ins.keyword} {name}: bakes a secret into the image")
+    for stage in stages:
+        installs = [i.line for i in stage if i.keyword == "RUN" and _INSTALL.search(i.args)]
+        copies_all = [i.line for i in stage if i.keyword in ("COPY", "ADD") and _COPY_ALL.match(i.args + " ")]
+        if installs and copies_all and min(copies_all) < max(installs):
+            found("KS407", min(copies_all), "COPY . comes before the dependency install")
     if stages:
         _check_final_stage(stages[-1], found, multi_stage=len(stages) > 1)
     return sorted(findings)
@@ -148,11 +156,7 @@ def _check_final_stage(stage: list[Instruction], report: Report, *, multi_stage:
     for ins in stage:
         if ins.keyword in ("ENTRYPOINT", "CMD") and not _exec_form(ins.args):
             report("KS408", ins.line, f"{ins.keyword} {ins.args}: shell form")
-    installs = [i.line for i in stage if i.keyword == "RUN" and _INSTALL.search(i.args)]
-    copies_all = [i.line for i in stage if i.keyword in ("COPY", "ADD") and _COPY_ALL.match(i.args + " ")]
-    if installs and copies_all and min(copies_all) < max(installs):
-        report("KS407", min(copies_all), "COPY . comes before the dependency install")
-    if not multi_stage and installs:
+    if not multi_stage and any(i.keyword == "RUN" and _INSTALL.search(i.args) for i in stage):
         report("KS409", stage[0].line, "one stage builds and runs: pip and build tools ship in the image")
 
 

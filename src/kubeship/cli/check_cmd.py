@@ -62,15 +62,24 @@ def check(
 
     Exit 0 when clean, 1 with findings at or above --fail-on, 2 on bad usage or unreadable input.
     """
+    from kubeship.build.lint import RULES as DOCKERFILE_RULES
+    from kubeship.build.lint import lint as lint_dockerfile
     from kubeship.check import RULES, Options, Severity, check_documents, load_documents, report, schema
     from kubeship.check.engine import CheckConfig, load_config
 
     if explain is not None:
         rule = RULES.get(explain.upper())
-        if rule is None:
-            raise UsageError(f"no rule {explain!r}; rules: {', '.join(sorted(RULES))}")
-        head = f"{rule.id} {rule.name} ({rule.severity.label}, {rule.category})"
-        click.echo(f"{head}\n\n{rule.summary}\n\nfix: {rule.hint}")
+        df_rule = DOCKERFILE_RULES.get(explain.upper())
+        if rule is not None:
+            head = f"{rule.id} {rule.name} ({rule.severity.label}, {rule.category})"
+            click.echo(f"{head}\n\n{rule.summary}\n\nfix: {rule.hint}")
+        elif df_rule is not None:
+            click.echo(
+                f"{df_rule.id} {df_rule.title} ({df_rule.severity.label}, dockerfile)\n\n{df_rule.why}"
+            )
+        else:
+            known = ", ".join(sorted({*RULES, *DOCKERFILE_RULES}))
+            raise UsageError(f"no rule {explain!r}; rules: {known}")
         return
     if not paths:
         raise UsageError("give files, directories or - (stdin) to check")
@@ -91,7 +100,9 @@ def check(
         raise UsageError(str(exc)) from None
     ids = {r.strip().upper() for r in (select or "").split(",") if r.strip()} or set(config.select)
     skipped = {r.strip().upper() for r in (skip or "").split(",") if r.strip()} | config.skip
-    unknown = sorted((ids | skipped | {rule for rule, _ in config.ignores}) - set(RULES))
+    unknown = sorted(
+        (ids | skipped | {rule for rule, _ in config.ignores}) - set(RULES) - set(DOCKERFILE_RULES)
+    )
     if unknown:
         raise UsageError(f"unknown rule IDs: {', '.join(unknown)} (see kubeship check --explain ID)")
     options = Options(
@@ -105,6 +116,14 @@ def check(
     )
     docs, findings = [], []
     for name, text in _read_inputs(paths):
+        if _is_dockerfile(Path(name)):
+            ignore_file = Path(name).parent / ".dockerignore"
+            findings += [
+                f
+                for f in lint_dockerfile(text, name, has_dockerignore=ignore_file.is_file())
+                if (not ids or f.rule in ids) and f.rule not in skipped and f.severity >= options.min_severity
+            ]
+            continue
         d, f = load_documents(text, name)
         docs += d
         findings += f
@@ -129,7 +148,7 @@ def _read_inputs(paths: tuple[str, ...]) -> list[tuple[str, str]]:
             continue
         path = Path(raw)
         files = (
-            sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json"))
+            sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") or _is_dockerfile(p))
             if path.is_dir()
             else [path]
         )
@@ -141,3 +160,12 @@ def _read_inputs(paths: tuple[str, ...]) -> list[tuple[str, str]]:
             except (OSError, UnicodeDecodeError) as exc:
                 raise UsageError(f"{file}: cannot read ({type(exc).__name__})") from None
     return out
+
+
+def _is_dockerfile(path: Path) -> bool:
+    """Dockerfile, Containerfile, and the `name.Dockerfile` / `Dockerfile.name` variants."""
+    name = path.name.lower()
+    return any(
+        name == n or name.startswith(n + ".") or name.endswith("." + n)
+        for n in ("dockerfile", "containerfile")
+    )

@@ -102,14 +102,18 @@ def serve(
 
 
 from kubeship.cli.autoscale_cmd import autoscale  # noqa: E402  (after the group exists)
+from kubeship.cli.build_cmd import build, dockerfile, push  # noqa: E402
 from kubeship.cli.check_cmd import check  # noqa: E402
 from kubeship.cli.observe_cmd import observe  # noqa: E402
 from kubeship.cli.render_cmds import init, render, schema  # noqa: E402
 
 cli.add_command(autoscale)
+cli.add_command(build)
 cli.add_command(check)
+cli.add_command(dockerfile)
 cli.add_command(init)
 cli.add_command(observe)
+cli.add_command(push)
 cli.add_command(render)
 cli.add_command(schema)
 
