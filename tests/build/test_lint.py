@@ -48,7 +48,8 @@ CASES = {
     ),
     "KS408": (GOOD.replace('CMD ["app:app"]', "CMD kubeship serve app:app"), GOOD),
     "KS409": (
-        "FROM python:3.11-slim\nCOPY requirements.txt ./\nRUN pip install --no-cache-dir -r requirements.txt\n"
+        "FROM python:3.11-slim\nCOPY requirements.txt ./\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\n"
         'COPY . /app\nUSER 10001\nCMD ["python", "/app/main.py"]\n',
         GOOD,
     ),
