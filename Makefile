@@ -25,6 +25,7 @@ venv: $(VENV)/.installed
 
 system-deps:
 	@scripts/system-deps.sh $(TEST_DEPS)
+	@scripts/containers-setup.sh
 
 lint: venv
 	$(BIN)/ruff check $(SRC)

@@ -127,10 +127,11 @@ def serve(tmp_path: Path) -> Iterator[Any]:
 
 
 def run_cli(
-    *args: str, cwd: Path = APPS, timeout: float = 30, **env: str
+    *args: str, cwd: Path = APPS, timeout: float = 30, input: str | None = None, **env: str
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kubeship", *args],
+        input=input,
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(cwd), **env},
         capture_output=True,

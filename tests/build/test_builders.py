@@ -81,6 +81,7 @@ def test_password_never_goes_on_the_command_line() -> None:
     ("output", "says"),
     [
         ("Error: ... 401 Unauthorized", "refused the credentials"),
+        ('Error: logging into "r": invalid username/password', "refused the credentials"),
         ("x509: certificate signed by unknown authority", "not trusted: pass --ca-dir"),
         ("http: server gave HTTP response to HTTPS client", "plain HTTP: pass --insecure"),
         ("dial tcp 127.0.0.1:5999: connect: connection refused", "unreachable"),

@@ -121,7 +121,7 @@ def _tls_flags(opts: PushOptions) -> list[str]:
 
 
 _REGISTRY_FAILURES = (
-    (r"unauthorized|authentication required|denied|incorrect username or password|401",
+    (r"unauthorized|authentication required|denied|(incorrect|invalid) username.password|401",
      "the registry refused the credentials: log in (--username/--password-stdin) or check the auth file"),
     (r"x509|certificate|tls: ",
      "the registry's TLS certificate is not trusted: pass --ca-dir DIR (with ca.crt), or --insecure for "

@@ -1,0 +1,232 @@
+"""End to end with real podman and a real registry (TLS + basic auth) on loopback.
+
+Generate the Dockerfile for examples/ping, build it (dependencies from a local
+wheelhouse: builds can't reach the package index here), run it, GET /ping,
+SIGTERM it and see it drain and exit 0; push to the registry, pull into a
+separate store and compare digests; rebuild after a code-only change and see
+the dependency layer reused. `scripts/containers-setup.sh` (run by
+`make test`) installs podman and the registry and makes the local base image.
+"""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import trustme
+
+from kubeship.errors import RegistryError
+from kubeship.spec import load_spec
+from tests.conftest import ROOT, free_port, run_cli
+from tests.observe.conftest import tool
+
+pytestmark = pytest.mark.e2e
+
+BASE = "localhost/python:3.11-bookworm"
+USER, PASSWORD = "kubeship", "kubeship-test-pass"
+
+
+def sh(
+    *args: str, check: bool = True, timeout: float = 300, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs)  # type: ignore[call-overload]
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} → {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result  # type: ignore[no-any-return]
+
+
+@dataclass
+class Registry:
+    address: str
+    certs: Path  # holds ca.crt, for --cert-dir
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    tool("podman")
+    root = tmp_path_factory.mktemp("registry")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.private_key_pem.write_to_path(str(root / "registry.key"))
+    cert.cert_chain_pems[0].write_to_path(str(root / "registry.crt"))
+    (root / "certs").mkdir()
+    ca.cert_pem.write_to_path(str(root / "certs" / "ca.crt"))
+    htpasswd = sh(tool("htpasswd"), "-Bbn", USER, PASSWORD).stdout
+    (root / "htpasswd").write_text(htpasswd)
+    port = free_port()
+    (root / "config.yml").write_text(
+        f"""version: 0.1
+log: {{level: warn, accesslog: {{disabled: true}}}}
+storage: {{filesystem: {{rootdirectory: {root / "data"}}}, delete: {{enabled: true}}}}
+http: {{addr: 127.0.0.1:{port}, tls: {{certificate: {root / "registry.crt"}, key: {root / "registry.key"}}}}}
+auth: {{htpasswd: {{realm: kubeship, path: {root / "htpasswd"}}}}}
+"""
+    )
+    proc = subprocess.Popen(
+        [tool("docker-registry"), "serve", str(root / "config.yml")],
+        stdout=(root / "registry.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    trust = ssl.create_default_context(cafile=str(root / "certs" / "ca.crt"))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"https://127.0.0.1:{port}/v2/", verify=trust).status_code == 401:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    yield Registry(f"127.0.0.1:{port}", root / "certs")
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> Path:
+    """examples/ping as a git project with a kubeship.yaml and a wheelhouse of its dependencies."""
+    ctx = tmp_path_factory.mktemp("ping")
+    for name in ("app.py", "requirements.txt"):
+        shutil.copy(ROOT / "examples" / "ping" / name, ctx / name)
+    # The wheelhouse: kubeship built from this checkout, FastAPI and the runtime's dependencies.
+    sh(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "-q",
+        "--wheel-dir",
+        str(ctx / "wheels"),
+        str(ROOT),
+        "fastapi>=0.110",
+    )
+    (ctx / "kubeship.yaml").write_text(
+        f"""# the example service, built by the e2e test
+name: ping
+version: "1.0.0"
+image: {{registry: "{registry.address}", namespace: kubeship, name: ping, tag: "1.0.0"}}
+container: {{app: "app:app", drainSeconds: 2}}
+build: {{base: "{BASE}", wheelhouse: wheels}}
+"""
+    )
+    (ctx / ".gitignore").write_text("wheels/\n")
+    for args in (
+        ["init", "-q"],
+        ["add", "."],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "ping"],
+    ):
+        sh("git", "-C", str(ctx), *args)
+    return ctx
+
+
+def build(ctx: Path) -> tuple[list[str], str]:
+    result = run_cli("build", "-f", str(ctx / "kubeship.yaml"), "--builder", "podman", cwd=ctx, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.split(), result.stderr
+
+
+def layers(image: str) -> list[str]:
+    return (
+        sh("podman", "image", "inspect", "--format", "{{json .RootFS.Layers}}", image)
+        .stdout.strip()[2:-2]
+        .split('","')
+    )
+
+
+def test_build_run_drain_push_pull_and_cached_rebuild(project: Path, registry: Registry) -> None:
+    gen = run_cli("dockerfile", "-f", str(project / "kubeship.yaml"), "--write", cwd=project)
+    assert gen.returncode == 0, gen.stderr
+    lint = run_cli("check", str(project / "Dockerfile"), "--fail-on", "info", cwd=project)
+    assert lint.returncode == 0, lint.stdout
+    sh("git", "-C", str(project), "add", ".")
+    sh("git", "-C", str(project), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "Dockerfile")
+    commit = sh("git", "-C", str(project), "rev-parse", "HEAD").stdout.strip()
+
+    tags, _ = build(project)
+    repo = f"{registry.address}/kubeship/ping"
+    assert tags == [f"{repo}:1.0.0", f"{repo}:{commit[:12]}"]
+    info = sh("podman", "image", "inspect", "--format", "{{.Config.User}} {{.Config.StopSignal}}", tags[0])
+    assert info.stdout.split() == ["10001:10001", "SIGTERM"]
+    labels = sh("podman", "image", "inspect", "--format", "{{json .Labels}}", tags[0]).stdout
+    assert f'"org.opencontainers.image.revision":"{commit}"' in labels
+    assert '"org.opencontainers.image.version":"1.0.0"' in labels
+    files = sh("podman", "run", "--rm", "--entrypoint", "ls", tags[0], "-A", "/app").stdout.split()
+    assert sorted(files) == ["app.py", "requirements.txt"]  # no wheels, VCS, spec or Dockerfile
+
+    # Run it; SIGTERM (what the kubelet sends): readiness fails at once, requests still served, exit 0.
+    name, port = f"kubeship-e2e-{free_port()}", free_port()
+    sh(
+        "podman",
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--label",
+        "kubeship-e2e",
+        "-p",
+        f"127.0.0.1:{port}:8080",
+        tags[0],
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/ping", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert httpx.get(url + "/ping").json() == {"message": "pong"}
+        sh("podman", "kill", "--signal", "TERM", name)
+        time.sleep(0.5)
+        assert httpx.get(url + "/readyz").status_code == 503  # draining: endpoints drop the pod
+        assert httpx.get(url + "/ping").status_code == 200  # and it still serves meanwhile
+        code = sh("podman", "wait", name, timeout=60).stdout.strip()
+        assert code == "0", sh("podman", "logs", name).stdout
+        assert "drain" in sh("podman", "logs", name).stdout + sh("podman", "logs", name).stderr
+    finally:
+        sh("podman", "rm", "-f", "-t", "0", name, check=False)
+
+    # Push with a wrong password: one line, its own exit code.
+    bad = run_cli(
+        "push", "-f", str(project / "kubeship.yaml"), "--builder", "podman", "-u", USER, "--password-stdin",
+        "--ca-dir", str(registry.certs), cwd=project, input="wrong",
+    )  # fmt: skip
+    assert bad.returncode == RegistryError.exit_code, bad.stderr
+    assert "refused the credentials" in bad.stderr and "wrong" not in bad.stderr
+
+    pushed = run_cli(
+        "push", "-f", str(project / "kubeship.yaml"), "--builder", "podman", "-u", USER, "--password-stdin",
+        "--ca-dir", str(registry.certs), cwd=project, input=PASSWORD, timeout=300,
+    )  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    reference = pushed.stdout.strip()
+    digest = reference.rpartition("@")[2]
+    assert reference == f"{repo}@{digest}"
+    assert load_spec(project / "kubeship.yaml").image.reference == reference  # pinned for kubeship render
+
+    # Pull into a separate store: the same manifest digest and the same image ID.
+    store = project.parent / "store2"
+    podman2 = ["podman", "--root", str(store / "root"), "--runroot", str(store / "run")]
+    sh(*podman2, "pull", "-q", "--cert-dir", str(registry.certs), "--creds", f"{USER}:{PASSWORD}", reference)
+    assert sh(*podman2, "image", "inspect", "--format", "{{.Digest}}", reference).stdout.strip() == digest
+    local_id = sh("podman", "image", "inspect", "--format", "{{.Id}}", tags[0]).stdout.strip()
+    assert sh(*podman2, "image", "inspect", "--format", "{{.Id}}", reference).stdout.strip() == local_id
+    sh(*podman2, "rmi", "-a", "-f", check=False)
+
+    # A code-only change: the dependency layer is reused, only the app layer changes.
+    before = layers(tags[0])
+    with (project / "app.py").open("a") as f:
+        f.write("\n# a code-only change\n")
+    tags2, log = build(project)
+    assert tags2[0] == f"{repo}:1.0.0-dirty"
+    after = layers(tags2[0])
+    assert after[:-1] == before[:-1]  # base and venv layers identical
+    assert after[-1] != before[-1]  # the app layer is new
+    assert "Using cache" in log.split("RUN pip install", 1)[1].split("STEP", 1)[0]
