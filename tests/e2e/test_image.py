@@ -23,7 +23,7 @@ import httpx
 import pytest
 import trustme
 
-from kubeship.errors import RegistryError
+from kubeship.errors import BuildError, RegistryError
 from kubeship.spec import load_spec
 from tests.conftest import ROOT, free_port, run_cli
 from tests.observe.conftest import tool
@@ -230,3 +230,20 @@ def test_build_run_drain_push_pull_and_cached_rebuild(project: Path, registry: R
     assert after[:-1] == before[:-1]  # base and venv layers identical
     assert after[-1] != before[-1]  # the app layer is new
     assert "Using cache" in log.split("RUN pip install", 1)[1].split("STEP", 1)[0]
+
+
+def test_unpullable_base_is_one_line_with_the_fix(tmp_path: Path) -> None:
+    tool("podman")
+    (tmp_path / "app.py").write_text("app = None\n")
+    (tmp_path / "requirements.txt").write_text("kubeship\n")
+    (tmp_path / "kubeship.yaml").write_text(
+        'name: x\nversion: "1"\nimage: {name: x, tag: "1"}\nbuild: {base: "localhost/no-such-base:1"}\n'
+    )
+    result = run_cli(
+        "build", "-f", str(tmp_path / "kubeship.yaml"), "--builder", "podman", cwd=tmp_path, timeout=120
+    )
+    assert result.returncode == BuildError.exit_code
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "kubeship: error: the base image localhost/no-such-base:1 could not be pulled: set build.base"
+    )

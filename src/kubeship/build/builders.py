@@ -145,7 +145,7 @@ def _transient(error: RegistryError) -> bool:
     return "unreachable" in str(error)
 
 
-def run_build(argv: Sequence[str]) -> None:
+def run_build(argv: Sequence[str], base: str | None = None) -> None:
     """Run the builder, its progress on our stderr; BuildError with the tail of its output."""
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     tail: list[str] = []
@@ -154,8 +154,13 @@ def run_build(argv: Sequence[str]) -> None:
         sys.stderr.write(line)
         tail = [*tail[-19:], line.rstrip()]
     if proc.wait() != 0:
-        last = next((t for t in reversed(tail) if t.strip()), "no output")
-        raise BuildError(f"the build failed (exit {proc.returncode}): {last.strip()}")
+        last = next((t for t in reversed(tail) if t.strip()), "no output").strip()
+        if base is not None and any(base in t and ("initializing source" in t or "pull" in t) for t in tail):
+            raise BuildError(
+                f"the base image {base} could not be pulled: set build.base to an image your registry "
+                f"has (or that is in local storage) ({last})"
+            )
+        raise BuildError(f"the build failed (exit {proc.returncode}): {last}")
 
 
 def run_registry(

@@ -115,11 +115,10 @@ def build(
         args.setdefault("SOURCE", spec.build.source)
     tags = image_tags(spec, git, latest=latest)
     click.echo(f"building with {chosen.name}: {', '.join(tags)}", err=True)
-    run_build(
-        build_argv(
-            chosen, dockerfile=docker_file, context=context, tags=tags, build_args=args, platform=platform
-        )
+    argv = build_argv(
+        chosen, dockerfile=docker_file, context=context, tags=tags, build_args=args, platform=platform
     )
+    run_build(argv, base=spec.build.base)
     click.echo("\n".join(tags))
 
 
