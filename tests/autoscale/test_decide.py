@@ -143,3 +143,51 @@ def test_cli_decide(tmp_path: Path) -> None:
     path.write_text("{not json")
     bad = run_cli("autoscale", "decide", str(path), cwd=ROOT)
     assert bad.returncode == 2 and "invalid JSON" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def explained(result: dict[str, Any]) -> str:
+    from kubeship.autoscale.explain import explain
+
+    return explain(result)
+
+
+def test_explain_names_the_ratio_the_window_and_the_limit() -> None:
+    text = explained(decide(snapshot(6, ["100m"] * 6)))
+    assert (
+        "1. Resource cpu: current 10% of requests, target 50% of requests → ratio 0.200 → proposes 2" in text
+    )
+    assert "counted 6 pod(s)" in text
+    assert "stabilized: 6 — held up by the scale-down stabilization window" in text
+    assert text.rstrip().endswith("→ stay: 6 → 6")
+    behavior = {"scaleUp": {"policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}]}}
+    limited = explained(decide(snapshot(3, ["1"] * 3, spec={"behavior": behavior})))
+    assert "capped by the scale-up rate limit" in limited and limited.rstrip().endswith("scale up: 3 → 4")
+
+
+def test_explain_lists_the_pods_left_out_and_why() -> None:
+    snap = snapshot(3, ["900m", "900m"])  # web-2 has no metric
+    snap["pods"][1]["status"]["conditions"][0]["status"] = "False"  # web-1 is not ready
+    snap["pods"][1]["status"]["startTime"] = format_time(T0 - 60)  # and still initializing its CPU
+    text = explained(decide(snap))
+    assert "unready (not yet ready, or CPU still initializing): web-1" in text
+    assert "without a metric: web-2" in text
+    assert "re-filled conservatively" in text
+
+
+def test_cli_explain_with_the_hpa_of_a_spec(tmp_path: Path) -> None:
+    path = tmp_path / "snap.json"
+    snap = snapshot(3, ["900m", "800m", "700m"])
+    path.write_text(json.dumps(snap))
+    result = run_cli(
+        "autoscale",
+        "explain",
+        str(path),
+        "--hpa",
+        str(ROOT / "examples" / "seed" / "kubeship.yaml"),
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    # the pods' own requests count (1 core each here); the targets come from the seed's spec
+    assert "Resource cpu: current 80% of requests, target 50% of requests → ratio 1.600" in result.stdout
+    assert "Resource memory: no proposal" in result.stdout  # the snapshot has no memory samples
+    assert result.stdout.rstrip().endswith("→ scale up: 3 → 5")

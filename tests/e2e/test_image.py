@@ -75,17 +75,19 @@ auth: {{htpasswd: {{realm: kubeship, path: {root / "htpasswd"}}}}}
         stdout=(root / "registry.log").open("wb"),
         stderr=subprocess.STDOUT,
     )
-    trust = ssl.create_default_context(cafile=str(root / "certs" / "ca.crt"))
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"https://127.0.0.1:{port}/v2/", verify=trust).status_code == 401:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    yield Registry(f"127.0.0.1:{port}", root / "certs")
-    proc.terminate()
-    proc.wait(10)
+    try:
+        trust = ssl.create_default_context(cafile=str(root / "certs" / "ca.crt"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"https://127.0.0.1:{port}/v2/", verify=trust).status_code == 401:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield Registry(f"127.0.0.1:{port}", root / "certs")
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 @pytest.fixture(scope="module")

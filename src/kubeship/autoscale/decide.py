@@ -82,13 +82,16 @@ def decide(snapshot: Json) -> Json:
     pods = [_pod(p) for p in snapshot.get("pods") or []]
     proposals: list[int | None] = []
     first_failure: Json | None = None
+    steps: list[Json] = []
     for metric in spec.get("metrics") or []:
         try:
             proposal, status = _metric(metric, snapshot, pods, current, status_replicas, settings, now)
             proposals.append(proposal)
             metrics_status.append(status)
+            steps.append(_step(metric, status, proposal, snapshot, pods, settings, now))
         except MetricError as exc:
             proposals.append(None)
+            steps.append({"metric": _label(metric), "error": str(exc)})
             if first_failure is None:
                 first_failure = _cond("ScalingActive", False, _failure_reason(metric), str(exc))
     if not proposals:
@@ -97,7 +100,9 @@ def decide(snapshot: Json) -> Json:
     if combined is None:
         failure = first_failure or _cond("ScalingActive", False, "FailedGetMetrics", "no valid metric")
         _set(conditions, "ScalingActive", False, failure["reason"], failure["message"])
-        return _result(current, current, conditions, metrics_status, memory, error=failure["message"])
+        out = _result(current, current, conditions, metrics_status, memory, error=failure["message"])
+        out["explanation"] = {"metrics": steps}
+        return out
     _set(
         conditions,
         "ScalingActive",
@@ -129,7 +134,18 @@ def decide(snapshot: Json) -> Json:
         )
         if behavior_json is not None:
             memory = normalize.store_scale_event(behavior, memory, current, decision.replicas, now)
-    return _result(decision.replicas, current, conditions, metrics_status, memory)
+    out = _result(decision.replicas, current, conditions, metrics_status, memory)
+    out["explanation"] = {
+        "metrics": steps,
+        "proposed": combined,
+        "stabilized": decision.stabilized,
+        "stabilization": decision.able_to_scale_reason,
+        "limit": decision.limited_reason,
+        "behavior": "spec.behavior" if behavior_json is not None else "legacy (no behavior)",
+        "minReplicas": min_replicas,
+        "maxReplicas": max_replicas,
+    }
+    return out
 
 
 # -- metrics -----------------------------------------------------------------------------
@@ -227,6 +243,47 @@ def _metric(
             current_status = {"value": _qty(total)}
         return count, {"type": "External", "external": {"metric": {"name": name}, "current": current_status}}
     raise MetricError(f"unknown metric source type {kind!r}")
+
+
+def _label(metric: Json) -> str:
+    kind = str(metric.get("type"))
+    body = metric.get({"ContainerResource": "containerResource"}.get(kind, kind.lower())) or {}
+    name = body.get("name") or (body.get("metric") or {}).get("name") or "?"
+    return f"{kind} {name}" + (f" (container {body['container']})" if body.get("container") else "")
+
+
+def _step(
+    metric: Json, status: Json, proposal: int, snap: Json, pods: list[Pod], settings: Settings, now: float
+) -> Json:
+    """What a human needs to follow one metric: target, current, ratio, who was left out, proposal."""
+    kind = metric["type"]
+    key = {"ContainerResource": "containerResource"}.get(kind, kind.lower())
+    target = metric[key]["target"]
+    current = status[key]["current"]
+    step: Json = {"metric": _label(metric), "target": target, "current": current, "proposal": proposal}
+    if target.get("type") == "Utilization":
+        step["ratio"] = round(current["averageUtilization"] / int(target["averageUtilization"]), 4)
+    elif target.get("type") == "AverageValue":
+        step["ratio"] = round(_milli(current["averageValue"]) / _milli(target["averageValue"]), 4)
+    else:
+        step["ratio"] = round(_milli(current["value"]) / _milli(target["value"]), 4)
+    if kind in ("Resource", "ContainerResource", "Pods"):
+        if kind == "Pods":
+            name = metric["pods"]["metric"]["name"]
+            items = (snap.get("customMetrics") or {}).get(name) or []
+            samples = {(i.get("describedObject") or {}).get("name", ""): Sample(0) for i in items}
+            resource = ""
+        else:
+            resource = metric[key]["name"]
+            samples = _pod_metrics(snap.get("podMetrics") or [], resource, metric[key].get("container"))
+        groups = replicas.group_pods(pods, samples, resource, settings, now)
+        step["pods"] = {
+            "counted": groups.ready_count,
+            "unready": sorted(groups.unready),
+            "missing": sorted(groups.missing),
+            "ignored": sorted(groups.ignored),
+        }
+    return step
 
 
 def _pod_metrics(items: list[Json], resource: str, container: str | None) -> dict[str, Sample]:

@@ -91,6 +91,7 @@ class Decision:
         str  # DesiredWithinRange / TooFewReplicas / TooManyReplicas / ScaleUpLimit / ScaleDownLimit
     )
     memory: Memory = field(default_factory=Memory)
+    stabilized: int = 0  # the recommendation after the stabilization window, before the limits
 
 
 # -- legacy: no behavior -------------------------------------------------------------------
@@ -134,7 +135,12 @@ def normalize_legacy(
     else:
         desired, limited_reason = stabilized, "DesiredWithinRange"
     return Decision(
-        desired, reason, desired != stabilized, limited_reason, replace(memory, recommendations=tuple(log))
+        desired,
+        reason,
+        desired != stabilized,
+        limited_reason,
+        replace(memory, recommendations=tuple(log)),
+        stabilized,
     )
 
 
@@ -178,7 +184,12 @@ def normalize_with_behavior(
         current, stabilized, min_replicas, max_replicas, behavior, memory, now
     )
     return Decision(
-        desired, reason, desired != stabilized, limited_reason, replace(memory, recommendations=tuple(log))
+        desired,
+        reason,
+        desired != stabilized,
+        limited_reason,
+        replace(memory, recommendations=tuple(log)),
+        stabilized,
     )
 
 

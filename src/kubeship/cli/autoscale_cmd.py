@@ -16,11 +16,7 @@ def autoscale() -> None:
     """The Kubernetes HPA algorithm, offline."""
 
 
-@autoscale.command()
-@click.argument("snapshot", type=click.Path(path_type=Path, allow_dash=True))
-def decide(snapshot: Path) -> None:
-    """Print the HPA decision for SNAPSHOT (JSON; - for stdin): desiredReplicas, conditions,
-    currentMetrics and the controller's updated memory, to feed into the next snapshot."""
+def _decide(snapshot: Path, hpa_file: Path | None = None) -> dict[str, object]:
     from kubeship.autoscale.decide import SnapshotError
     from kubeship.autoscale.decide import decide as run
 
@@ -34,13 +30,64 @@ def decide(snapshot: Path) -> None:
         raise UsageError(f"{snapshot}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     if not isinstance(data, dict):
         raise UsageError(f"{snapshot}: expected a JSON object (see `kubeship autoscale decide --help`)")
+    if hpa_file is not None:
+        data["horizontalPodAutoscaler"] = _hpa_from(hpa_file)
     try:
-        result = run(data)
+        return run(data)
     except SnapshotError as exc:
         raise UsageError(f"{snapshot}: {exc}") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{snapshot}: unexpected shape ({type(exc).__name__}: {exc})") from None
-    click.echo(json.dumps(result, indent=2))
+
+
+def _hpa_from(path: Path) -> dict[str, object]:
+    """The HPA of a kubeship.yaml (rendered) or the first HorizontalPodAutoscaler in a manifest."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: not YAML ({exc})") from None
+    for doc in docs:
+        if doc.get("kind") == "HorizontalPodAutoscaler":
+            return doc
+    if docs and "apiVersion" not in docs[0]:  # a kubeship.yaml
+        from kubeship.render.scaling import hpa
+        from kubeship.spec import load_spec
+
+        rendered = hpa(load_spec(path))
+        if rendered is not None:
+            return rendered
+        raise UsageError(f"{path}: the spec has no autoscaling: section")
+    raise UsageError(f"{path}: no HorizontalPodAutoscaler in it")
+
+
+@autoscale.command()
+@click.argument("snapshot", type=click.Path(path_type=Path, allow_dash=True))
+@click.option(
+    "--hpa", "hpa_file", type=click.Path(path_type=Path), help="Use this HPA (manifest or kubeship.yaml)."
+)
+def decide(snapshot: Path, hpa_file: Path | None) -> None:
+    """Print the HPA decision for SNAPSHOT (JSON; - for stdin): desiredReplicas, conditions,
+    currentMetrics and the controller's updated memory, to feed into the next snapshot."""
+    click.echo(json.dumps(_decide(snapshot, hpa_file), indent=2))
+
+
+@autoscale.command()
+@click.argument("snapshot", type=click.Path(path_type=Path, allow_dash=True))
+@click.option(
+    "--hpa", "hpa_file", type=click.Path(path_type=Path), help="Explain this HPA (manifest or kubeship.yaml)."
+)
+def explain(snapshot: Path, hpa_file: Path | None) -> None:
+    """Explain the decision for SNAPSHOT step by step: per metric the ratio and the pods left out,
+    the winning proposal, the stabilization window and the limit that applied."""
+    from kubeship.autoscale.explain import explain as words
+
+    click.echo(words(_decide(snapshot, hpa_file)), nl=False)
 
 
 @autoscale.command()
