@@ -117,7 +117,7 @@ def decide(snapshot: Json) -> Json:
             current, combined, min_replicas, max_replicas, memory, now, downscale_window
         )
     else:
-        behavior = normalize.default_behavior(_behavior(behavior_json), downscale_window)
+        behavior = normalize.default_behavior(behavior_from_json(behavior_json), downscale_window)
         decision = normalize.normalize_with_behavior(
             current, combined, min_replicas, max_replicas, behavior, memory, now
         )
@@ -359,7 +359,9 @@ def _settings(controller: Json) -> tuple[Settings, float]:
     )
 
 
-def _behavior(b: Json) -> Behavior:
+def behavior_from_json(b: Json) -> Behavior:
+    """`spec.behavior` of an autoscaling/v2 HPA as the engine's Behavior (omitted fields: defaults)."""
+
     def rules(r: Json | None) -> Rules:
         if r is None:
             return Rules()

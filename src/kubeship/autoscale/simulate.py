@@ -18,6 +18,7 @@ A deliberately simple model of the deployment, second by second:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,8 +96,12 @@ def simulate(
     hpa: Autoscaler,
     loop: ControlLoop = ControlLoop(),
     initial_replicas: int | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> Result:
-    """Replay `load` (requests/s, one value per second) and return per-second series."""
+    """Replay `load` (requests/s, one value per second) and return per-second series.
+
+    `progress(seconds)` is called as the replay advances (for a progress bar).
+    """
     load = np.asarray(load, dtype=float)
     if load.ndim != 1 or not len(load):
         raise ValueError("the trace must be a non-empty series of requests per second")
@@ -122,6 +127,8 @@ def simulate(
         existing = float(len(ready_at))
         _serve(load[seg], ready, workload, out, seg, existing)
         t = int(seg[-1]) + 1  # the HPA acts at the end of the segment
+        if progress is not None and (t // period) % 240 == 0:  # every simulated hour
+            progress(t)
         if t >= n:
             break
         current = len(ready_at)
@@ -267,3 +274,34 @@ def synthetic(kind: str, seconds: int, base: float, peak: float) -> FloatArray:
         crowd = np.exp(-np.maximum(t - seconds / 3, 0) / 300) * (t >= seconds / 3)
         return base + (peak - base) * crowd
     raise ValueError(f"unknown trace {kind!r}: step, ramp, diurnal or flash")
+
+
+def autoscaler_from_hpa(hpa: dict[str, object]) -> Autoscaler:
+    """The simulator's view of an autoscaling/v2 HPA: bounds, the CPU target and the behavior.
+
+    ValueError if the HPA does not scale on CPU utilization: the model is CPU-bound.
+    """
+    from kubeship.autoscale.decide import behavior_from_json
+
+    spec = hpa.get("spec")
+    if not isinstance(spec, dict):
+        raise ValueError("not a HorizontalPodAutoscaler: no spec")
+    target = next(
+        (
+            int(m["resource"]["target"]["averageUtilization"])
+            for m in spec.get("metrics") or []
+            if m.get("type") == "Resource"
+            and m["resource"].get("name") == "cpu"
+            and m["resource"]["target"].get("type") == "Utilization"
+        ),
+        None,
+    )
+    if target is None:
+        raise ValueError("the simulator models CPU: give the HPA a Resource cpu Utilization metric")
+    behavior = spec.get("behavior")
+    return Autoscaler(
+        int(spec.get("minReplicas", 1)),
+        int(spec["maxReplicas"]),
+        target,
+        behavior_from_json(behavior) if isinstance(behavior, dict) else None,
+    )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -101,34 +103,95 @@ def explain(snapshot: Path, hpa_file: Path | None) -> None:
 @click.option(
     "--peak", type=float, default=1500.0, show_default=True, help="Built-in trace: requests/s at peak."
 )
+@click.option(
+    "-f",
+    "--config",
+    "config",
+    type=click.Path(path_type=Path),
+    help="kubeship.yaml: its HPA, CPU request/limit and latency SLO (flags below override).",
+)
+@click.option(
+    "--hpa",
+    "hpa_files",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Another HPA to compare (manifest or kubeship.yaml); repeatable.",
+)
 @click.option("--rps-per-core", type=float, required=True, help="Requests/s one core serves (measure it).")
-@click.option("--cpu-request", type=float, default=0.5, show_default=True, help="Cores requested per pod.")
-@click.option("--cpu-limit", type=float, default=None, help="Cores a pod may use (default: one).")
+@click.option("--cpu-request", type=float, help="Cores requested per pod [spec, else 0.5].")
+@click.option("--cpu-limit", type=float, default=None, help="Cores a pod may use [spec, else one].")
 @click.option(
     "--startup", type=float, default=20.0, show_default=True, help="Seconds from creation to ready."
 )
-@click.option("--min", "min_replicas", type=int, default=2, show_default=True)
-@click.option("--max", "max_replicas", type=int, default=10, show_default=True)
-@click.option("--target", type=int, default=50, show_default=True, help="Target CPU utilization, %.")
-@click.option("--slo-p99", type=float, default=0.3, show_default=True, help="P99 latency objective, seconds.")
+@click.option("--min", "min_replicas", type=int, help="minReplicas [spec, else 2].")
+@click.option("--max", "max_replicas", type=int, help="maxReplicas [spec, else 10].")
+@click.option("--target", type=int, help="Target CPU utilization, % [spec, else 50].")
+@click.option("--slo-p99", type=float, help="P99 latency objective, seconds [spec's slo.latency, else 0.3].")
 @click.option(
-    "--out", "out_dir", type=click.Path(path_type=Path), help="Write series.csv and summary.json here."
+    "--recommend",
+    is_flag=True,
+    help="Search target, minReplicas and behavior for the cheapest that meets the SLO.",
+)
+@click.option(
+    "--slo-budget",
+    type=float,
+    default=0.001,
+    show_default=True,
+    help="--recommend: share of seconds allowed over the SLO.",
+)
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), help="Write series CSVs and summary.json here."
+)
+@click.option(
+    "--plot", "plot_path", type=click.Path(path_type=Path), help="Write a PNG of load, pods, CPU and P99."
 )
 def simulate(
-    trace: str, seconds: int, base: float, peak: float, rps_per_core: float, cpu_request: float,
-    cpu_limit: float | None, startup: float, min_replicas: int, max_replicas: int, target: int,
-    slo_p99: float, out_dir: Path | None,
+    trace: str, seconds: int, base: float, peak: float, config: Path | None, hpa_files: tuple[Path, ...],
+    rps_per_core: float, cpu_request: float | None, cpu_limit: float | None, startup: float,
+    min_replicas: int | None, max_replicas: int | None, target: int | None, slo_p99: float | None,
+    recommend: bool, slo_budget: float, out_dir: Path | None, plot_path: Path | None,
 ) -> None:  # fmt: skip
-    """Replay a load trace through the HPA and print what it would do (replicas, latency, cost)."""
+    """Replay a load trace through the HPA and print what it would do (replicas, latency, cost).
+
+    stdout: JSON, one summary per HPA configuration; stderr: a table, the recommendation.
+    """
+    from dataclasses import replace
+
     import numpy as np
 
     from kubeship.autoscale.simulate import Autoscaler, Workload, synthetic
     from kubeship.autoscale.simulate import simulate as run
     from kubeship.autoscale.traces import TraceError, parse_csv
 
-    if min_replicas < 1 or min_replicas > max_replicas:
-        raise UsageError(f"--min {min_replicas} / --max {max_replicas}: need 1 ≤ min ≤ max")
-    if rps_per_core <= 0 or cpu_request <= 0 or not 1 <= target <= 1000:
+    spec_hpa: Autoscaler | None = None
+    if config is not None:
+        from kubeship.spec import load_spec
+        from kubeship.spec.quantity import parse_quantity
+
+        spec = load_spec(config)
+        if spec.autoscaling is not None:
+            spec_hpa = _autoscaler(config)
+        requests, limits = spec.container.resources.requests, spec.container.resources.limits
+        if cpu_request is None and "cpu" in requests:
+            cpu_request = float(parse_quantity(requests["cpu"]))
+        if cpu_limit is None and "cpu" in limits:
+            cpu_limit = float(parse_quantity(limits["cpu"]))
+        if slo_p99 is None and spec.slo is not None and spec.slo.latency is not None:
+            slo_p99 = spec.slo.latency.threshold_seconds
+    hpa = spec_hpa or Autoscaler(2, 10, 50)
+    hpa = replace(
+        hpa,
+        min_replicas=min_replicas if min_replicas is not None else hpa.min_replicas,
+        max_replicas=max_replicas if max_replicas is not None else hpa.max_replicas,
+        target_utilization=target if target is not None else hpa.target_utilization,
+    )
+    cpu_request = cpu_request if cpu_request is not None else 0.5
+    slo = slo_p99 if slo_p99 is not None else 0.3
+    if hpa.min_replicas < 1 or hpa.min_replicas > hpa.max_replicas:
+        raise UsageError(
+            f"minReplicas {hpa.min_replicas} / maxReplicas {hpa.max_replicas}: need 1 ≤ min ≤ max"
+        )
+    if rps_per_core <= 0 or cpu_request <= 0 or not 1 <= hpa.target_utilization <= 1000:
         raise UsageError("--rps-per-core and --cpu-request must be > 0, --target 1-1000")
     try:
         if trace in ("step", "ramp", "diurnal", "flash"):
@@ -140,16 +203,101 @@ def simulate(
     except TraceError as exc:
         raise UsageError(str(exc)) from None
     workload = Workload(rps_per_core, cpu_request, cpu_limit, startup)
-    result = run(load, workload, Autoscaler(min_replicas, max_replicas, target))
-    summary = result.summary(slo_p99)
-    click.echo(json.dumps(summary, indent=2))
+    configs = {spec.name if config is not None else "hpa": hpa}
+    for path in hpa_files:
+        name = path.stem if path.stem not in configs else str(path)
+        configs[name] = _autoscaler(path)
+    results = {}
+    with _progress(len(load) * len(configs), "simulating") as bar:
+        for name, cfg in configs.items():
+            done = 0
+
+            def step(t: int) -> None:
+                nonlocal done
+                bar.update(t - done)
+                done = t
+
+            results[name] = run(load, workload, cfg, progress=step)
+            bar.update(len(load) - done)
+    summaries = {name: r.summary(slo) for name, r in results.items()}
+    click.echo(json.dumps(summaries, indent=2))
+    if len(configs) > 1:
+        click.echo(_table(summaries, slo), err=True)
+    if recommend:
+        _recommend(load, workload, hpa, slo, slo_budget, summaries[next(iter(configs))])
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        series = np.column_stack(
-            [np.arange(len(load)), result.load, result.replicas, result.ready, result.utilization,
-             result.p99_latency, result.over_capacity]
-        )  # fmt: skip
-        header = "second,load_rps,replicas,ready,utilization_pct,p99_latency_s,over_capacity_rps"
-        np.savetxt(out_dir / "series.csv", series, delimiter=",", header=header, comments="", fmt="%.6g")
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        click.echo(f"wrote {out_dir}/series.csv and summary.json", err=True)
+        for name, result in results.items():
+            series = np.column_stack(
+                [np.arange(len(load)), result.load, result.replicas, result.ready, result.utilization,
+                 result.p99_latency, result.over_capacity]
+            )  # fmt: skip
+            header = "second,load_rps,replicas,ready,utilization_pct,p99_latency_s,over_capacity_rps"
+            file = out_dir / ("series.csv" if len(results) == 1 else f"series-{name}.csv")
+            np.savetxt(file, series, delimiter=",", header=header, comments="", fmt="%.6g")
+        (out_dir / "summary.json").write_text(json.dumps(summaries, indent=2) + "\n")
+        click.echo(f"wrote series and summary.json to {out_dir}/", err=True)
+    if plot_path is not None:
+        from kubeship.autoscale.plot import plot_png
+
+        plot_path.parent.mkdir(parents=True, exist_ok=True)
+        plot_path.write_bytes(plot_png(results, slo, f"kubeship autoscale simulate --trace {trace}"))
+        click.echo(f"wrote {plot_path}", err=True)
+
+
+def _autoscaler(path: Path) -> Any:
+    from kubeship.autoscale.simulate import autoscaler_from_hpa
+
+    try:
+        return autoscaler_from_hpa(_hpa_from(path))
+    except ValueError as exc:
+        raise UsageError(f"{path}: {exc}") from None
+
+
+def _progress(total: int, label: str) -> Any:
+    """A bar on a terminal for long runs (more than a simulated day); silent otherwise."""
+    show = sys.stderr.isatty() and total > 86400
+    return click.progressbar(length=total, label=label, file=sys.stderr if show else io.StringIO())
+
+
+def _table(summaries: dict[str, dict[str, float]], slo: float) -> str:
+    rows = [f"{'config':24s} {'pod-hours':>10s} {'max pods':>9s} {'s over SLO':>11s} {'req over cap':>13s}"]
+    for name, s in summaries.items():
+        rows.append(
+            f"{name[:24]:24s} {s['pod_hours']:10.2f} {s['max_replicas']:9.0f} "
+            f"{s['slo_seconds_violated']:11.0f} {s['requests_over_capacity']:13,.0f}"
+        )
+    return "\n".join(rows) + f"\n(SLO: P99 ≤ {slo * 1000:g} ms)"
+
+
+def _recommend(
+    load: Any, workload: Any, hpa: Any, slo: float, budget: float, current: dict[str, float]
+) -> None:
+    from kubeship.autoscale.recommend import grid_size, recommend
+
+    with _progress(grid_size(hpa) * len(load), "searching") as bar:
+        ranked = recommend(load, workload, hpa, slo, budget, progress=lambda _: bar.update(len(load)))
+    best = ranked[0]
+    seconds = len(load)
+    click.echo("\nrecommendation (cheapest that keeps P99 within the SLO on this trace):", err=True)
+    for c in ranked[:5]:
+        mark = "meets" if c.meets(seconds, budget) else "misses"
+        click.echo(
+            f"  {c.label:34s} {c.pod_hours:8.2f} pod-h  {c.slo_seconds_violated:6.0f} s over SLO  ({mark})",
+            err=True,
+        )
+    if not best.meets(seconds, budget):
+        click.echo(
+            "  nothing in the grid meets the SLO: raise maxReplicas, lower the start-up time, "
+            "or add capacity per pod",
+            err=True,
+        )
+        return
+    change = best.pod_hours / current["pod_hours"] - 1 if current["pod_hours"] else 0.0
+    click.echo(
+        f"  → {best.label}: {best.pod_hours:.2f} pod-hours vs {current['pod_hours']:.2f} now "
+        f"({change:+.0%} cost), {best.slo_seconds_violated:.0f} s over the SLO vs "
+        f"{current['slo_seconds_violated']:.0f} s now. A lower target buys headroom for bursts with idle "
+        "CPU; a faster scale-up buys it with pods added sooner.",
+        err=True,
+    )

@@ -1,0 +1,48 @@
+"""One picture of a simulation: load, replicas, utilization and P99 against the SLO, over time."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+
+import numpy as np
+
+from kubeship.autoscale.simulate import Result
+
+
+def plot_png(results: Mapping[str, Result], slo_p99: float, title: str = "") -> bytes:
+    """PNG bytes; one line per HPA configuration in every panel (the load is shared)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: render to memory
+    import matplotlib.pyplot as plt
+
+    first = next(iter(results.values()))
+    seconds = len(first.load)
+    scale, unit = (3600.0, "hours") if seconds > 4 * 3600 else (60.0, "minutes")
+    t = np.arange(seconds) / scale
+    fig, axes = plt.subplots(4, 1, figsize=(11, 10), sharex=True, constrained_layout=True)
+    load_ax, rep_ax, util_ax, lat_ax = axes
+    load_ax.plot(t, first.load, color="black", lw=1, label="offered load")
+    for name, r in results.items():
+        load_ax.plot(t, r.over_capacity, lw=1, label=f"over capacity ({name})")
+        rep_ax.step(t, r.replicas, where="post", lw=1.2, label=f"{name}: pods")
+        rep_ax.step(t, r.ready, where="post", lw=0.8, ls="--", label=f"{name}: ready")
+        util_ax.plot(t, r.utilization, lw=1, label=name)
+        lat_ax.plot(t, np.minimum(r.p99_latency, 10 * slo_p99), lw=1, label=name)
+    lat_ax.axhline(slo_p99, color="red", ls=":", label=f"SLO {slo_p99 * 1000:g} ms")
+    load_ax.set_ylabel("requests/s")
+    rep_ax.set_ylabel("pods")
+    util_ax.set_ylabel("CPU % of request")
+    lat_ax.set_ylabel("P99 latency (s)")
+    lat_ax.set_yscale("log")
+    lat_ax.set_xlabel(unit)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper right", fontsize=7, ncol=2)
+    if title:
+        fig.suptitle(title)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=100)
+    plt.close(fig)
+    return out.getvalue()
