@@ -61,7 +61,12 @@ def _hpa_from(path: Path) -> dict[str, object]:
         from kubeship.render.scaling import hpa
         from kubeship.spec import load_spec
 
-        rendered = hpa(load_spec(path))
+        spec = load_spec(path)
+        if spec.autoscaling is not None and spec.autoscaling.engine == "keda":  # KEDA makes this same HPA
+            spec = spec.model_copy(
+                update={"autoscaling": spec.autoscaling.model_copy(update={"engine": "hpa"})}
+            )
+        rendered = hpa(spec)
         if rendered is not None:
             return rendered
         raise UsageError(f"{path}: the spec has no autoscaling: section")

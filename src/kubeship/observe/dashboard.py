@@ -9,6 +9,7 @@ from kubeship.observe.promql import (
     LATENCY_BUDGET,
     QUANTILES,
     error_ratio,
+    hpa_name,
     matcher,
     quantile,
     requests_rate,
@@ -78,7 +79,7 @@ def dashboard(spec: AppSpec) -> dict[str, Any]:
         ),
     ]
     if spec.autoscaling is not None:
-        hpa = f'{{{ns}horizontalpodautoscaler="{spec.name}"}}'
+        hpa = f'{{{ns}horizontalpodautoscaler="{hpa_name(spec)}"}}'
         panels.append(
             _panel(
                 "Replicas vs HPA bounds",

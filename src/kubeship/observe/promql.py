@@ -40,6 +40,12 @@ def job(spec: AppSpec) -> str:
     return spec.name
 
 
+def hpa_name(spec: AppSpec) -> str:
+    """The HPA kube-state-metrics reports: ours, or the one KEDA creates for the ScaledObject."""
+    keda = spec.autoscaling is not None and spec.autoscaling.engine == "keda"
+    return f"keda-hpa-{spec.name}" if keda else spec.name
+
+
 def matcher(spec: AppSpec, **extra: str) -> str:
     """`{job="web",status=~"5.."}`: values ending in `~` are regexes (`status="~5.."`)."""
     parts = [f'job="{job(spec)}"']

@@ -19,6 +19,7 @@ from kubeship.observe.promql import (
     QUANTILES,
     RATE_WINDOWS,
     error_ratio,
+    hpa_name,
     job,
     le,
     matcher,
@@ -279,7 +280,7 @@ def _pod_matcher(spec: AppSpec) -> str:
 
 def _hpa_matcher(spec: AppSpec) -> str:
     ns = f'namespace="{spec.namespace}",' if spec.namespace else ""
-    return f'{{{ns}horizontalpodautoscaler="{spec.name}"}}'
+    return f'{{{ns}horizontalpodautoscaler="{hpa_name(spec)}"}}'
 
 
 def _alert(

@@ -31,6 +31,7 @@ def render(
         network.ingress(spec),
         network.network_policy(spec),
         scaling.hpa(spec),
+        scaling.scaled_object(spec),
         scaling.pdb(spec),
     ]
     return [o for o in objects if o is not None]

@@ -1,4 +1,4 @@
-"""HorizontalPodAutoscaler, its Prometheus Adapter rules, and the PodDisruptionBudget."""
+"""HorizontalPodAutoscaler, its Prometheus Adapter rules (or a KEDA ScaledObject), and the PDB."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from kubeship.spec.models import AppSpec, ScalingRules
 
 def hpa(spec: AppSpec) -> dict[str, Any] | None:
     auto = spec.autoscaling
-    if auto is None:
+    if auto is None or auto.engine != "hpa":
         return None
     metrics: list[dict[str, Any]] = []
     if auto.cpu is not None:
@@ -78,7 +78,7 @@ def hpa(spec: AppSpec) -> dict[str, Any] | None:
 def adapter_rules(spec: AppSpec) -> dict[str, Any] | None:
     """A ConfigMap with the Prometheus Adapter rules that serve the custom metrics to the HPA."""
     auto = spec.autoscaling
-    if auto is None or not any(m.query for m in auto.custom):
+    if auto is None or auto.engine != "hpa" or not any(m.query for m in auto.custom):
         return None
     rules, external = [], []
     for m in auto.custom:
@@ -114,6 +114,67 @@ def adapter_rules(spec: AppSpec) -> dict[str, Any] | None:
         "kind": "ConfigMap",
         "metadata": metadata(spec, f"{spec.name}-adapter-rules"),
         "data": {"config.yaml": _yaml(config)},
+    }
+
+
+def scaled_object(spec: AppSpec) -> dict[str, Any] | None:
+    """A KEDA ScaledObject: KEDA creates and feeds the HPA itself (no Prometheus Adapter needed)."""
+    auto = spec.autoscaling
+    if auto is None or auto.engine != "keda":
+        return None
+    triggers: list[dict[str, Any]] = []
+    if auto.cpu is not None:
+        triggers.append({"type": "cpu", "metricType": "Utilization", "metadata": {"value": str(auto.cpu)}})
+    if auto.memory is not None:
+        triggers.append({"type": "memory", "metricType": "AverageValue", "metadata": {"value": auto.memory}})
+    for m in auto.custom:
+        metric_type = "AverageValue" if m.type == "Pods" else "Value"
+        if m.kafka is not None:
+            triggers.append(
+                {
+                    "type": "kafka",
+                    "metricType": metric_type,
+                    "metadata": {
+                        "bootstrapServers": m.kafka.bootstrap_servers,
+                        "consumerGroup": m.kafka.consumer_group,
+                        "topic": m.kafka.topic,
+                        "lagThreshold": m.target,
+                    },
+                }
+            )
+            continue
+        ns = f'{{namespace="{spec.namespace}"}}' if spec.namespace else ""
+        triggers.append(
+            {
+                "type": "prometheus",
+                "name": m.name,
+                "metricType": metric_type,
+                "metadata": {
+                    "serverAddress": auto.keda.prometheus,
+                    "query": m.keda_query or f"sum({m.name}{ns})",
+                    "threshold": m.target,
+                },
+            }
+        )
+    body: dict[str, Any] = {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
+        "pollingInterval": auto.keda.polling_interval,
+        "minReplicaCount": auto.min_replicas,
+        "maxReplicaCount": auto.max_replicas,
+    }
+    if auto.behavior is not None:
+        behavior = {}
+        if auto.behavior.scale_up is not None:
+            behavior["scaleUp"] = _rules(auto.behavior.scale_up)
+        if auto.behavior.scale_down is not None:
+            behavior["scaleDown"] = _rules(auto.behavior.scale_down)
+        body["advanced"] = {"horizontalPodAutoscalerConfig": {"behavior": behavior}}
+    body["triggers"] = triggers
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": metadata(spec),
+        "spec": body,
     }
 
 

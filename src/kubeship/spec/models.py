@@ -340,11 +340,31 @@ class Secret(Model):
         return self
 
 
+class KafkaTrigger(Model):
+    """With autoscaling.engine keda: scale on consumer lag read from Kafka itself."""
+
+    bootstrap_servers: str
+    consumer_group: str
+    topic: str
+
+
 class CustomMetric(Model):
     name: str
     type: Literal["Pods", "External"] = "Pods"
     target: Quantity = Field(description="Average per pod (Pods) or total value (External).")
     query: str | None = Field(None, description="PromQL for the Prometheus Adapter rule.")
+    keda_query: str | None = Field(
+        None, description="engine keda: plain PromQL for the total (default sum(<name>) in the namespace)."
+    )
+    kafka: KafkaTrigger | None = Field(None, description="engine keda: a Kafka lag trigger instead.")
+
+
+class Keda(Model):
+    prometheus: str = Field(
+        "http://prometheus-operated.monitoring.svc:9090",
+        description="Prometheus for the prometheus triggers.",
+    )
+    polling_interval: int = Field(15, ge=1, description="Seconds between KEDA's checks of the triggers.")
 
 
 class ScalingPolicy(Model):
@@ -367,6 +387,12 @@ class Behavior(Model):
 
 
 class Autoscaling(Model):
+    engine: Literal["hpa", "keda"] = Field(
+        "hpa",
+        description="hpa: a HorizontalPodAutoscaler (+ Prometheus Adapter rules for custom metrics); "
+        "keda: a KEDA ScaledObject (it owns the HPA).",
+    )
+    keda: Keda = Keda()
     min_replicas: int = Field(2, ge=1)
     max_replicas: int = Field(10, ge=1)
     cpu: Percent | None = None
@@ -384,6 +410,10 @@ class Autoscaling(Model):
             )
         if self.cpu is None and self.memory is None and not self.custom:
             raise PydanticCustomError("no_metrics", "give at least one of cpu, memory or custom", {})
+        if self.engine == "hpa" and any(m.kafka or m.keda_query for m in self.custom):
+            raise PydanticCustomError(
+                "keda_only", "custom[].kafka and custom[].kedaQuery are KEDA triggers: set engine: keda", {}
+            )
         return self
 
 
