@@ -108,7 +108,8 @@ def render_monitoring() -> Path:
     (out / "dashboard.json").write_text(json.dumps(dashboard(spec), indent=2, sort_keys=True) + "\n")
     rules = [r for g in groups["groups"] for r in g["rules"]]
     alerts = sorted({r["alert"] for r in rules if "alert" in r})
-    print(f"  {len(rules) - len(alerts)} recording rules; alerts: {', '.join(alerts)}")
+    recording = sum(1 for r in rules if "record" in r)
+    print(f"  {recording} recording rules, {len(rules) - recording} alerts: {', '.join(alerts)}")
     for tool, args in (
         ("promtool", ["check", "rules", "rules.yml"]),
         ("amtool", ["check-config", "alertmanager.yml"]),
@@ -136,11 +137,9 @@ def simulate_autoscaling() -> Path:
     step(f"kubeship autoscale simulate: HPA {pods} pods at CPU {auto.cpu} %, 100 → 1,500 req/s at t=10 min")
     print("  (assumes 400 req/s per core, an estimate; measuring the real service is the next step)")
     workload = Workload(rps_per_core=400, cpu_request=cpu_request, cpu_limit=1.0, startup_seconds=20)
-    result = simulate(
-        synthetic("step", 1800, 100, 1500),
-        workload,
-        Autoscaler(auto.min_replicas, auto.max_replicas, auto.cpu),
-    )
+    load = synthetic("step", 1800, 100, 1500)
+    hpa = Autoscaler(auto.min_replicas, auto.max_replicas, auto.cpu)
+    result = simulate(load, workload, hpa)
     for second, replicas in result.decisions:
         print(f"  t={second:5d} s  scale to {replicas} pods")
     summary = result.summary(slo_p99=0.3)
@@ -172,6 +171,16 @@ def simulate_autoscaling() -> Path:
         fmt="%.6g",
     )
     (out / "summary.json").write_text(_json.dumps(summary, indent=2) + "\n")
+    from kubeship.autoscale.plot import plot_png
+    from kubeship.autoscale.recommend import recommend
+
+    (out / "simulation.png").write_bytes(
+        plot_png({"seed HPA": result}, 0.3, "seed HPA, step 100 → 1,500 req/s")
+    )
+    best = recommend(load, workload, hpa, 0.3)[0]
+    verdict = "meets" if best.meets(len(load), 0.001) else "is the closest to"
+    cost = f"{best.pod_hours:.2f} pod-hours, {best.slo_seconds_violated:.0f} s over"
+    print(f"  --recommend: {best.label} ({cost}) {verdict} the SLO")
     return out
 
 
@@ -275,7 +284,8 @@ def main() -> int:
         "dashboard.json"
     )
     print(
-        f"  {sim_dir.relative_to(ROOT)}/  the autoscaling simulation: series.csv (per second), summary.json"
+        f"  {sim_dir.relative_to(ROOT)}/  the autoscaling simulation: simulation.png, "
+        "series.csv (per second), summary.json"
     )
     return 0 if code == 0 else 1
 
