@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SRC := src tests examples benchmarks scripts
 # Debian packages the tests run for real (command=package).
-TEST_DEPS := haproxy promtool=prometheus prometheus-alertmanager amtool=prometheus-alertmanager
+TEST_DEPS := haproxy wrk promtool=prometheus prometheus-alertmanager amtool=prometheus-alertmanager
 BENCH_DEPS := wrk go=golang-go /usr/share/gocode/src/github.com/gin-gonic/gin=golang-github-gin-gonic-gin-dev
 
 .PHONY: help venv system-deps lint test unit e2e demo bench clean

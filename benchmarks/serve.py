@@ -35,6 +35,8 @@ from pathlib import Path
 
 import httpx
 
+from kubeship.measure import cpu_seconds  # the same CPU accounting as `kubeship autoscale measure`
+
 HERE = Path(__file__).resolve().parent
 APPS = HERE / "apps"
 GIN_SOURCE = Path("/usr/share/gocode")
@@ -94,24 +96,6 @@ def start(stack: Stack, port: int) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
     proc.kill()
     sys.exit(f"{stack.name} did not start")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and all its descendants (Granian's workers)."""
-    total = 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
-    pids = [pid]
-    while pids:
-        p = pids.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
-            for task in Path(f"/proc/{p}/task").iterdir():
-                children = (task / "children").read_text().split()
-                pids += [int(c) for c in children]
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
 
 
 def wrk(port: int, seconds: float) -> tuple[float, float, int]:

@@ -122,7 +122,12 @@ def explain(snapshot: Path, hpa_file: Path | None) -> None:
     multiple=True,
     help="Another HPA to compare (manifest or kubeship.yaml); repeatable.",
 )
-@click.option("--rps-per-core", type=float, required=True, help="Requests/s one core serves (measure it).")
+@click.option("--rps-per-core", type=float, help="Requests/s one core serves (or --measured).")
+@click.option(
+    "--measured",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The JSON of `kubeship autoscale measure -o`: its fitted req/s per core.",
+)
 @click.option("--cpu-request", type=float, help="Cores requested per pod [spec, else 0.5].")
 @click.option("--cpu-limit", type=float, default=None, help="Cores a pod may use [spec, else one].")
 @click.option(
@@ -152,9 +157,9 @@ def explain(snapshot: Path, hpa_file: Path | None) -> None:
 )
 def simulate(
     trace: str, seconds: int, base: float, peak: float, config: Path | None, hpa_files: tuple[Path, ...],
-    rps_per_core: float, cpu_request: float | None, cpu_limit: float | None, startup: float,
-    min_replicas: int | None, max_replicas: int | None, target: int | None, slo_p99: float | None,
-    recommend: bool, slo_budget: float, out_dir: Path | None, plot_path: Path | None,
+    rps_per_core: float | None, measured: Path | None, cpu_request: float | None, cpu_limit: float | None,
+    startup: float, min_replicas: int | None, max_replicas: int | None, target: int | None,
+    slo_p99: float | None, recommend: bool, slo_budget: float, out_dir: Path | None, plot_path: Path | None,
 ) -> None:  # fmt: skip
     """Replay a load trace through the HPA and print what it would do (replicas, latency, cost).
 
@@ -168,6 +173,13 @@ def simulate(
     from kubeship.autoscale.simulate import simulate as run
     from kubeship.autoscale.traces import TraceError, parse_csv
 
+    if measured is not None and rps_per_core is None:
+        try:
+            rps_per_core = float(json.loads(measured.read_text())["fit"]["rps_per_core"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UsageError(f"{measured}: not a `kubeship autoscale measure` result ({exc})") from None
+    if rps_per_core is None:
+        raise UsageError("give --rps-per-core, or --measured with the output of `kubeship autoscale measure`")
     spec_hpa: Autoscaler | None = None
     if config is not None:
         from kubeship.spec import load_spec
@@ -306,3 +318,81 @@ def _recommend(
         "CPU; a faster scale-up buys it with pods added sooner.",
         err=True,
     )
+
+
+@autoscale.command()
+@click.argument("app")
+@click.option("--path", default="/", show_default=True, help="Path to load (make it do typical work).")
+@click.option(
+    "--workers", default="1,2", show_default=True, help="Worker counts to measure, comma-separated."
+)
+@click.option(
+    "--connections", default="1,2,4,8,16", show_default=True, help="wrk connection ladder, comma-separated."
+)
+@click.option("--seconds", type=float, default=3.0, show_default=True, help="Per run.")
+@click.option(
+    "--cwd", type=click.Path(path_type=Path, file_okay=False), default=".", help="Where APP imports from."
+)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the runs and the fit as JSON.")
+def measure(
+    app: str, path: str, workers: str, connections: str, seconds: float, cwd: Path, output: Path | None
+) -> None:
+    """Load-test APP (module:app) under `kubeship serve` with wrk; fit requests/s per core and hold
+    the simulator's model (capacity, M/M/c P99) against what was measured."""
+    from dataclasses import asdict
+
+    from kubeship.autoscale.capacity import fit, predicted_capacity, predicted_p99
+    from kubeship.measure import measure as run
+
+    try:
+        counts = [int(w) for w in workers.split(",")]
+        ladder = [int(c) for c in connections.split(",")]
+    except ValueError:
+        raise UsageError("--workers and --connections take comma-separated whole numbers") from None
+    runs, open_runs = run(
+        app, path, counts, ladder, seconds, cwd.resolve(), progress=lambda line: click.echo(line, err=True)
+    )
+    try:
+        model = fit([r for r in runs if r.workers == counts[0]])
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    report: dict[str, Any] = {
+        "fit": asdict(model),
+        "runs": [asdict(r) for r in runs],
+        "openLoopRuns": [asdict(r) for r in open_runs],
+        "checks": [],
+    }
+    click.echo(
+        f"fit at {counts[0]} worker(s): {model.rps_per_core:,.0f} req/s per core, "
+        f"capacity {model.capacity_rps:,.0f} req/s on {model.cores_at_capacity:.2f} cores",
+        err=True,
+    )
+    for count in counts:
+        mine = [r for r in runs if r.workers == count]
+        top = max(mine, key=lambda r: r.rps)
+        predicted = predicted_capacity(model, top.cores)
+        poisson = next(r for r in open_runs if r.workers == count)
+        p99 = predicted_p99(model, poisson.rps, count, top.cores / count)
+        check = {
+            "workers": count,
+            "capacityMeasured": top.rps,
+            "capacityPredicted": predicted,
+            "capacityError": predicted / top.rps - 1,
+            "arrivalRps": poisson.rps,
+            "p99Measured": poisson.p99,
+            "p99Predicted": p99,
+            "p99Ratio": p99 / poisson.p99 if poisson.p99 > 0 else None,
+        }
+        report["checks"].append(check)
+        click.echo(
+            f"  {count} worker(s): capacity measured {top.rps:,.0f}, model {predicted:,.0f} "
+            f"({check['capacityError']:+.0%}); P99 under Poisson arrivals at {poisson.rps:,.0f} req/s "
+            f"measured {poisson.p99 * 1000:.1f} ms, M/M/c {p99 * 1000:.1f} ms",
+            err=True,
+        )
+    text = json.dumps(report, indent=2) + "\n"
+    if output is not None:
+        output.write_text(text)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        sys.stdout.write(text)

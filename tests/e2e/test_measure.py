@@ -1,0 +1,68 @@
+"""`kubeship autoscale measure` against the real example service under `kubeship serve`, with wrk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kubeship.measure import parse_wrk
+from tests.conftest import ROOT, run_cli
+from tests.observe.conftest import tool
+
+pytestmark = pytest.mark.e2e
+
+WRK_OUTPUT = """\
+Running 3s test @ http://127.0.0.1:8080/work?n=2000
+  2 threads and 8 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    31.21ms    5.10ms  60.30ms   80.00%
+  Latency Distribution
+     50%   30.10ms
+     75%   33.00ms
+     90%   37.50ms
+     99%    1.05s
+  754 requests in 3.01s, 120.31KB read
+  Non-2xx or 3xx responses: 3
+Requests/sec:    250.50
+Transfer/sec:     39.97KB
+"""
+
+
+def test_wrk_output_is_parsed_with_units() -> None:
+    rps, p50, p99, failed = parse_wrk(WRK_OUTPUT)
+    assert (rps, failed) == (250.5, 3)
+    assert p50 == pytest.approx(0.0301) and p99 == pytest.approx(1.05)
+
+
+def test_measure_fits_the_example_and_checks_the_model(tmp_path: Path) -> None:
+    tool("wrk")
+    out = tmp_path / "measure.json"
+    result = run_cli(
+        "autoscale", "measure", "app:app", "--path", "/work?n=2000", "--workers", "1,2",
+        "--connections", "1,4", "--seconds", "2", "--cwd", str(ROOT / "examples" / "ping"), "-o", str(out),
+        cwd=ROOT, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.read_text())
+    fit = report["fit"]
+    assert fit["rps_per_core"] > 0 and 0.5 < fit["cores_at_capacity"] < 1.5  # one worker ≈ one core
+    one, two = report["checks"]
+    # the machine has two cores: a second worker really adds capacity (wrk shares the cores)
+    assert two["capacityMeasured"] > 1.2 * one["capacityMeasured"]
+    assert all(c["p99Measured"] > 0 and c["p99Predicted"] > 0 for c in report["checks"])
+    sim = run_cli(
+        "autoscale", "simulate", "--trace", "step", "--seconds", "600", "--measured", str(out), cwd=ROOT
+    )  # fmt: skip
+    assert sim.returncode == 0, sim.stderr
+
+
+def test_a_failing_path_is_refused(tmp_path: Path) -> None:
+    tool("wrk")
+    result = run_cli(
+        "autoscale", "measure", "app:app", "--path", "/work?n=0", "--workers", "1", "--connections", "1",
+        "--seconds", "1", "--cwd", str(ROOT / "examples" / "ping"), cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "responses were not 2xx/3xx: measure a path that succeeds" in result.stderr
