@@ -7,7 +7,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from kubeship.render.labels import metadata, selector
-from kubeship.spec.models import AppSpec, ScalingRules
+from kubeship.spec.models import AppSpec, Behavior, ScalingRules
 
 
 def hpa(spec: AppSpec) -> dict[str, Any] | None:
@@ -59,14 +59,9 @@ def hpa(spec: AppSpec) -> dict[str, Any] | None:
         "maxReplicas": auto.max_replicas,
         "metrics": metrics,
     }
-    if auto.behavior is not None:
-        behavior = {}
-        if auto.behavior.scale_up is not None:
-            behavior["scaleUp"] = _rules(auto.behavior.scale_up)
-        if auto.behavior.scale_down is not None:
-            behavior["scaleDown"] = _rules(auto.behavior.scale_down)
-        if behavior:
-            body["behavior"] = behavior
+    behavior = _behavior(auto.behavior)
+    if behavior:
+        body["behavior"] = behavior
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -162,12 +157,8 @@ def scaled_object(spec: AppSpec) -> dict[str, Any] | None:
         "minReplicaCount": auto.min_replicas,
         "maxReplicaCount": auto.max_replicas,
     }
-    if auto.behavior is not None:
-        behavior = {}
-        if auto.behavior.scale_up is not None:
-            behavior["scaleUp"] = _rules(auto.behavior.scale_up)
-        if auto.behavior.scale_down is not None:
-            behavior["scaleDown"] = _rules(auto.behavior.scale_down)
+    behavior = _behavior(auto.behavior)
+    if behavior:
         body["advanced"] = {"horizontalPodAutoscalerConfig": {"behavior": behavior}}
     body["triggers"] = triggers
     return {
@@ -195,6 +186,16 @@ def pdb(spec: AppSpec) -> dict[str, Any] | None:
         "metadata": metadata(spec),
         "spec": body,
     }
+
+
+def _behavior(behavior: Behavior | None) -> dict[str, Any]:
+    """autoscaling/v2 `behavior` (KEDA passes the same object to the HPA it makes)."""
+    out: dict[str, Any] = {}
+    if behavior is not None and behavior.scale_up is not None:
+        out["scaleUp"] = _rules(behavior.scale_up)
+    if behavior is not None and behavior.scale_down is not None:
+        out["scaleDown"] = _rules(behavior.scale_down)
+    return out
 
 
 def _rules(rules: ScalingRules) -> dict[str, Any]:

@@ -105,7 +105,16 @@ def _text(value: Any) -> Any:
     return value
 
 
+def _digest(digest: str) -> str:
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        raise PydanticCustomError(
+            "digest", "expected sha256:<64 hex digits>, got {value}", {"value": repr(digest)}
+        )
+    return digest
+
+
 Quantity = Annotated[str, BeforeValidator(_quantity)]
+Digest = Annotated[str, AfterValidator(_digest)]
 Text = Annotated[str, BeforeValidator(_text)]
 Name = Annotated[str, AfterValidator(_dns_label)]
 Percent = Annotated[int, BeforeValidator(_percent)]
@@ -127,7 +136,7 @@ class Image(Model):
     namespace: str | None = None
     name: str
     tag: Text | None = None
-    digest: str | None = None
+    digest: Digest | None = None
 
     @field_validator("tag")
     @classmethod
@@ -137,15 +146,6 @@ class Image(Model):
                 "latest", "tag 'latest' is not reproducible: pin a version or a digest", {}
             )
         return tag
-
-    @field_validator("digest")
-    @classmethod
-    def _digest(cls, digest: str | None) -> str | None:
-        if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-            raise PydanticCustomError(
-                "digest", "expected sha256:<64 hex digits>, got {value}", {"value": repr(digest)}
-            )
-        return digest
 
     @model_validator(mode="after")
     def _pinned(self) -> Image:
@@ -691,7 +691,7 @@ class Build(Model):
     base: Annotated[str, AfterValidator(_base_image)] = Field(
         "python:3.11-slim-bookworm", description="Base of both stages; a local or air-gapped mirror works."
     )
-    base_digest: str | None = Field(None, description="sha256:… pins the base beyond its tag.")
+    base_digest: Digest | None = Field(None, description="sha256:… pins the base beyond its tag.")
     context: str = Field(".", description="Build context, relative to kubeship.yaml.")
     requirements: str = Field("requirements.txt", description="The locked dependency list, in the context.")
     wheelhouse: str | None = Field(
@@ -700,15 +700,6 @@ class Build(Model):
     source: str | None = Field(
         None, description="Repository URL for the org.opencontainers.image.source label."
     )
-
-    @field_validator("base_digest")
-    @classmethod
-    def _digest(cls, digest: str | None) -> str | None:
-        if digest is not None and not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
-            raise PydanticCustomError(
-                "digest", "expected sha256:<64 hex digits>, got {value}", {"value": repr(digest)}
-            )
-        return digest
 
     @property
     def base_reference(self) -> str:
