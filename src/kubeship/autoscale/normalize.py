@@ -123,17 +123,7 @@ def normalize_legacy(
     else:
         log.append(Recommendation(prenormalized, now))
     reason = "ScaleDownStabilized" if stabilized != prenormalized else "ReadyForNewScale"
-    scale_up_limit = int(max(SCALE_UP_LIMIT_FACTOR * current, SCALE_UP_LIMIT_MINIMUM))
-    if max_replicas > scale_up_limit:
-        maximum, max_reason = scale_up_limit, "ScaleUpLimit"
-    else:
-        maximum, max_reason = max_replicas, "TooManyReplicas"
-    if stabilized < min_replicas:
-        desired, limited_reason = min_replicas, "TooFewReplicas"
-    elif stabilized > maximum:
-        desired, limited_reason = maximum, max_reason
-    else:
-        desired, limited_reason = stabilized, "DesiredWithinRange"
+    desired, limited_reason = legacy_limits(current, stabilized, min_replicas, max_replicas)
     return Decision(
         desired,
         reason,
@@ -142,6 +132,20 @@ def normalize_legacy(
         replace(memory, recommendations=tuple(log)),
         stabilized,
     )
+
+
+def legacy_limits(current: int, desired: int, min_replicas: int, max_replicas: int) -> tuple[int, str]:
+    """convertDesiredReplicasWithRules: min/max, and at most max(2x current, 4) in one step."""
+    scale_up_limit = int(max(SCALE_UP_LIMIT_FACTOR * current, SCALE_UP_LIMIT_MINIMUM))
+    if max_replicas > scale_up_limit:
+        maximum, max_reason = scale_up_limit, "ScaleUpLimit"
+    else:
+        maximum, max_reason = max_replicas, "TooManyReplicas"
+    if desired < min_replicas:
+        return min_replicas, "TooFewReplicas"
+    if desired > maximum:
+        return maximum, max_reason
+    return desired, "DesiredWithinRange"
 
 
 # -- behavior ------------------------------------------------------------------------------
@@ -180,7 +184,7 @@ def normalize_with_behavior(
     reason = "ScaleUpStabilized" if prenormalized >= current else "ScaleDownStabilized"
     if stabilized == prenormalized:
         reason = "ReadyForNewScale"
-    desired, limited_reason = _rate_limited(
+    desired, limited_reason = rate_limited(
         current, stabilized, min_replicas, max_replicas, behavior, memory, now
     )
     return Decision(
@@ -193,7 +197,7 @@ def normalize_with_behavior(
     )
 
 
-def _rate_limited(
+def rate_limited(
     current: int,
     desired: int,
     min_replicas: int,
@@ -266,9 +270,12 @@ def _period_start(current: int, memory: Memory, period: float, now: float) -> in
     return current - added + deleted
 
 
-def store_scale_event(behavior: Behavior, memory: Memory, previous: int, new: int, now: float) -> Memory:
-    """storeScaleEvent: record a rescale, reusing the last slot older than the longest policy period."""
-    if new == previous:
+def store_scale_event(
+    behavior: Behavior | None, memory: Memory, previous: int, new: int, now: float
+) -> Memory:
+    """storeScaleEvent: record a rescale, reusing the last slot older than the longest policy period.
+    Without a behavior nothing is stored: the legacy path never reads the events."""
+    if behavior is None or new == previous:
         return memory
     up = new > previous
     rules = behavior.scale_up if up else behavior.scale_down
