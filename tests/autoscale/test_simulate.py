@@ -125,6 +125,9 @@ def test_hpa_objects_become_simulator_configs() -> None:
         "name": "memory", "target": {"type": "AverageValue", "averageValue": "200Mi"}}}]}}  # fmt: skip
     with pytest.raises(ValueError, match="models CPU"):
         autoscaler_from_hpa(memory_only)
+    container = {"spec": {"maxReplicas": 4, "metrics": [{"type": "ContainerResource", "containerResource": {
+        "name": "cpu", "container": "web", "target": {"type": "Utilization", "averageUtilization": 60}}}]}}  # fmt: skip
+    assert autoscaler_from_hpa(container).target_utilization == 60
 
 
 def test_recommend_finds_the_cheapest_config_that_meets_the_slo() -> None:

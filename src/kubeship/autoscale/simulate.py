@@ -286,18 +286,24 @@ def autoscaler_from_hpa(hpa: dict[str, object]) -> Autoscaler:
     spec = hpa.get("spec")
     if not isinstance(spec, dict):
         raise ValueError("not a HorizontalPodAutoscaler: no spec")
+    # A ContainerResource target on the app's container is the same number here: one container per pod.
+    sources = (
+        m.get("resource") if m.get("type") == "Resource" else m.get("containerResource")
+        for m in spec.get("metrics") or []
+        if m.get("type") in ("Resource", "ContainerResource")
+    )
     target = next(
         (
-            int(m["resource"]["target"]["averageUtilization"])
-            for m in spec.get("metrics") or []
-            if m.get("type") == "Resource"
-            and m["resource"].get("name") == "cpu"
-            and m["resource"]["target"].get("type") == "Utilization"
+            int(src["target"]["averageUtilization"])
+            for src in sources
+            if src and src.get("name") == "cpu" and src["target"].get("type") == "Utilization"
         ),
         None,
     )
     if target is None:
-        raise ValueError("the simulator models CPU: give the HPA a Resource cpu Utilization metric")
+        raise ValueError(
+            "the simulator models CPU: give the HPA a Resource or ContainerResource cpu Utilization metric"
+        )
     behavior = spec.get("behavior")
     return Autoscaler(
         int(spec.get("minReplicas", 1)),
