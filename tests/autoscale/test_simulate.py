@@ -125,8 +125,12 @@ def test_hpa_objects_become_simulator_configs() -> None:
         "name": "memory", "target": {"type": "AverageValue", "averageValue": "200Mi"}}}]}}  # fmt: skip
     with pytest.raises(ValueError, match="models CPU"):
         autoscaler_from_hpa(memory_only)
-    container = {"spec": {"maxReplicas": 4, "metrics": [{"type": "ContainerResource", "containerResource": {
-        "name": "cpu", "container": "web", "target": {"type": "Utilization", "averageUtilization": 60}}}]}}  # fmt: skip
+    target = {"type": "Utilization", "averageUtilization": 60}
+    metric = {
+        "type": "ContainerResource",
+        "containerResource": {"name": "cpu", "container": "web", "target": target},
+    }
+    container = {"spec": {"maxReplicas": 4, "metrics": [metric]}}
     assert autoscaler_from_hpa(container).target_utilization == 60
 
 
