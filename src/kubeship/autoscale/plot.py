@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from kubeship.autoscale.queue import QueueResult
 from kubeship.autoscale.simulate import Result
 
 
@@ -40,6 +41,37 @@ def plot_png(results: Mapping[str, Result], slo_p99: float, title: str = "") -> 
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(loc="upper right", fontsize=7, ncol=2)
+    if title:
+        fig.suptitle(title)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=100)
+    plt.close(fig)
+    return out.getvalue()
+
+
+def plot_queue_png(result: QueueResult, target: float, title: str = "") -> bytes:
+    """Arrivals, pods and the backlog per pod against the HPA's target."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seconds = len(result.arrivals)
+    scale, unit = (3600.0, "hours") if seconds > 4 * 3600 else (60.0, "minutes")
+    t = np.arange(seconds) / scale
+    fig, (arr_ax, rep_ax, lag_ax) = plt.subplots(3, 1, figsize=(11, 8), sharex=True, constrained_layout=True)
+    arr_ax.plot(t, result.arrivals, color="black", lw=1, label="arrivals (messages/s)")
+    rep_ax.step(t, result.replicas, where="post", lw=1.2, label="pods")
+    rep_ax.step(t, result.ready, where="post", lw=0.8, ls="--", label="ready")
+    lag_ax.plot(t, result.per_pod, lw=1, label="backlog per pod")
+    lag_ax.axhline(target, color="red", ls=":", label=f"target {target:g}")
+    arr_ax.set_ylabel("messages/s")
+    rep_ax.set_ylabel("pods")
+    lag_ax.set_ylabel("backlog per pod")
+    lag_ax.set_xlabel(unit)
+    for ax in (arr_ax, rep_ax, lag_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper right", fontsize=7)
     if title:
         fig.suptitle(title)
     out = io.BytesIO()

@@ -67,6 +67,9 @@ class ControlLoop:
     downscale_stabilization: float = normalize.DEFAULT_DOWNSCALE_STABILIZATION
 
 
+DEFAULT_LOOP = ControlLoop()
+
+
 @dataclass
 class Result:
     load: FloatArray
@@ -94,7 +97,7 @@ def simulate(
     load: FloatArray,
     workload: Workload,
     hpa: Autoscaler,
-    loop: ControlLoop = ControlLoop(),
+    loop: ControlLoop = DEFAULT_LOOP,
     initial_replicas: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Result:
@@ -136,23 +139,13 @@ def simulate(
         desired = _decide(
             current, out.utilization[window], ready_at, t, workload, hpa, settings, memory, pod_cache
         )
-        if behavior is None:
-            decision = normalize.normalize_legacy(
-                current, desired, hpa.min_replicas, hpa.max_replicas, memory, t, loop.downscale_stabilization
-            )
-        else:
-            decision = normalize.normalize_with_behavior(
-                current, desired, hpa.min_replicas, hpa.max_replicas, behavior, memory, t
-            )
-        memory = decision.memory
-        if decision.replicas != current:
-            if behavior is not None:
-                memory = normalize.store_scale_event(behavior, memory, current, decision.replicas, t)
-            out.decisions.append((t, decision.replicas))
-            if decision.replicas > current:
-                ready_at += [t + workload.startup_seconds] * (decision.replicas - current)
+        new, memory = normalize_step(current, desired, hpa, behavior, memory, t, loop)
+        if new != current:
+            out.decisions.append((t, new))
+            if new > current:
+                ready_at += [t + workload.startup_seconds] * (new - current)
             else:
-                del ready_at[decision.replicas :]  # the newest pods go first
+                del ready_at[new:]  # the newest pods go first
     # Latency for the whole trace at once, one vectorised pass per distinct ready count.
     for c in np.unique(out.ready):
         mask = out.ready == c
@@ -176,6 +169,28 @@ def _serve(
     out.ready[seg] = ready
     out.utilization[seg] = cores / workload.cpu_request * 100
     out.over_capacity[seg] = load - served
+
+
+def normalize_step(
+    current: int,
+    desired: int,
+    hpa: Autoscaler,
+    behavior: Behavior | None,
+    memory: Memory,
+    now: float,
+    loop: ControlLoop,
+) -> tuple[int, Memory]:
+    """One pass's normalization (stabilization, limits) and the scale event it records."""
+    if behavior is None:
+        decision = normalize.normalize_legacy(
+            current, desired, hpa.min_replicas, hpa.max_replicas, memory, now, loop.downscale_stabilization
+        )
+    else:
+        decision = normalize.normalize_with_behavior(
+            current, desired, hpa.min_replicas, hpa.max_replicas, behavior, memory, now
+        )
+    memory = normalize.store_scale_event(behavior, decision.memory, current, decision.replicas, now)
+    return decision.replicas, memory
 
 
 def _decide(

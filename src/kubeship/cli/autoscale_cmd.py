@@ -6,7 +6,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -396,3 +396,119 @@ def measure(
         click.echo(f"wrote {output}", err=True)
     else:
         sys.stdout.write(text)
+
+
+@autoscale.command("simulate-queue")
+@click.option(
+    "--trace", required=True, help="step | ramp | diurnal | flash, or a CSV of timestamp,value rows."
+)
+@click.option("--seconds", type=int, default=3600, show_default=True, help="Length of a built-in trace.")
+@click.option("--base", type=float, default=100.0, show_default=True, help="Built-in trace: value at rest.")
+@click.option("--peak", type=float, default=1500.0, show_default=True, help="Built-in trace: value at peak.")
+@click.option(
+    "--per-pod-rate",
+    type=float,
+    help="Messages/s one pod consumes; the trace is then the arrival rate and the backlog is simulated.",
+)
+@click.option("--open-loop", is_flag=True, help="The trace is the metric itself (pods do not drain it).")
+@click.option(
+    "-f", "--config", type=click.Path(path_type=Path), help="kubeship.yaml: its custom metric and HPA."
+)
+@click.option("--metric", help="Which autoscaling.custom metric of the spec (default: the first).")
+@click.option("--target", type=float, help="Target per pod (Pods) or total (External) [spec].")
+@click.option("--external", is_flag=True, help="An External Value target instead of Pods AverageValue.")
+@click.option("--min", "min_replicas", type=int, help="minReplicas [spec, else 2].")
+@click.option("--max", "max_replicas", type=int, help="maxReplicas [spec, else 10].")
+@click.option(
+    "--startup", type=float, default=20.0, show_default=True, help="Seconds from creation to ready."
+)
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), help="Write series.csv and summary.json here."
+)
+@click.option(
+    "--plot", "plot_path", type=click.Path(path_type=Path), help="Write a PNG of arrivals, pods, backlog."
+)
+def simulate_queue(
+    trace: str, seconds: int, base: float, peak: float, per_pod_rate: float | None, open_loop: bool,
+    config: Path | None, metric: str | None, target: float | None, external: bool, min_replicas: int | None,
+    max_replicas: int | None, startup: float, out_dir: Path | None, plot_path: Path | None,
+) -> None:  # fmt: skip
+    """Replay a queue (e.g. Kafka lag) through the HPA on a custom metric: pods, backlog, cost."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from kubeship.autoscale.decide import behavior_from_json
+    from kubeship.autoscale.queue import QueueWorkload
+    from kubeship.autoscale.queue import simulate_queue as run
+    from kubeship.autoscale.simulate import Autoscaler, synthetic
+    from kubeship.autoscale.traces import TraceError, parse_csv
+
+    if (per_pod_rate is None) != open_loop:
+        raise UsageError("give --per-pod-rate (the pods drain the queue) or --open-loop, one of them")
+    hpa = Autoscaler(2, 10, 0)
+    kind: Literal["Pods", "External"] = "External" if external else "Pods"
+    if config is not None:
+        from kubeship.render.scaling import behavior_json
+        from kubeship.spec import load_spec
+        from kubeship.spec.quantity import parse_quantity
+
+        spec = load_spec(config)
+        auto = spec.autoscaling
+        if auto is None or not auto.custom:
+            raise UsageError(f"{config}: no autoscaling.custom metric to simulate")
+        chosen = next((m for m in auto.custom if m.name == metric), None) if metric else auto.custom[0]
+        if chosen is None:
+            known = ", ".join(m.name for m in auto.custom)
+            raise UsageError(f"{config}: no custom metric {metric!r} (known: {known})")
+        behavior = behavior_json(auto.behavior)
+        hpa = Autoscaler(
+            auto.min_replicas, auto.max_replicas, 0, behavior_from_json(behavior) if behavior else None
+        )
+        target = target if target is not None else float(parse_quantity(chosen.target))
+        kind = "External" if external or chosen.type == "External" else "Pods"
+    if target is None:
+        raise UsageError("give --target, or -f kubeship.yaml with an autoscaling.custom metric")
+    hpa = replace(
+        hpa,
+        min_replicas=min_replicas if min_replicas is not None else hpa.min_replicas,
+        max_replicas=max_replicas if max_replicas is not None else hpa.max_replicas,
+    )
+    if hpa.min_replicas < 1 or hpa.min_replicas > hpa.max_replicas or target <= 0:
+        raise UsageError("need 1 ≤ min ≤ max and a target above 0")
+    try:
+        if trace in ("step", "ramp", "diurnal", "flash"):
+            values = synthetic(trace, seconds, base, peak)
+        else:
+            values = parse_csv(Path(trace).read_text(encoding="utf-8"), trace)
+    except OSError as exc:
+        raise UsageError(f"{trace}: cannot read ({exc.strerror})") from None
+    except TraceError as exc:
+        raise UsageError(str(exc)) from None
+    result = run(values, QueueWorkload(per_pod_rate, startup), hpa, target, kind)
+    summary = result.summary(target)
+    click.echo(json.dumps(summary, indent=2))
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        series = np.column_stack(
+            [
+                np.arange(len(values)),
+                result.arrivals,
+                result.replicas,
+                result.ready,
+                result.backlog,
+                result.per_pod,
+            ]
+        )
+        header = "second,arrivals,replicas,ready,backlog,backlog_per_pod"
+        np.savetxt(out_dir / "series.csv", series, delimiter=",", header=header, comments="", fmt="%.6g")
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        click.echo(f"wrote series.csv and summary.json to {out_dir}/", err=True)
+    if plot_path is not None:
+        from kubeship.autoscale.plot import plot_queue_png
+
+        plot_path.parent.mkdir(parents=True, exist_ok=True)
+        plot_path.write_bytes(
+            plot_queue_png(result, target, f"kubeship autoscale simulate-queue --trace {trace}")
+        )
+        click.echo(f"wrote {plot_path}", err=True)

@@ -59,7 +59,7 @@ def hpa(spec: AppSpec) -> dict[str, Any] | None:
         "maxReplicas": auto.max_replicas,
         "metrics": metrics,
     }
-    behavior = _behavior(auto.behavior)
+    behavior = behavior_json(auto.behavior)
     if behavior:
         body["behavior"] = behavior
     return {
@@ -157,7 +157,7 @@ def scaled_object(spec: AppSpec) -> dict[str, Any] | None:
         "minReplicaCount": auto.min_replicas,
         "maxReplicaCount": auto.max_replicas,
     }
-    behavior = _behavior(auto.behavior)
+    behavior = behavior_json(auto.behavior)
     if behavior:
         body["advanced"] = {"horizontalPodAutoscalerConfig": {"behavior": behavior}}
     body["triggers"] = triggers
@@ -188,7 +188,7 @@ def pdb(spec: AppSpec) -> dict[str, Any] | None:
     }
 
 
-def _behavior(behavior: Behavior | None) -> dict[str, Any]:
+def behavior_json(behavior: Behavior | None) -> dict[str, Any]:
     """autoscaling/v2 `behavior` (KEDA passes the same object to the HPA it makes)."""
     out: dict[str, Any] = {}
     if behavior is not None and behavior.scale_up is not None:
