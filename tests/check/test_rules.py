@@ -197,7 +197,7 @@ def test_documents_keep_their_lines_and_lists_are_flattened() -> None:
     text += "apiVersion: v1\nkind: List\nitems:\n"
     text += "- {apiVersion: v1, kind: Secret, metadata: {name: s}}\n---\n- not an object\n---\nkind: Secret\n"
     docs, findings = load_documents(text, "f.yaml")
-    assert [(d.kind, d.line) for d in docs] == [("ConfigMap", 2), ("Secret", 8)]
+    assert [(d.kind, d.line) for d in docs] == [("ConfigMap", 2), ("Secret", 11)]  # a List item: its own line
     assert [(f.rule, f.line) for f in findings] == [("KS004", 13), ("KS004", 15)]
 
 
@@ -221,3 +221,16 @@ def test_user_schema_location_validates_custom_resources(tmp_path: Path) -> None
     }
     rules = run([crd], schema_dirs=(tmp_path,))
     assert rules == ["KS002"]
+
+
+def test_schema_errors_point_at_the_field_line() -> None:
+    text = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
+        "spec:\n  selector: {matchLabels: {a: b}}\n"
+        "  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers:\n      - name: c\n"
+        "        image: x:1\n        imagePullPolcy: Always\n"
+    )
+    docs, _ = load_documents(text, "f.yaml")
+    finding = next(f for f in check_documents(docs, Options()) if f.rule == "KS002")
+    assert finding.line == 12  # the unknown key itself, not the Deployment's line 1
+    assert "imagePullPolcy" in finding.message and "imagePullPolicy" in finding.hint

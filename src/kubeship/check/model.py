@@ -31,6 +31,8 @@ class Document:
     obj: dict[str, Any]
     file: str
     line: int
+    # (stream text, start, end, column) of the object in its YAML stream, for field lines
+    source: tuple[str, int, int, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def kind(self) -> str:

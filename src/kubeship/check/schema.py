@@ -19,6 +19,7 @@ import jsonschema_rs
 import kubernetes_validate
 
 from kubeship.check import deprecations
+from kubeship.check.load import field_line
 from kubeship.check.model import Document, Finding, Severity
 
 SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
@@ -93,7 +94,11 @@ def validate(doc: Document, version: str, schema_dirs: tuple[Path, ...] = ()) ->
     for error in validator.iter_errors(doc.obj):
         path = ".".join(str(p) for p in error.instance_path) or "(object)"
         message, hint = _explain(error, version, api_version, kind)
-        out.append(Finding(doc.file, doc.line, "KS002", Severity.ERROR, f"{path}: {message}", hint, doc.ref))
+        field: list[str | int] = list(error.instance_path)
+        if type(error.kind).__name__ == "AdditionalProperties":  # point at the unknown key itself
+            field += re.findall(r"'([^']+)'", str(error.message))[:1]
+        line = field_line(doc, field)
+        out.append(Finding(doc.file, line, "KS002", Severity.ERROR, f"{path}: {message}", hint, doc.ref))
     return out
 
 
