@@ -234,3 +234,15 @@ def test_schema_errors_point_at_the_field_line() -> None:
     finding = next(f for f in check_documents(docs, Options()) if f.rule == "KS002")
     assert finding.line == 12  # the unknown key itself, not the Deployment's line 1
     assert "imagePullPolcy" in finding.message and "imagePullPolicy" in finding.hint
+
+
+def test_annotation_suppresses_a_schema_error_pointing_inside_the_object() -> None:
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+        "  annotations: {kubeship.io/ignore: 'KS002: a field our controller adds'}\n"
+        "data: {a: b}\nextra: 1\n"
+    )
+    docs, _ = load_documents(text, "f.yaml")
+    assert not [f for f in check_documents(docs, Options()) if f.rule == "KS002"]
+    docs, _ = load_documents(text.replace("KS002", "KS101"), "f.yaml")
+    assert [f.line for f in check_documents(docs, Options()) if f.rule == "KS002"] == [7]

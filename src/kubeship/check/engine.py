@@ -29,13 +29,16 @@ class Options:
 def check_documents(docs: list[Document], options: Options = Options()) -> list[Finding]:
     """Findings for `docs`, checked together (cross-resource rules see all of them), sorted by position."""
     findings: list[Finding] = []
+    # Suppressions belong to the object, whatever line inside it a finding points at.
+    ignored = {id(doc): _ignored_ids(doc) for doc in docs}
     if options.validate_schema:
         for doc in docs:
-            findings += schema.validate(doc, options.kubernetes_version, options.schema_dirs)
+            found = schema.validate(doc, options.kubernetes_version, options.schema_dirs)
+            findings += [f for f in found if f.rule not in ignored[id(doc)]]
     active = [r for r in RULES.values() if _selected(r.id, options)]
     for doc in docs:
         for rule in active:
-            if rule.check is None:
+            if rule.check is None or rule.id in ignored[id(doc)]:
                 continue
             for message in rule.check(doc):
                 findings.append(
@@ -46,14 +49,15 @@ def check_documents(docs: list[Document], options: Options = Options()) -> list[
         if rule.cross is None:
             continue
         for doc, message in rule.cross(index):
-            findings.append(Finding(doc.file, doc.line, rule.id, rule.severity, message, rule.hint, doc.ref))
-    ignored = {(doc.file, doc.line, doc.ref): _ignored_ids(doc) for doc in docs}
+            if rule.id not in ignored[id(doc)]:
+                findings.append(
+                    Finding(doc.file, doc.line, rule.id, rule.severity, message, rule.hint, doc.ref)
+                )
     return sorted(
         f
         for f in findings
         if f.severity >= options.min_severity
         and _selected(f.rule, options)
-        and f.rule not in ignored.get((f.file, f.line, f.object), set())
         and not any(
             f.rule == rule and fnmatch.fnmatchcase(f.object, pattern) for rule, pattern in options.ignores
         )
