@@ -14,6 +14,7 @@ import shutil
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -215,12 +216,14 @@ def test_build_run_drain_push_pull_and_cached_rebuild(project: Path, registry: R
 
     # Pull into a separate store: the same manifest digest and the same image ID.
     store = project.parent / "store2"
-    podman2 = ["podman", "--root", str(store / "root"), "--runroot", str(store / "run")]
+    runroot = tempfile.mkdtemp(prefix="ks-run-", dir="/tmp")  # podman wants a runroot under 50 characters
+    podman2 = ["podman", "--root", str(store / "root"), "--runroot", runroot]
     sh(*podman2, "pull", "-q", "--cert-dir", str(registry.certs), "--creds", f"{USER}:{PASSWORD}", reference)
     assert sh(*podman2, "image", "inspect", "--format", "{{.Digest}}", reference).stdout.strip() == digest
     local_id = sh("podman", "image", "inspect", "--format", "{{.Id}}", tags[0]).stdout.strip()
     assert sh(*podman2, "image", "inspect", "--format", "{{.Id}}", reference).stdout.strip() == local_id
     sh(*podman2, "rmi", "-a", "-f", check=False)
+    shutil.rmtree(runroot, ignore_errors=True)
 
     # A code-only change: the dependency layer is reused, only the app layer changes.
     before = layers(tags[0])
