@@ -13,10 +13,8 @@ holds themselves are covered by the promtool unit tests).
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from kubeship.observe import alertmanager_config, prometheus_config, rule_groups
 from kubeship.observe.alertmanager import TEMPLATE, TEMPLATE_FILE
 from kubeship.spec import parse_spec
 from tests.conftest import free_port
+from tests.e2e.conftest import wait_http
 from tests.observe.conftest import file_sd, pod_targets, tool
 
 pytestmark = pytest.mark.e2e
@@ -82,33 +81,6 @@ class Hook:
                     return body
             time.sleep(0.1)
         raise AssertionError(f"no POST to {path} in {timeout}s; got {self.received}")
-
-
-@pytest.fixture
-def daemons() -> Iterator[Any]:
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def start(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(args, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-        procs.append(proc)
-        return proc
-
-    yield start
-    for proc in procs:
-        proc.terminate()
-        proc.wait(10)
-
-
-def wait_http(url: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} not ready in {timeout}s")
 
 
 def test_failing_requests_page_through_prometheus_and_alertmanager(

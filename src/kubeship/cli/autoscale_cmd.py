@@ -85,15 +85,40 @@ def decide(snapshot: Path, hpa_file: Path | None) -> None:
 
 
 @autoscale.command()
-@click.argument("snapshot", type=click.Path(path_type=Path, allow_dash=True))
+@click.argument("snapshot", type=click.Path(path_type=Path, allow_dash=True), required=False)
 @click.option(
     "--hpa", "hpa_file", type=click.Path(path_type=Path), help="Explain this HPA (manifest or kubeship.yaml)."
 )
-def explain(snapshot: Path, hpa_file: Path | None) -> None:
+@click.option("--prometheus", help="Build the snapshot from this Prometheus (kube-state-metrics, cAdvisor).")
+@click.option(
+    "--namespace", default="default", show_default=True, help="With --prometheus: the pods' namespace."
+)
+@click.option("--window", default="1m", show_default=True, help="With --prometheus: the CPU rate's range.")
+def explain(
+    snapshot: Path | None, hpa_file: Path | None, prometheus: str | None, namespace: str, window: str
+) -> None:
     """Explain the decision for SNAPSHOT step by step: per metric the ratio and the pods left out,
-    the winning proposal, the stabilization window and the limit that applied."""
+    the winning proposal, the stabilization window and the limit that applied.
+
+    With --prometheus URL --hpa FILE, the snapshot is read from a live Prometheus instead.
+    """
     from kubeship.autoscale.explain import explain as words
 
+    if prometheus is not None:
+        if hpa_file is None or snapshot is not None:
+            raise UsageError("--prometheus takes the HPA from --hpa and no SNAPSHOT")
+        from kubeship.autoscale.decide import SnapshotError
+        from kubeship.autoscale.decide import decide as run
+        from kubeship.promsnap import snapshot as from_prometheus
+
+        data = from_prometheus(prometheus, _hpa_from(hpa_file), namespace, window)
+        try:
+            click.echo(words(run(data)), nl=False)
+        except SnapshotError as exc:
+            raise UsageError(f"{prometheus}: {exc}") from None
+        return
+    if snapshot is None:
+        raise UsageError("give a SNAPSHOT file (or - for stdin), or --prometheus URL with --hpa")
     click.echo(words(_decide(snapshot, hpa_file)), nl=False)
 
 

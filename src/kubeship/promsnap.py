@@ -1,0 +1,42 @@
+"""Ask a Prometheus for what an HPA decision needs (I/O at the edge): `autoscale explain --prometheus`."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from kubeship.autoscale.snapshot import Vector, build, queries
+from kubeship.errors import UsageError
+
+
+def snapshot(
+    url: str, hpa: dict[str, Any], namespace: str, window: str = "1m", at: float | None = None
+) -> dict[str, Any]:
+    now = at if at is not None else time.time()
+    answers = {key: _query(url, promql, now) for key, promql in queries(hpa, namespace, window).items()}
+    if not answers["pods"]:
+        target = hpa["spec"]["scaleTargetRef"]["name"]
+        raise UsageError(
+            f"{url}: no kube_pod_info for pods of {target} in namespace {namespace}: "
+            "is kube-state-metrics scraped, and the namespace right?"
+        )
+    return build(hpa, answers, now, window)
+
+
+def _query(url: str, promql: str, at: float) -> Vector:
+    params = urllib.parse.urlencode({"query": promql, "time": f"{at:.3f}"})
+    try:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/api/v1/query?{params}", timeout=10) as response:
+            body = json.load(response)
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace")[:200]
+        raise UsageError(f"{url}: query refused ({exc.code}): {detail}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise UsageError(f"{url}: Prometheus unreachable ({exc})") from None
+    if body.get("status") != "success" or body["data"]["resultType"] != "vector":
+        raise UsageError(f"{url}: unexpected answer to {promql}: {str(body)[:200]}")
+    return [(r["metric"], float(r["value"][1])) for r in body["data"]["result"]]
