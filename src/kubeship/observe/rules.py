@@ -40,12 +40,10 @@ Rule = dict[str, Any]
 
 def rule_groups(spec: AppSpec) -> dict[str, Any]:
     """A Prometheus rule file: `{"groups": [...]}` (what promtool and `rule_files` read)."""
-    groups = [
-        {"name": f"{spec.name}.recording", "rules": _recording(spec)},
-        {"name": f"{spec.name}.slo", "rules": _slo_alerts(spec)},
-        {"name": f"{spec.name}.service", "rules": _service_alerts(spec)},
-    ]
-    return {"groups": [g for g in groups if g["rules"]]}
+    # One group: rules in a group run in order, so every alert reads the recording rules of the same
+    # evaluation. Across groups (evaluated independently) an alert could read the previous one.
+    rules = [*_recording(spec), *_slo_alerts(spec), *_service_alerts(spec)]
+    return {"groups": [{"name": spec.name, "rules": rules}]}
 
 
 def prometheus_rule(spec: AppSpec) -> dict[str, Any]:
