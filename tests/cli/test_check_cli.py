@@ -57,7 +57,8 @@ def test_rendered_manifests_pass_check_with_zero_findings(tmp_path: Path) -> Non
 def test_text_report_and_exit_code(bad: Path) -> None:
     result = run_cli("check", str(bad))
     assert result.returncode == 1
-    assert f"{bad}:1: Deployment/api error KS201 container 'api' is privileged" in result.stdout
+    # the finding points at the container's line (11), not the Deployment's (1)
+    assert f"{bad}:11: Deployment/api error KS201 container 'api' is privileged" in result.stdout
     assert f"{bad}:13: Service/api error KS301" in result.stdout
     assert "fix: " in result.stdout
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kubeship.check import schema
+from kubeship.check.load import field_line
 from kubeship.check.model import Document, Finding, Severity
 from kubeship.check.rules import RULES, Index
 
@@ -31,19 +32,17 @@ def check_documents(docs: list[Document], options: Options = Options()) -> list[
     findings: list[Finding] = []
     # Suppressions belong to the object, whatever line inside it a finding points at.
     ignored = {id(doc): _ignored_ids(doc) for doc in docs}
-    if options.validate_schema:
-        for doc in docs:
+    active = [r for r in RULES.values() if _selected(r.id, options)]
+    for doc in docs:  # schema and object rules together: a document is re-read at most once for lines
+        if options.validate_schema:
             found = schema.validate(doc, options.kubernetes_version, options.schema_dirs)
             findings += [f for f in found if f.rule not in ignored[id(doc)]]
-    active = [r for r in RULES.values() if _selected(r.id, options)]
-    for doc in docs:
         for rule in active:
             if rule.check is None or rule.id in ignored[id(doc)]:
                 continue
-            for message in rule.check(doc):
-                findings.append(
-                    Finding(doc.file, doc.line, rule.id, rule.severity, message, rule.hint, doc.ref)
-                )
+            for hit in rule.check(doc):
+                message, line = (hit, doc.line) if isinstance(hit, str) else (hit[0], field_line(doc, hit[1]))
+                findings.append(Finding(doc.file, line, rule.id, rule.severity, message, rule.hint, doc.ref))
     index = Index(docs, external_refs=options.external_refs)
     for rule in active:
         if rule.cross is None:

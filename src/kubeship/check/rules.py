@@ -18,7 +18,9 @@ WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Cro
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.I)
 DANGEROUS_CAPS = {"ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "DAC_READ_SEARCH", "NET_RAW"}
 
-ObjectCheck = Callable[[Document], Iterator[str]]
+Path = list[str | int]
+# An object check yields a message, or (message, path of the field it is about) to point at its line.
+ObjectCheck = Callable[[Document], Iterator[str | tuple[str, Path]]]
 CrossCheck = Callable[["Index"], Iterator[tuple[Document, str]]]
 
 
@@ -127,6 +129,20 @@ def selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
     return bool(match) or bool(selector.get("matchExpressions"))
 
 
+def _at(doc: Document, container: dict[str, Any]) -> Path:
+    """The path of `container` (the very dict) in the object: where a finding about it points."""
+    kind = doc.obj.get("kind")
+    base: Path = ["spec"] if kind == "Pod" else ["spec", "template", "spec"]
+    if kind == "CronJob":
+        base = ["spec", "jobTemplate", "spec", "template", "spec"]
+    pod = pod_spec(doc.obj) or {}
+    for key in ("containers", "initContainers"):
+        for i, c in enumerate(pod.get(key) or []):
+            if c is container:
+                return [*base, key, i]
+    return []
+
+
 def _workload_pods(doc: Document) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     pod = pod_spec(doc.obj)
     if pod is not None:
@@ -156,13 +172,13 @@ def _replicas(obj: dict[str, Any]) -> int:
     "A long-running container has no livenessProbe: a hung process is never restarted.",
     "add livenessProbe: {httpGet: {path: /healthz, port: http}}",
 )
-def liveness_missing(doc: Document) -> Iterator[str]:
+def liveness_missing(doc: Document) -> Iterator[str | tuple[str, Path]]:
     if doc.kind in ("Job", "CronJob"):
         return
     for pod, _ in _workload_pods(doc):
         for c in containers(pod, init=False):
             if "livenessProbe" not in c:
-                yield f"container {c.get('name')!r} has no livenessProbe"
+                yield f"container {c.get('name')!r} has no livenessProbe", _at(doc, c)
 
 
 @_register(
@@ -173,13 +189,13 @@ def liveness_missing(doc: Document) -> Iterator[str]:
     "A serving container has no readinessProbe: it gets traffic before it is ready and while it drains.",
     "add readinessProbe: {httpGet: {path: /readyz, port: http}}",
 )
-def readiness_missing(doc: Document) -> Iterator[str]:
+def readiness_missing(doc: Document) -> Iterator[str | tuple[str, Path]]:
     if doc.kind in ("Job", "CronJob", "DaemonSet"):
         return
     for pod, _ in _workload_pods(doc):
         for c in containers(pod, init=False):
             if "readinessProbe" not in c:
-                yield f"container {c.get('name')!r} has no readinessProbe"
+                yield f"container {c.get('name')!r} has no readinessProbe", _at(doc, c)
 
 
 @_register(
@@ -190,7 +206,7 @@ def readiness_missing(doc: Document) -> Iterator[str]:
     "A probe targets a port the container does not declare: it will always fail.",
     "use a containerPort number or the name of one in ports[]",
 )
-def probe_port(doc: Document) -> Iterator[str]:
+def probe_port(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, _ in _workload_pods(doc):
         for c in containers(pod, init=False):
             names = {p.get("name") for p in c.get("ports") or []}
@@ -205,7 +221,10 @@ def probe_port(doc: Document) -> Iterator[str]:
                         isinstance(port, int) and numbers and port not in numbers
                     ):
                         name = c.get("name")
-                        yield f"container {name!r} {probe_name} port {port!r} is not one of its ports"
+                        yield (
+                            f"container {name!r} {probe_name} port {port!r} is not one of its ports",
+                            _at(doc, c),
+                        )
 
 
 @_register(
@@ -216,13 +235,13 @@ def probe_port(doc: Document) -> Iterator[str]:
     "A container without CPU and memory requests: the scheduler packs blindly and the HPA cannot use it.",
     "set resources.requests.cpu and .memory",
 )
-def requests_missing(doc: Document) -> Iterator[str]:
+def requests_missing(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for _, cs in _workload_pods(doc):
         for c in cs:
             requests = (c.get("resources") or {}).get("requests") or {}
             missing = [r for r in ("cpu", "memory") if r not in requests]
             if missing:
-                yield f"container {c.get('name')!r} has no {' or '.join(missing)} request"
+                yield f"container {c.get('name')!r} has no {' or '.join(missing)} request", _at(doc, c)
 
 
 @_register(
@@ -233,11 +252,11 @@ def requests_missing(doc: Document) -> Iterator[str]:
     "A container without a memory limit can take the node's memory from its neighbours.",
     "set resources.limits.memory (a CPU limit is optional: it throttles)",
 )
-def memory_limit_missing(doc: Document) -> Iterator[str]:
+def memory_limit_missing(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for _, cs in _workload_pods(doc):
         for c in cs:
             if "memory" not in ((c.get("resources") or {}).get("limits") or {}):
-                yield f"container {c.get('name')!r} has no memory limit"
+                yield f"container {c.get('name')!r} has no memory limit", _at(doc, c)
 
 
 @_register(
@@ -248,12 +267,12 @@ def memory_limit_missing(doc: Document) -> Iterator[str]:
     "An image with no tag or with `latest`: what runs changes without a change to the manifest.",
     "pin a version tag or a digest (image@sha256:...)",
 )
-def image_unpinned(doc: Document) -> Iterator[str]:
+def image_unpinned(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for _, cs in _workload_pods(doc):
         for c in cs:
             image = str(c.get("image", ""))
             if _image_tag(image) in (None, "latest"):
-                yield f"container {c.get('name')!r} image {image!r} is not pinned"
+                yield f"container {c.get('name')!r} image {image!r} is not pinned", _at(doc, c)
 
 
 @_register(
@@ -264,13 +283,13 @@ def image_unpinned(doc: Document) -> Iterator[str]:
     "imagePullPolicy contradicts the tag: Never/IfNotPresent with latest serves stale images.",
     "with a pinned tag use IfNotPresent; avoid latest altogether",
 )
-def pull_policy(doc: Document) -> Iterator[str]:
+def pull_policy(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for _, cs in _workload_pods(doc):
         for c in cs:
             tag = _image_tag(str(c.get("image", "")))
             policy = c.get("imagePullPolicy")
             if tag in (None, "latest") and policy in ("IfNotPresent", "Never"):
-                yield f"container {c.get('name')!r} uses {policy} with an unpinned image"
+                yield f"container {c.get('name')!r} uses {policy} with an unpinned image", _at(doc, c)
 
 
 @_register(
@@ -281,7 +300,7 @@ def pull_policy(doc: Document) -> Iterator[str]:
     "Several replicas with no topology spread or anti-affinity may all land on one node or zone.",
     "add topologySpreadConstraints on topology.kubernetes.io/zone and kubernetes.io/hostname",
 )
-def spread_missing(doc: Document) -> Iterator[str]:
+def spread_missing(doc: Document) -> Iterator[str | tuple[str, Path]]:
     if doc.kind not in ("Deployment", "StatefulSet") or _replicas(doc.obj) < 2:
         return
     pod = pod_spec(doc.obj) or {}
@@ -298,12 +317,12 @@ def spread_missing(doc: Document) -> Iterator[str]:
     "Identical liveness and readiness probes: a slow dependency restarts pods instead of draining them.",
     "point liveness at a cheap 'process alive' check (/healthz), readiness at dependencies (/readyz)",
 )
-def liveness_equals_readiness(doc: Document) -> Iterator[str]:
+def liveness_equals_readiness(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, _ in _workload_pods(doc):
         for c in containers(pod, init=False):
             live, ready = c.get("livenessProbe"), c.get("readinessProbe")
             if live and ready and live == ready:
-                yield f"container {c.get('name')!r} has the same liveness and readiness probe"
+                yield f"container {c.get('name')!r} has the same liveness and readiness probe", _at(doc, c)
 
 
 @_register(
@@ -314,14 +333,14 @@ def liveness_equals_readiness(doc: Document) -> Iterator[str]:
     "An environment variable set twice: only the last one counts, silently.",
     "remove one of them",
 )
-def env_duplicate(doc: Document) -> Iterator[str]:
+def env_duplicate(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for _, cs in _workload_pods(doc):
         for c in cs:
             seen: set[str] = set()
             for env in c.get("env") or []:
                 name = env.get("name")
                 if name in seen:
-                    yield f"container {c.get('name')!r} sets {name} twice"
+                    yield f"container {c.get('name')!r} sets {name} twice", _at(doc, c)
                 seen.add(name)
 
 
@@ -342,11 +361,11 @@ def _security(pod: dict[str, Any], c: dict[str, Any], key: str) -> Any:
     "A privileged container has the node's full power.",
     "remove securityContext.privileged, or add only the capability needed",
 )
-def privileged(doc: Document) -> Iterator[str]:
+def privileged(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for _, cs in _workload_pods(doc):
         for c in cs:
             if (c.get("securityContext") or {}).get("privileged") is True:
-                yield f"container {c.get('name')!r} is privileged"
+                yield f"container {c.get('name')!r} is privileged", _at(doc, c)
 
 
 @_register(
@@ -357,11 +376,11 @@ def privileged(doc: Document) -> Iterator[str]:
     "allowPrivilegeEscalation is not false: setuid binaries can gain privileges.",
     "set securityContext.allowPrivilegeEscalation: false",
 )
-def privilege_escalation(doc: Document) -> Iterator[str]:
+def privilege_escalation(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for _, cs in _workload_pods(doc):
         for c in cs:
             if (c.get("securityContext") or {}).get("allowPrivilegeEscalation") is not False:
-                yield f"container {c.get('name')!r} allows privilege escalation"
+                yield f"container {c.get('name')!r} allows privilege escalation", _at(doc, c)
 
 
 @_register(
@@ -372,11 +391,11 @@ def privilege_escalation(doc: Document) -> Iterator[str]:
     "The container runs as root (runAsUser 0).",
     "run as a numeric non-root user: runAsUser: 10001, runAsNonRoot: true",
 )
-def run_as_root(doc: Document) -> Iterator[str]:
+def run_as_root(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, cs in _workload_pods(doc):
         for c in cs:
             if _security(pod, c, "runAsUser") == 0:
-                yield f"container {c.get('name')!r} runs as user 0"
+                yield f"container {c.get('name')!r} runs as user 0", _at(doc, c)
 
 
 @_register(
@@ -387,11 +406,11 @@ def run_as_root(doc: Document) -> Iterator[str]:
     "runAsNonRoot is not set: an image whose USER is root would run as root.",
     "set securityContext.runAsNonRoot: true on the pod or container",
 )
-def run_as_non_root(doc: Document) -> Iterator[str]:
+def run_as_non_root(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, cs in _workload_pods(doc):
         for c in cs:
             if _security(pod, c, "runAsNonRoot") is not True:
-                yield f"container {c.get('name')!r} does not require a non-root user"
+                yield f"container {c.get('name')!r} does not require a non-root user", _at(doc, c)
 
 
 @_register(
@@ -402,11 +421,11 @@ def run_as_non_root(doc: Document) -> Iterator[str]:
     "A writable root filesystem lets an intruder change the container's binaries.",
     "set readOnlyRootFilesystem: true and mount an emptyDir at /tmp",
 )
-def writable_root(doc: Document) -> Iterator[str]:
+def writable_root(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for _, cs in _workload_pods(doc):
         for c in cs:
             if (c.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True:
-                yield f"container {c.get('name')!r} has a writable root filesystem"
+                yield f"container {c.get('name')!r} has a writable root filesystem", _at(doc, c)
 
 
 @_register(
@@ -417,15 +436,14 @@ def writable_root(doc: Document) -> Iterator[str]:
     "Added Linux capabilities widen what the container may do to the node.",
     "drop: [ALL] and add back only what the process needs (usually nothing)",
 )
-def capabilities_added(doc: Document) -> Iterator[str]:
+def capabilities_added(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for _, cs in _workload_pods(doc):
         for c in cs:
             added = ((c.get("securityContext") or {}).get("capabilities") or {}).get("add") or []
             if added:
                 danger = sorted(set(added) & DANGEROUS_CAPS)
-                yield f"container {c.get('name')!r} adds {', '.join(added)}" + (
-                    f" (dangerous: {', '.join(danger)})" if danger else ""
-                )
+                extra = f" (dangerous: {', '.join(danger)})" if danger else ""
+                yield f"container {c.get('name')!r} adds {', '.join(added)}{extra}", _at(doc, c)
 
 
 @_register(
@@ -436,12 +454,12 @@ def capabilities_added(doc: Document) -> Iterator[str]:
     "The container keeps the runtime's default capabilities.",
     "set securityContext.capabilities.drop: [ALL]",
 )
-def capabilities_kept(doc: Document) -> Iterator[str]:
+def capabilities_kept(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for _, cs in _workload_pods(doc):
         for c in cs:
             dropped = ((c.get("securityContext") or {}).get("capabilities") or {}).get("drop") or []
             if "ALL" not in dropped:
-                yield f"container {c.get('name')!r} does not drop ALL capabilities"
+                yield f"container {c.get('name')!r} does not drop ALL capabilities", _at(doc, c)
 
 
 @_register(
@@ -452,7 +470,7 @@ def capabilities_kept(doc: Document) -> Iterator[str]:
     "hostNetwork, hostPID or hostIPC shares the node's namespaces with the pod.",
     "remove them; use a Service for networking",
 )
-def host_namespaces(doc: Document) -> Iterator[str]:
+def host_namespaces(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, _ in _workload_pods(doc):
         shared = [k for k in ("hostNetwork", "hostPID", "hostIPC") if pod.get(k) is True]
         if shared:
@@ -467,7 +485,7 @@ def host_namespaces(doc: Document) -> Iterator[str]:
     "A hostPath volume exposes the node's filesystem to the pod.",
     "use an emptyDir, a ConfigMap/Secret, or a PersistentVolumeClaim",
 )
-def host_path(doc: Document) -> Iterator[str]:
+def host_path(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, _ in _workload_pods(doc):
         for vol in pod.get("volumes") or []:
             if "hostPath" in vol:
@@ -482,12 +500,15 @@ def host_path(doc: Document) -> Iterator[str]:
     "A secret-looking environment variable has a literal value in the manifest.",
     "move it to a Secret and use valueFrom.secretKeyRef",
 )
-def secret_in_env(doc: Document) -> Iterator[str]:
+def secret_in_env(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for _, cs in _workload_pods(doc):
         for c in cs:
             for env in c.get("env") or []:
                 if SECRET_NAME.search(str(env.get("name", ""))) and env.get("value"):
-                    yield f"container {c.get('name')!r} sets {env.get('name')} to a literal value"
+                    yield (
+                        f"container {c.get('name')!r} sets {env.get('name')} to a literal value",
+                        _at(doc, c),
+                    )
 
 
 @_register(
@@ -498,7 +519,7 @@ def secret_in_env(doc: Document) -> Iterator[str]:
     "The pod mounts a service-account token it probably never uses: a stolen token talks to the API.",
     "set automountServiceAccountToken: false unless the app calls the Kubernetes API",
 )
-def sa_token(doc: Document) -> Iterator[str]:
+def sa_token(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, _ in _workload_pods(doc):
         if pod.get("automountServiceAccountToken") is not False:
             yield "pod automounts a service-account token"
@@ -512,7 +533,7 @@ def sa_token(doc: Document) -> Iterator[str]:
     "The object is placed in the default namespace explicitly.",
     "give the app its own namespace",
 )
-def default_namespace(doc: Document) -> Iterator[str]:
+def default_namespace(doc: Document) -> Iterator[str | tuple[str, Path]]:
     if doc.namespace == "default":
         yield "object is in the default namespace"
 
@@ -525,11 +546,11 @@ def default_namespace(doc: Document) -> Iterator[str]:
     "No seccomp profile: the container may make any system call.",
     "set securityContext.seccompProfile.type: RuntimeDefault on the pod",
 )
-def seccomp(doc: Document) -> Iterator[str]:
+def seccomp(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, cs in _workload_pods(doc):
         for c in cs:
             if not _security(pod, c, "seccompProfile"):
-                yield f"container {c.get('name')!r} has no seccomp profile"
+                yield f"container {c.get('name')!r} has no seccomp profile", _at(doc, c)
 
 
 # -- cross-resource ------------------------------------------------------------------------
@@ -898,6 +919,6 @@ def replicas_with_hpa(index: Index) -> Iterator[tuple[Document, str]]:
     "One replica and no HPA: every rollout, node drain or crash is an outage.",
     "run at least 2 replicas (or an HPA with minReplicas 2)",
 )
-def single_replica(doc: Document) -> Iterator[str]:
+def single_replica(doc: Document) -> Iterator[str | tuple[str, Path]]:
     if doc.kind in ("Deployment", "StatefulSet") and (doc.obj.get("spec") or {}).get("replicas") == 1:
         yield "replicas: 1"
