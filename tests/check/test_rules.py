@@ -246,3 +246,18 @@ def test_annotation_suppresses_a_schema_error_pointing_inside_the_object() -> No
     assert not [f for f in check_documents(docs, Options()) if f.rule == "KS002"]
     docs, _ = load_documents(text.replace("KS002", "KS101"), "f.yaml")
     assert [f.line for f in check_documents(docs, Options()) if f.rule == "KS002"] == [7]
+
+
+def test_pod_and_container_rules_point_at_their_field() -> None:
+    text = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n"
+        "  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n"
+        "      containers:\n      - name: c\n        image: x:1\n        env:\n"
+        "        - {name: LOG, value: info}\n        - {name: DB_PASSWORD, value: hunter2}\n"
+        "      volumes:\n      - {name: data, emptyDir: {}}\n      - {name: host, hostPath: {path: /var}}\n"
+    )
+    docs, _ = load_documents(text, "f.yaml")
+    lines = {f.rule: f.line for f in check_documents(docs, Options())}
+    assert lines["KS210"] == 14  # the env entry with the literal secret
+    assert lines["KS209"] == 17  # the hostPath volume
+    assert lines["KS101"] == 10  # no livenessProbe: the container

@@ -129,12 +129,19 @@ def selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
     return bool(match) or bool(selector.get("matchExpressions"))
 
 
+def _pod_path(doc: Document) -> Path:
+    """Where the pod spec sits in the object (the same walk as `pod_spec`)."""
+    kind = doc.obj.get("kind")
+    if kind == "Pod":
+        return ["spec"]
+    if kind == "CronJob":
+        return ["spec", "jobTemplate", "spec", "template", "spec"]
+    return ["spec", "template", "spec"]
+
+
 def _at(doc: Document, container: dict[str, Any]) -> Path:
     """The path of `container` (the very dict) in the object: where a finding about it points."""
-    kind = doc.obj.get("kind")
-    base: Path = ["spec"] if kind == "Pod" else ["spec", "template", "spec"]
-    if kind == "CronJob":
-        base = ["spec", "jobTemplate", "spec", "template", "spec"]
+    base = _pod_path(doc)
     pod = pod_spec(doc.obj) or {}
     for key in ("containers", "initContainers"):
         for i, c in enumerate(pod.get(key) or []):
@@ -474,7 +481,7 @@ def host_namespaces(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, _ in _workload_pods(doc):
         shared = [k for k in ("hostNetwork", "hostPID", "hostIPC") if pod.get(k) is True]
         if shared:
-            yield f"pod uses {', '.join(shared)}"
+            yield f"pod uses {', '.join(shared)}", [*_pod_path(doc), shared[0]]
 
 
 @_register(
@@ -487,9 +494,10 @@ def host_namespaces(doc: Document) -> Iterator[str | tuple[str, Path]]:
 )
 def host_path(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, _ in _workload_pods(doc):
-        for vol in pod.get("volumes") or []:
+        for i, vol in enumerate(pod.get("volumes") or []):
             if "hostPath" in vol:
-                yield f"volume {vol.get('name')!r} mounts host path {vol['hostPath'].get('path')!r}"
+                where = [*_pod_path(doc), "volumes", i]
+                yield f"volume {vol.get('name')!r} mounts host path {vol['hostPath'].get('path')!r}", where
 
 
 @_register(
@@ -503,12 +511,10 @@ def host_path(doc: Document) -> Iterator[str | tuple[str, Path]]:
 def secret_in_env(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for _, cs in _workload_pods(doc):
         for c in cs:
-            for env in c.get("env") or []:
+            for j, env in enumerate(c.get("env") or []):
                 if SECRET_NAME.search(str(env.get("name", ""))) and env.get("value"):
-                    yield (
-                        f"container {c.get('name')!r} sets {env.get('name')} to a literal value",
-                        _at(doc, c),
-                    )
+                    message = f"container {c.get('name')!r} sets {env.get('name')} to a literal value"
+                    yield message, [*_at(doc, c), "env", j]
 
 
 @_register(
@@ -522,7 +528,7 @@ def secret_in_env(doc: Document) -> Iterator[str | tuple[str, Path]]:
 def sa_token(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, _ in _workload_pods(doc):
         if pod.get("automountServiceAccountToken") is not False:
-            yield "pod automounts a service-account token"
+            yield "pod automounts a service-account token", [*_pod_path(doc), "automountServiceAccountToken"]
 
 
 @_register(
