@@ -194,9 +194,8 @@ def simulate(
 
     import numpy as np
 
-    from kubeship.autoscale.simulate import Autoscaler, Workload, synthetic
+    from kubeship.autoscale.simulate import Autoscaler, Workload
     from kubeship.autoscale.simulate import simulate as run
-    from kubeship.autoscale.traces import TraceError, parse_csv
 
     if measured is not None and rps_per_core is None:
         try:
@@ -235,15 +234,7 @@ def simulate(
         )
     if rps_per_core <= 0 or cpu_request <= 0 or not 1 <= hpa.target_utilization <= 1000:
         raise UsageError("--rps-per-core and --cpu-request must be > 0, --target 1-1000")
-    try:
-        if trace in ("step", "ramp", "diurnal", "flash"):
-            load = synthetic(trace, seconds, base, peak)
-        else:
-            load = parse_csv(Path(trace).read_text(encoding="utf-8"), trace)
-    except OSError as exc:
-        raise UsageError(f"{trace}: cannot read ({exc.strerror})") from None
-    except TraceError as exc:
-        raise UsageError(str(exc)) from None
+    load = _trace(trace, seconds, base, peak)
     workload = Workload(rps_per_core, cpu_request, cpu_limit, startup)
     configs = {spec.name if config is not None else "hpa": hpa}
     for path in hpa_files:
@@ -285,6 +276,21 @@ def simulate(
         plot_path.parent.mkdir(parents=True, exist_ok=True)
         plot_path.write_bytes(plot_png(results, slo, f"kubeship autoscale simulate --trace {trace}"))
         click.echo(f"wrote {plot_path}", err=True)
+
+
+def _trace(trace: str, seconds: int, base: float, peak: float) -> Any:
+    """A built-in trace by name, or a CSV file of timestamp,value rows (checked row by row)."""
+    from kubeship.autoscale.simulate import synthetic
+    from kubeship.autoscale.traces import TraceError, parse_csv
+
+    try:
+        if trace in ("step", "ramp", "diurnal", "flash"):
+            return synthetic(trace, seconds, base, peak)
+        return parse_csv(Path(trace).read_text(encoding="utf-8"), trace)
+    except OSError as exc:
+        raise UsageError(f"{trace}: cannot read ({exc.strerror})") from None
+    except TraceError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _autoscaler(path: Path) -> Any:
@@ -466,8 +472,7 @@ def simulate_queue(
     from kubeship.autoscale.decide import behavior_from_json
     from kubeship.autoscale.queue import QueueWorkload
     from kubeship.autoscale.queue import simulate_queue as run
-    from kubeship.autoscale.simulate import Autoscaler, synthetic
-    from kubeship.autoscale.traces import TraceError, parse_csv
+    from kubeship.autoscale.simulate import Autoscaler
 
     if (per_pod_rate is None) != open_loop:
         raise UsageError("give --per-pod-rate (the pods drain the queue) or --open-loop, one of them")
@@ -501,15 +506,7 @@ def simulate_queue(
     )
     if hpa.min_replicas < 1 or hpa.min_replicas > hpa.max_replicas or target <= 0:
         raise UsageError("need 1 ≤ min ≤ max and a target above 0")
-    try:
-        if trace in ("step", "ramp", "diurnal", "flash"):
-            values = synthetic(trace, seconds, base, peak)
-        else:
-            values = parse_csv(Path(trace).read_text(encoding="utf-8"), trace)
-    except OSError as exc:
-        raise UsageError(f"{trace}: cannot read ({exc.strerror})") from None
-    except TraceError as exc:
-        raise UsageError(str(exc)) from None
+    values = _trace(trace, seconds, base, peak)
     result = run(values, QueueWorkload(per_pod_rate, startup), hpa, target, kind)
     summary = result.summary(target)
     click.echo(json.dumps(summary, indent=2))
