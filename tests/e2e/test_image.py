@@ -161,6 +161,8 @@ def test_build_run_drain_push_pull_and_cached_rebuild(project: Path, registry: R
     assert '"org.opencontainers.image.version":"1.0.0"' in labels
     files = sh("podman", "run", "--rm", "--entrypoint", "ls", tags[0], "-A", "/app").stdout.split()
     assert sorted(files) == ["app.py", "requirements.txt"]  # no wheels, VCS, spec or Dockerfile
+    tools = sh("podman", "run", "--rm", "--entrypoint", "ls", tags[0], "/opt/venv/bin").stdout.split()
+    assert "kubeship" in tools and "pip" not in tools  # the runtime image cannot install anything
 
     # Run it; SIGTERM (what the kubelet sends): readiness fails at once, requests still served, exit 0.
     name, port = f"kubeship-e2e-{free_port()}", free_port()

@@ -101,9 +101,11 @@ ENV PIP_NO_CACHE_DIR=1 \\
 RUN python3 -m venv {VENV}
 ENV PATH={VENV}/bin:$PATH
 WORKDIR /build
-# Dependencies before source: a code-only change reuses this layer.
+# Dependencies before source: a code-only change reuses this layer. pip leaves with its job done:
+# the runtime image cannot install anything.
 COPY {b.requirements} ./
-{fetch}RUN {install}
+{fetch}RUN {install} \\
+ && python3 -m pip uninstall --yes --quiet pip setuptools
 COPY . /src
 {prune}
 # --- runtime: the venv and the app, nothing else ------------------------------------------------
