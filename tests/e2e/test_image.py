@@ -89,6 +89,11 @@ auth: {{htpasswd: {{realm: kubeship, path: {root / "htpasswd"}}}}}
     finally:
         proc.terminate()
         proc.wait(10)
+        # the images built for this registry go with it (the base image stays)
+        images = sh("podman", "images", "--format", "{{.Repository}}:{{.Tag}}", check=False).stdout.split()
+        ours = [i for i in images if i.startswith(f"127.0.0.1:{port}/")]
+        if ours:
+            sh("podman", "rmi", "--force", *ours, check=False)
 
 
 @pytest.fixture(scope="module")
