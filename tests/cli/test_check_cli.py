@@ -59,7 +59,7 @@ def test_text_report_and_exit_code(bad: Path) -> None:
     assert result.returncode == 1
     # the finding points at the container's line (11), not the Deployment's (1)
     assert f"{bad}:11: Deployment/api error KS201 container 'api' is privileged" in result.stdout
-    assert f"{bad}:13: Service/api error KS301" in result.stdout
+    assert f"{bad}:16: Service/api error KS301" in result.stdout  # at its selector
     assert "fix: " in result.stdout
 
 

@@ -47,10 +47,11 @@ def check_documents(docs: list[Document], options: Options = Options()) -> list[
     for rule in active:
         if rule.cross is None:
             continue
-        for doc, message in rule.cross(index):
-            if rule.id not in ignored[id(doc)]:
+        for owner, message, *where in rule.cross(index):
+            if rule.id not in ignored[id(owner)]:
+                line = field_line(owner, where[0]) if where else owner.line
                 findings.append(
-                    Finding(doc.file, doc.line, rule.id, rule.severity, message, rule.hint, doc.ref)
+                    Finding(owner.file, line, rule.id, rule.severity, message, rule.hint, owner.ref)
                 )
     return sorted(
         f

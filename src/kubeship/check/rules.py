@@ -21,7 +21,8 @@ DANGEROUS_CAPS = {"ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "
 Path = list[str | int]
 # An object check yields a message, or (message, path of the field it is about) to point at its line.
 ObjectCheck = Callable[[Document], Iterator[str | tuple[str, Path]]]
-CrossCheck = Callable[["Index"], Iterator[tuple[Document, str]]]
+# A cross-resource check yields (object, message) or (object, message, path of the field).
+CrossCheck = Callable[["Index"], Iterator[tuple[Document, str] | tuple[Document, str, Path]]]
 
 
 @dataclass(frozen=True)
@@ -617,13 +618,13 @@ class Index:
     "The Service's selector matches no pod template among the objects checked: it routes nowhere.",
     "make spec.selector a subset of the workload's pod template labels",
 )
-def service_selects_nothing(index: Index) -> Iterator[tuple[Document, str]]:
+def service_selects_nothing(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     for svc in index.by_kind.get("Service", []):
         selector = (svc.obj.get("spec") or {}).get("selector")
         if not selector or (svc.obj.get("spec") or {}).get("type") == "ExternalName":
             continue
         if not index.selected({"matchLabels": selector}, svc.namespace):
-            yield svc, f"selector {selector} matches no pod template"
+            yield svc, f"selector {selector} matches no pod template", ["spec", "selector"]
 
 
 @_register(
@@ -634,7 +635,7 @@ def service_selects_nothing(index: Index) -> Iterator[tuple[Document, str]]:
     "An Ingress backend names a Service, or a Service port, that is not there.",
     "fix backend.service.name / port to an existing Service and one of its ports",
 )
-def ingress_backend(index: Index) -> Iterator[tuple[Document, str]]:
+def ingress_backend(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     for ing in index.by_kind.get("Ingress", []):
         spec = ing.obj.get("spec") or {}
         backends = [spec.get("defaultBackend")] if spec.get("defaultBackend") else []
@@ -664,11 +665,12 @@ def ingress_backend(index: Index) -> Iterator[tuple[Document, str]]:
     "The HPA's scaleTargetRef names a workload that is not there.",
     "fix scaleTargetRef kind/name",
 )
-def hpa_target(index: Index) -> Iterator[tuple[Document, str]]:
+def hpa_target(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     for hpa in index.by_kind.get("HorizontalPodAutoscaler", []):
         ref = (hpa.obj.get("spec") or {}).get("scaleTargetRef") or {}
         if index.find(str(ref.get("kind")), str(ref.get("name")), hpa.namespace) is None:
-            yield hpa, f"scaleTargetRef {ref.get('kind')}/{ref.get('name')} is not among the objects"
+            message = f"scaleTargetRef {ref.get('kind')}/{ref.get('name')} is not among the objects"
+            yield hpa, message, ["spec", "scaleTargetRef"]
 
 
 @_register(
@@ -680,7 +682,7 @@ def hpa_target(index: Index) -> Iterator[tuple[Document, str]]:
     "the HPA cannot compute utilization and will not scale.",
     "set resources.requests for that resource on every container",
 )
-def hpa_without_request(index: Index) -> Iterator[tuple[Document, str]]:
+def hpa_without_request(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     for hpa in index.by_kind.get("HorizontalPodAutoscaler", []):
         spec = hpa.obj.get("spec") or {}
         ref = spec.get("scaleTargetRef") or {}
@@ -711,7 +713,7 @@ def hpa_without_request(index: Index) -> Iterator[tuple[Document, str]]:
     "A pod references a ConfigMap or Secret that is not among the objects: it will not start.",
     "add the object, mark the reference optional, or pass --external-refs if it exists in the cluster",
 )
-def reference_missing(index: Index) -> Iterator[tuple[Document, str]]:
+def reference_missing(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     if index.external_refs:
         return
     for doc in index.docs:
@@ -754,7 +756,7 @@ def _references(pod: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
     "The PodDisruptionBudget's selector matches no pod template: it protects nothing.",
     "make spec.selector match the workload's pod labels",
 )
-def pdb_selects_nothing(index: Index) -> Iterator[tuple[Document, str]]:
+def pdb_selects_nothing(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     for pdb in index.by_kind.get("PodDisruptionBudget", []):
         selector = (pdb.obj.get("spec") or {}).get("selector")
         if not index.selected(selector, pdb.namespace):
@@ -769,7 +771,7 @@ def pdb_selects_nothing(index: Index) -> Iterator[tuple[Document, str]]:
     "The PodDisruptionBudget allows no disruption for its workload's replicas: node drains hang.",
     "use maxUnavailable: 1, or run at least minAvailable + 1 replicas",
 )
-def pdb_blocks(index: Index) -> Iterator[tuple[Document, str]]:
+def pdb_blocks(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     for pdb in index.by_kind.get("PodDisruptionBudget", []):
         spec = pdb.obj.get("spec") or {}
         for w in index.selected(spec.get("selector"), pdb.namespace):
@@ -805,7 +807,7 @@ def _hpa_min(index: Index, workload: Document) -> int | None:
     "The NetworkPolicy's podSelector matches no pod template among the objects.",
     "match the workload's pod labels (an empty podSelector selects every pod)",
 )
-def netpol_selects_nothing(index: Index) -> Iterator[tuple[Document, str]]:
+def netpol_selects_nothing(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     for pol in index.by_kind.get("NetworkPolicy", []):
         selector = (pol.obj.get("spec") or {}).get("podSelector") or {}
         if not selector.get("matchLabels") and not selector.get("matchExpressions"):
@@ -822,7 +824,7 @@ def netpol_selects_nothing(index: Index) -> Iterator[tuple[Document, str]]:
     "Two objects with the same kind, namespace and name: the second overwrites the first.",
     "rename or remove one",
 )
-def duplicates(index: Index) -> Iterator[tuple[Document, str]]:
+def duplicates(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     seen: dict[tuple[str, str, str, str], Document] = {}
     for doc in index.docs:
         key = (str(doc.obj.get("apiVersion", "")).split("/")[0], doc.kind, doc.namespace, doc.name)
@@ -841,13 +843,14 @@ def duplicates(index: Index) -> Iterator[tuple[Document, str]]:
     "The workload's selector does not match its own pod template labels: the API server rejects it.",
     "make spec.selector.matchLabels a subset of spec.template.metadata.labels",
 )
-def selector_mismatch(index: Index) -> Iterator[tuple[Document, str]]:
+def selector_mismatch(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     for doc in index.docs:
         if doc.kind not in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"):
             continue
         selector = (doc.obj.get("spec") or {}).get("selector")
         if selector and not selects(selector, pod_labels(doc.obj)):
-            yield doc, f"selector {selector.get('matchLabels', selector)} does not match the template labels"
+            message = f"selector {selector.get('matchLabels', selector)} does not match the template labels"
+            yield doc, message, ["spec", "selector"]
 
 
 @_register(
@@ -858,7 +861,7 @@ def selector_mismatch(index: Index) -> Iterator[tuple[Document, str]]:
     "A Service's named targetPort is not a port name of the pods it selects: traffic goes nowhere.",
     "name the container port (ports[].name) or use the port number",
 )
-def service_target_port(index: Index) -> Iterator[tuple[Document, str]]:
+def service_target_port(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     for svc in index.by_kind.get("Service", []):
         spec = svc.obj.get("spec") or {}
         selector = spec.get("selector")
@@ -876,7 +879,7 @@ def service_target_port(index: Index) -> Iterator[tuple[Document, str]]:
         for port in spec.get("ports") or []:
             target = port.get("targetPort")
             if isinstance(target, str) and target not in names:
-                yield svc, f"targetPort {target!r} is not a port name of the selected pods"
+                yield svc, f"targetPort {target!r} is not a port name of the selected pods", ["spec", "ports"]
 
 
 @_register(
@@ -888,7 +891,7 @@ def service_target_port(index: Index) -> Iterator[tuple[Document, str]]:
     "annotate the Ingress for cert-manager (cert-manager.io/cluster-issuer), create the Secret, "
     "or pass --external-refs if it exists in the cluster",
 )
-def ingress_tls(index: Index) -> Iterator[tuple[Document, str]]:
+def ingress_tls(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     if index.external_refs:
         return
     for ing in index.by_kind.get("Ingress", []):
@@ -898,7 +901,7 @@ def ingress_tls(index: Index) -> Iterator[tuple[Document, str]]:
         for tls in (ing.obj.get("spec") or {}).get("tls") or []:
             name = tls.get("secretName")
             if name and index.find("Secret", name, ing.namespace) is None:
-                yield ing, f"TLS Secret {name!r} is not among the objects"
+                yield ing, f"TLS Secret {name!r} is not among the objects", ["spec", "tls"]
 
 
 @_register(
@@ -909,12 +912,13 @@ def ingress_tls(index: Index) -> Iterator[tuple[Document, str]]:
     "The workload sets spec.replicas while an HPA scales it: every `kubectl apply` resets the replica count.",
     "remove spec.replicas from the workload and let the HPA own it",
 )
-def replicas_with_hpa(index: Index) -> Iterator[tuple[Document, str]]:
+def replicas_with_hpa(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     for hpa in index.by_kind.get("HorizontalPodAutoscaler", []):
         ref = (hpa.obj.get("spec") or {}).get("scaleTargetRef") or {}
         target = index.find(str(ref.get("kind")), str(ref.get("name")), hpa.namespace)
         if target is not None and "replicas" in (target.obj.get("spec") or {}):
-            yield target, f"spec.replicas is set but HorizontalPodAutoscaler {hpa.name!r} scales it"
+            message = f"spec.replicas is set but HorizontalPodAutoscaler {hpa.name!r} scales it"
+            yield target, message, ["spec", "replicas"]
 
 
 @_register(
