@@ -638,23 +638,26 @@ def service_selects_nothing(index: Index) -> Iterator[tuple[Document, str] | tup
 def ingress_backend(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     for ing in index.by_kind.get("Ingress", []):
         spec = ing.obj.get("spec") or {}
-        backends = [spec.get("defaultBackend")] if spec.get("defaultBackend") else []
-        for rule in spec.get("rules") or []:
-            backends += [p.get("backend") for p in ((rule.get("http") or {}).get("paths") or [])]
-        for backend in backends:
+        backends: list[tuple[Any, Path]] = []  # (backend, where it is)
+        if spec.get("defaultBackend"):
+            backends.append((spec["defaultBackend"], ["spec", "defaultBackend"]))
+        for i, rule in enumerate(spec.get("rules") or []):
+            for j, p in enumerate((rule.get("http") or {}).get("paths") or []):
+                backends.append((p.get("backend"), ["spec", "rules", i, "http", "paths", j, "backend"]))
+        for backend, where in backends:
             service = (backend or {}).get("service") or {}
             if not service:
                 continue
             target = index.find("Service", str(service.get("name")), ing.namespace)
             if target is None:
-                yield ing, f"backend Service {service.get('name')!r} is not among the objects"
+                yield ing, f"backend Service {service.get('name')!r} is not among the objects", where
                 continue
             port = service.get("port") or {}
             ports = (target.obj.get("spec") or {}).get("ports") or []
             if "name" in port and port["name"] not in {p.get("name") for p in ports}:
-                yield ing, f"Service {target.name!r} has no port named {port['name']!r}"
+                yield ing, f"Service {target.name!r} has no port named {port['name']!r}", where
             if "number" in port and port["number"] not in {p.get("port") for p in ports}:
-                yield ing, f"Service {target.name!r} has no port {port['number']}"
+                yield ing, f"Service {target.name!r} has no port {port['number']}", where
 
 
 @_register(
