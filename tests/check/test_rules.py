@@ -261,3 +261,16 @@ def test_pod_and_container_rules_point_at_their_field() -> None:
     assert lines["KS210"] == 14  # the env entry with the literal secret
     assert lines["KS209"] == 17  # the hostPath volume
     assert lines["KS101"] == 10  # no livenessProbe: the container
+
+
+def test_missing_reference_points_at_the_reference() -> None:
+    text = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n"
+        "  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n"
+        "      containers:\n      - name: c\n        image: x:1\n        envFrom:\n"
+        "        - configMapRef: {name: there}\n        - secretRef: {name: absent}\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: there}\n"
+    )
+    docs, _ = load_documents(text, "f.yaml")
+    found = [(f.line, f.message) for f in check_documents(docs, Options()) if f.rule == "KS305"]
+    assert found == [(14, "Secret 'absent' is referenced but not among the objects")]

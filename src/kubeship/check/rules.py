@@ -693,7 +693,7 @@ def hpa_without_request(index: Index) -> Iterator[tuple[Document, str] | tuple[D
         if target is None:
             continue
         pod = pod_spec(target.obj) or {}
-        for metric in spec.get("metrics") or []:
+        for m, metric in enumerate(spec.get("metrics") or []):
             if metric.get("type") != "Resource":
                 continue
             resource = (metric.get("resource") or {}).get("name")
@@ -702,10 +702,10 @@ def hpa_without_request(index: Index) -> Iterator[tuple[Document, str] | tuple[D
             for c in containers(pod, init=False):
                 if resource not in ((c.get("resources") or {}).get("requests") or {}):
                     name = c.get("name")
-                    yield (
-                        hpa,
-                        f"scales on {resource} utilization but container {name!r} requests no {resource}",
+                    message = (
+                        f"scales on {resource} utilization but container {name!r} requests no {resource}"
                     )
+                    yield hpa, message, ["spec", "metrics", m]
 
 
 @_register(
@@ -723,32 +723,43 @@ def reference_missing(index: Index) -> Iterator[tuple[Document, str] | tuple[Doc
         pod = pod_spec(doc.obj)
         if pod is None:
             continue
-        for kind, name, optional in _references(pod):
+        for kind, name, optional, where in _references(pod):
             if not optional and index.find(kind, name, doc.namespace) is None:
-                yield doc, f"{kind} {name!r} is referenced but not among the objects"
+                yield (
+                    doc,
+                    f"{kind} {name!r} is referenced but not among the objects",
+                    [*_pod_path(doc), *where],
+                )
 
 
-def _references(pod: dict[str, Any]) -> Iterator[tuple[str, str, bool]]:
-    for vol in pod.get("volumes") or []:
+def _references(pod: dict[str, Any]) -> Iterator[tuple[str, str, bool, Path]]:
+    """(kind, name, optional, path in the pod spec) of every ConfigMap and Secret the pod uses."""
+    for i, vol in enumerate(pod.get("volumes") or []):
+        here: Path = ["volumes", i]
         if "configMap" in vol:
-            yield "ConfigMap", vol["configMap"].get("name"), bool(vol["configMap"].get("optional"))
+            yield "ConfigMap", vol["configMap"].get("name"), bool(vol["configMap"].get("optional")), here
         if "secret" in vol:
-            yield "Secret", vol["secret"].get("secretName"), bool(vol["secret"].get("optional"))
-        for source in (vol.get("projected") or {}).get("sources") or []:
-            if "configMap" in source:
-                yield "ConfigMap", source["configMap"].get("name"), bool(source["configMap"].get("optional"))
-            if "secret" in source:
-                yield "Secret", source["secret"].get("name"), bool(source["secret"].get("optional"))
-    for c in containers(pod):
-        for env in c.get("env") or []:
-            value_from = env.get("valueFrom") or {}
-            for key, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
-                if key in value_from:
-                    yield kind, value_from[key].get("name"), bool(value_from[key].get("optional"))
-        for source in c.get("envFrom") or []:
-            for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+            yield "Secret", vol["secret"].get("secretName"), bool(vol["secret"].get("optional")), here
+        for j, source in enumerate((vol.get("projected") or {}).get("sources") or []):
+            there: Path = [*here, "projected", "sources", j]
+            for key, kind in (("configMap", "ConfigMap"), ("secret", "Secret")):
                 if key in source:
-                    yield kind, source[key].get("name"), bool(source[key].get("optional"))
+                    yield kind, source[key].get("name"), bool(source[key].get("optional")), there
+    for group in ("containers", "initContainers"):
+        for ci, c in enumerate(pod.get(group) or []):
+            if not isinstance(c, dict):
+                continue
+            for ei, env in enumerate(c.get("env") or []):
+                value_from = env.get("valueFrom") or {}
+                for key, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+                    if key in value_from:
+                        ref = value_from[key]
+                        yield kind, ref.get("name"), bool(ref.get("optional")), [group, ci, "env", ei]
+            for si, source in enumerate(c.get("envFrom") or []):
+                for key, kind in (("configMapRef", "ConfigMap"), ("secretRef", "Secret")):
+                    if key in source:
+                        ref = source[key]
+                        yield kind, ref.get("name"), bool(ref.get("optional")), [group, ci, "envFrom", si]
 
 
 @_register(
