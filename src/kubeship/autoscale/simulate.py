@@ -206,7 +206,7 @@ def _decide(
 ) -> int:
     """The metrics' proposal, through the same replica calculator as a real pass."""
     request = int(workload.cpu_request * 1000)
-    mean = float(utilization.mean()) if len(utilization) else 0.0
+    mean = float(utilization.sum()) / len(utilization) if len(utilization) else 0.0  # = .mean(), cheaper
     sample = Sample(int(mean / 100 * request), now - 1, 30.0)
     container = (Container("app", {"cpu": request}),)
     pods, samples = [], {}
