@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kubeship.build import dockerfile, dockerignore, image_tags, lint
@@ -49,7 +51,9 @@ def test_runtime_stage_is_small_non_root_and_drains_on_sigterm() -> None:
     assert ("EXPOSE", "9000") in runtime
     assert ("STOPSIGNAL", "SIGTERM") in runtime
     assert ("ENTRYPOINT", '["kubeship", "serve"]') in runtime
-    assert ("CMD", '["shop.main:app", "--port", "9000"]') in runtime
+    serve = ["shop.main:app", "--port", "9000", "--workers", "1", "--drain-seconds", "5"]
+    cmd = json.dumps([*serve, "--shutdown-timeout", "20"])
+    assert ("CMD", cmd) in runtime  # the Deployment's serve flags, without the mounts only a pod has
     env = " ".join(a for k, a in runtime if k == "ENV")
     assert "PYTHONDONTWRITEBYTECODE=1" in env and "PYTHONUNBUFFERED=1" in env
 

@@ -119,7 +119,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, registry: Registry) -> Pat
 name: ping
 version: "1.0.0"
 image: {{registry: "{registry.address}", namespace: kubeship, name: ping, tag: "1.0.0"}}
-container: {{app: "app:app", drainSeconds: 2}}
+container: {{app: "app:app", drainSeconds: 5}}
 build: {{base: "{BASE}", wheelhouse: wheels}}
 """
     )

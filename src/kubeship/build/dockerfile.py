@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 
+from kubeship.render.workload import command
 from kubeship.spec.models import AppSpec
 
 VENV = "/opt/venv"
@@ -65,6 +66,18 @@ IGNORED = (
 )
 
 
+def _without_mounts(args: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in ("--config", "--secrets"):
+            skip = True
+        else:
+            out.append(arg)
+    return out
+
+
 def dockerignore(spec: AppSpec) -> str:
     lines = list(IGNORED)
     if spec.build.wheelhouse:  # the wheelhouse is needed in the context even if it sits under build/
@@ -85,7 +98,13 @@ def dockerfile(spec: AppSpec) -> str:
     else:
         fetch = prune = ""
         install = f"pip install -r {b.requirements}"
-    cmd = [spec.container.app, "--port", str(spec.container.port)]
+    # The command the Deployment runs, minus the config/secret mounts only a pod has: a plain
+    # `docker run` serves and drains like the pod does.
+    argv = command(spec)
+    if spec.container.command is None:
+        entrypoint, cmd = argv[:2], _without_mounts(argv[2:])
+    else:
+        entrypoint, cmd = argv, []
     labels = " \\\n      ".join(f'{k}="${{{v}}}"' for k, v in OCI_LABELS.items())
     args = {"TITLE": spec.name, "VERSION": spec.version, "REVISION": "unknown", "CREATED": "unknown"}
     args["SOURCE"] = b.source or "unknown"
@@ -121,8 +140,8 @@ USER {uid}:{gid}
 EXPOSE {spec.container.port}
 # kubeship serve is PID 1 (exec form): SIGTERM starts its drain, then in-flight requests finish.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["kubeship", "serve"]
-CMD {json.dumps(cmd)}
+ENTRYPOINT {json.dumps(entrypoint)}
+{f"CMD {json.dumps(cmd)}" if cmd else ""}
 # Last, so changing them never invalidates a cached layer.
 {arg_lines}
 LABEL {labels}
