@@ -5,7 +5,7 @@
 set -euo pipefail
 here=$(dirname "$0")
 "$here/system-deps.sh" podman buildah skopeo runc docker-registry htpasswd=apache2-utils mmdebstrap \
-  /usr/sbin/iptables=iptables slirp4netns uidmap=uidmap
+  /usr/sbin/iptables=iptables slirp4netns newuidmap=uidmap
 
 conf=/etc/containers/containers.conf
 if ! grep -qs 'runtime = "runc"' "$conf"; then
