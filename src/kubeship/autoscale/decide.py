@@ -85,10 +85,12 @@ def decide(snapshot: Json) -> Json:
     steps: list[Json] = []
     for metric in spec.get("metrics") or []:
         try:
-            proposal, status = _metric(metric, snapshot, pods, current, status_replicas, settings, now)
+            proposal, status, samples = _metric(
+                metric, snapshot, pods, current, status_replicas, settings, now
+            )
             proposals.append(proposal)
             metrics_status.append(status)
-            steps.append(_step(metric, status, proposal, snapshot, pods, settings, now))
+            steps.append(_step(metric, status, proposal, samples, pods, settings, now))
         except MetricError as exc:
             proposals.append(None)
             steps.append({"metric": _label(metric), "error": str(exc)})
@@ -159,7 +161,8 @@ def _metric(
     status_replicas: int,
     settings: Settings,
     now: float,
-) -> tuple[int, Json]:
+) -> tuple[int, Json, dict[str, Sample] | None]:
+    """(proposal, status entry, the per-pod samples it used: Resource, ContainerResource, Pods)."""
     kind = metric.get("type")
     if kind in ("Resource", "ContainerResource"):
         body = metric["resource" if kind == "Resource" else "containerResource"]
@@ -180,7 +183,7 @@ def _metric(
         status_body = {"name": name, "current": current_status}
         if container:
             status_body["container"] = container
-        return count, {"type": kind, key: status_body}
+        return count, {"type": kind, key: status_body}, samples
     if kind == "Pods":
         body = metric["pods"]
         name = body["metric"]["name"]
@@ -197,10 +200,11 @@ def _metric(
         count, usage = replicas.plain_metric_replicas(
             current, _milli(body["target"]["averageValue"]), pods, samples, now, settings=settings
         )
-        return count, {
-            "type": "Pods",
-            "pods": {"metric": {"name": name}, "current": {"averageValue": _qty(usage)}},
-        }
+        return (
+            count,
+            {"type": "Pods", "pods": {"metric": {"name": name}, "current": {"averageValue": _qty(usage)}}},
+            samples,
+        )
     if kind == "Object":
         body = metric["object"]
         name = body["metric"]["name"]
@@ -217,14 +221,18 @@ def _metric(
         else:
             count, value = replicas.object_replicas(current, _milli(target["value"]), value, pods, settings)
             current_status = {"value": _qty(value)}
-        return count, {
-            "type": "Object",
-            "object": {
-                "metric": {"name": name},
-                "describedObject": body.get("describedObject"),
-                "current": current_status,
+        return (
+            count,
+            {
+                "type": "Object",
+                "object": {
+                    "metric": {"name": name},
+                    "describedObject": body.get("describedObject"),
+                    "current": current_status,
+                },
             },
-        }
+            None,
+        )
     if kind == "External":
         body = metric["external"]
         name = body["metric"]["name"]
@@ -241,7 +249,8 @@ def _metric(
                 current, total / _milli(target["value"]), pods, settings
             )
             current_status = {"value": _qty(total)}
-        return count, {"type": "External", "external": {"metric": {"name": name}, "current": current_status}}
+        status = {"type": "External", "external": {"metric": {"name": name}, "current": current_status}}
+        return count, status, None
     raise MetricError(f"unknown metric source type {kind!r}")
 
 
@@ -253,7 +262,13 @@ def _label(metric: Json) -> str:
 
 
 def _step(
-    metric: Json, status: Json, proposal: int, snap: Json, pods: list[Pod], settings: Settings, now: float
+    metric: Json,
+    status: Json,
+    proposal: int,
+    samples: dict[str, Sample] | None,
+    pods: list[Pod],
+    settings: Settings,
+    now: float,
 ) -> Json:
     """What a human needs to follow one metric: target, current, ratio, who was left out, proposal."""
     kind = metric["type"]
@@ -267,15 +282,8 @@ def _step(
         step["ratio"] = round(_milli(current["averageValue"]) / _milli(target["averageValue"]), 4)
     else:
         step["ratio"] = round(_milli(current["value"]) / _milli(target["value"]), 4)
-    if kind in ("Resource", "ContainerResource", "Pods"):
-        if kind == "Pods":
-            name = metric["pods"]["metric"]["name"]
-            items = (snap.get("customMetrics") or {}).get(name) or []
-            samples = {(i.get("describedObject") or {}).get("name", ""): Sample(0) for i in items}
-            resource = ""
-        else:
-            resource = metric[key]["name"]
-            samples = _pod_metrics(snap.get("podMetrics") or [], resource, metric[key].get("container"))
+    if samples is not None:  # the same grouping the replica calculator made from the same samples
+        resource = "" if kind == "Pods" else metric[key]["name"]
         groups = replicas.group_pods(pods, samples, resource, settings, now)
         step["pods"] = {
             "counted": groups.ready_count,
