@@ -48,6 +48,12 @@ MANAGER: Final = "kubeship"
 LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
+def deployment_pod_pattern(deployment: str) -> str:
+    """The names a Deployment's pods get, as a regex: `<deployment>-<replicaset hash>-<5 chars>`.
+    `[a-z0-9]` has no `-`, so pods of `web-worker` never match `web`."""
+    return f"{deployment}-[a-z0-9]+-[a-z0-9]{{5}}"
+
+
 # Config keys reach the app as environment variables too (the highest layer).
 CONFIG_ENV_PREFIX: Final = "APP_"
 

@@ -11,6 +11,7 @@ from collections import defaultdict
 from typing import Any
 
 from kubeship.autoscale.decide import format_time
+from kubeship.names import deployment_pod_pattern
 
 Json = dict[str, Any]
 Vector = list[tuple[dict[str, str], float]]  # an instant vector: (labels, value) per series
@@ -21,7 +22,7 @@ def queries(hpa: Json, namespace: str, window: str = "1m") -> dict[str, str]:
     CPU rate's range, like metrics-server's resolution (it needs that much history)."""
     target = hpa["spec"]["scaleTargetRef"]["name"]
     ns = f'namespace="{namespace}"'
-    pods = f'{ns},pod=~"{target}-[a-z0-9]+-[a-z0-9]{{5}}"'
+    pods = f'{ns},pod=~"{deployment_pod_pattern(target)}"'
     containers = f'{pods},container!="",container!="POD"'
     out = {
         "pods": f"kube_pod_info{{{pods}}}",

@@ -9,8 +9,9 @@ from kubeship.observe.promql import (
     LATENCY_BUDGET,
     QUANTILES,
     error_ratio,
-    hpa_name,
+    hpa_matcher,
     matcher,
+    pod_matcher,
     quantile,
     requests_rate,
 )
@@ -37,8 +38,9 @@ def _panel(
 
 def dashboard(spec: AppSpec) -> dict[str, Any]:
     sel = matcher(spec)
-    ns = f'namespace="{spec.namespace}",' if spec.namespace else ""
-    pods = f'{{{ns}pod=~"{spec.name}-[a-z0-9]+-[a-z0-9]{{5}}",container="{spec.name}"}}'
+    pods = pod_matcher(spec, container=spec.name)
+    cpu_requests = pod_matcher(spec, container=spec.name, resource="cpu")
+    memory_requests = pod_matcher(spec, container=spec.name, resource="memory")
     slo = spec.slo
     errors = [(f"{error_ratio('5m')}{sel}", "error ratio")]
     if slo and slo.availability:
@@ -61,7 +63,7 @@ def dashboard(spec: AppSpec) -> dict[str, Any]:
             "CPU vs requests",
             [
                 (f"sum(rate(container_cpu_usage_seconds_total{pods}[5m]))", "used"),
-                (f'sum(kube_pod_container_resource_requests{pods[:-1]},resource="cpu"}})', "requested"),
+                (f"sum(kube_pod_container_resource_requests{cpu_requests})", "requested"),
             ],
             "cores",
             0,
@@ -71,7 +73,7 @@ def dashboard(spec: AppSpec) -> dict[str, Any]:
             "Memory vs requests",
             [
                 (f"sum(container_memory_working_set_bytes{pods})", "working set"),
-                (f'sum(kube_pod_container_resource_requests{pods[:-1]},resource="memory"}})', "requested"),
+                (f"sum(kube_pod_container_resource_requests{memory_requests})", "requested"),
             ],
             "bytes",
             12,
@@ -79,7 +81,7 @@ def dashboard(spec: AppSpec) -> dict[str, Any]:
         ),
     ]
     if spec.autoscaling is not None:
-        hpa = f'{{{ns}horizontalpodautoscaler="{hpa_name(spec)}"}}'
+        hpa = hpa_matcher(spec)
         panels.append(
             _panel(
                 "Replicas vs HPA bounds",

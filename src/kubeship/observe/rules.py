@@ -19,10 +19,11 @@ from kubeship.observe.promql import (
     QUANTILES,
     RATE_WINDOWS,
     error_ratio,
-    hpa_name,
+    hpa_matcher,
     job,
     le,
     matcher,
+    pod_matcher,
     quantile,
     requests_rate,
     slow_ratio,
@@ -178,7 +179,7 @@ def _lasts(window: str, factor: float) -> str:
 
 def _service_alerts(spec: AppSpec) -> list[Rule]:
     latency = spec.slo.latency.threshold_seconds if spec.slo and spec.slo.latency else DEFAULT_P99_SECONDS
-    pods = _pod_matcher(spec)
+    pods = pod_matcher(spec)
     rules = [
         _alert(
             spec,
@@ -206,7 +207,7 @@ def _service_alerts(spec: AppSpec) -> list[Rule]:
             spec,
             "PodCrashLooping",
             "max by (namespace, pod, container) "
-            f'(kube_pod_container_status_waiting_reason{pods[:-1]},reason="CrashLoopBackOff"}}) == 1',
+            f"(kube_pod_container_status_waiting_reason{pod_matcher(spec, reason='CrashLoopBackOff')}) == 1",
             for_="5m",
             severity="critical",
             summary="{{ $labels.pod }} is crash-looping",
@@ -217,7 +218,8 @@ def _service_alerts(spec: AppSpec) -> list[Rule]:
         ),
     ]
     if spec.autoscaling is not None:
-        hpa = _hpa_matcher(spec)
+        hpa = hpa_matcher(spec)
+        unable = hpa_matcher(spec, condition="~AbleToScale|ScalingActive", status="false")
         rules += [
             _alert(
                 spec,
@@ -236,8 +238,7 @@ def _service_alerts(spec: AppSpec) -> list[Rule]:
                 spec,
                 "HPAUnableToScale",
                 "max by (namespace, horizontalpodautoscaler, condition) "
-                f"(kube_horizontalpodautoscaler_status_condition{hpa[:-1]},"
-                'condition=~"AbleToScale|ScalingActive",status="false"}) == 1',
+                f"(kube_horizontalpodautoscaler_status_condition{unable}) == 1",
                 for_="10m",
                 severity="warning",
                 summary="{{ $labels.horizontalpodautoscaler }}: {{ $labels.condition }} is false",
@@ -268,17 +269,6 @@ def _custom(spec: AppSpec, alert: AlertRule) -> Rule:
         "{{ $value }}.",
         runbook=alert.runbook or f"Find what drives {alert.metric} and whether the service keeps up.",
     )
-
-
-def _pod_matcher(spec: AppSpec) -> str:
-    """Pods of the Deployment, by name: `<deployment>-<replicaset hash>-<5 chars>`."""
-    ns = f'namespace="{spec.namespace}",' if spec.namespace else ""
-    return f'{{{ns}pod=~"{spec.name}-[a-z0-9]+-[a-z0-9]{{5}}"}}'
-
-
-def _hpa_matcher(spec: AppSpec) -> str:
-    ns = f'namespace="{spec.namespace}",' if spec.namespace else ""
-    return f'{{{ns}horizontalpodautoscaler="{hpa_name(spec)}"}}'
 
 
 def _alert(
