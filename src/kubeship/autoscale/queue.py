@@ -17,9 +17,9 @@ from typing import Literal
 
 import numpy as np
 
-from kubeship.autoscale import normalize, replicas
-from kubeship.autoscale.replicas import Pod, Sample, Settings, Tolerances
-from kubeship.autoscale.simulate import DEFAULT_LOOP, Autoscaler, ControlLoop, FloatArray, normalize_step
+from kubeship.autoscale import replicas
+from kubeship.autoscale.replicas import Pod, Sample, Settings
+from kubeship.autoscale.simulate import DEFAULT_LOOP, Autoscaler, Controller, ControlLoop, FloatArray
 
 
 @dataclass(frozen=True)
@@ -62,13 +62,9 @@ def simulate_queue(
     if target <= 0:
         raise ValueError("the target must be above 0")
     n = len(arrivals)
-    ready_at: list[float] = [-1e9] * hpa.min_replicas
-    behavior = (
-        normalize.default_behavior(hpa.behavior, loop.downscale_stabilization) if hpa.behavior else None
-    )
-    settings = Settings(Tolerances(hpa.tolerance, hpa.tolerance))
-    memory = normalize.Memory()
-    out = QueueResult(arrivals, np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
+    control = Controller(hpa, loop, workload.startup_seconds, hpa.min_replicas)
+    ready_at = control.ready_at
+    out = QueueResult(arrivals, np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), control.decisions)
     backlog = 0.0
     for t in range(n):
         ready = sum(1 for when in ready_at if when <= t)
@@ -81,18 +77,10 @@ def simulate_queue(
         now = t + 1
         if now % loop.sync_period or now >= n:
             continue
-        current = len(ready_at)
-        window = out.backlog[
-            max(0, now - loop.metrics_delay - loop.metrics_window) : max(1, now - loop.metrics_delay)
-        ]
-        desired = _propose(current, float(window.mean()), target, metric_type, settings, now)
-        new, memory = normalize_step(current, desired, hpa, behavior, memory, now, loop)
-        if new != current:
-            out.decisions.append((now, new))
-            if new > current:
-                ready_at += [now + workload.startup_seconds] * (new - current)
-            else:
-                del ready_at[new:]
+        window = out.backlog[loop.window(now)]
+        control.act(
+            _propose(len(ready_at), float(window.mean()), target, metric_type, control.settings, now), now
+        )
     return out
 
 

@@ -66,6 +66,10 @@ class ControlLoop:
     initial_readiness_delay: float = replicas.DEFAULT_INITIAL_READINESS_DELAY
     downscale_stabilization: float = normalize.DEFAULT_DOWNSCALE_STABILIZATION
 
+    def window(self, now: int) -> slice:
+        """The seconds of the metrics window the HPA reads at `now` (it ended `metrics_delay` ago)."""
+        return slice(max(0, now - self.metrics_delay - self.metrics_window), max(1, now - self.metrics_delay))
+
 
 DEFAULT_LOOP = ControlLoop()
 
@@ -112,16 +116,10 @@ def simulate(
         raise ValueError("the trace must hold finite, non-negative requests per second")
     n = len(load)
     start = initial_replicas if initial_replicas is not None else hpa.min_replicas
-    ready_at: list[float] = [-1e9] * start  # creation-time readiness of each pod, oldest first
-    settings = Settings(
-        Tolerances(hpa.tolerance, hpa.tolerance), loop.cpu_initialization_period, loop.initial_readiness_delay
-    )
-    behavior = (
-        normalize.default_behavior(hpa.behavior, loop.downscale_stabilization) if hpa.behavior else None
-    )
-    memory = Memory()
+    control = Controller(hpa, loop, workload.startup_seconds, start)
+    ready_at = control.ready_at
     pod_cache: dict[tuple[int, float], Pod] = {}
-    out = Result(load, np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n))
+    out = Result(load, np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), control.decisions)
     period = loop.sync_period
     for seg_start in range(0, n, period):
         seg = np.arange(seg_start, min(seg_start + period, n))
@@ -135,17 +133,8 @@ def simulate(
         if t >= n:
             break
         current = len(ready_at)
-        window = slice(max(0, t - loop.metrics_delay - loop.metrics_window), max(1, t - loop.metrics_delay))
-        desired = _decide(
-            current, out.utilization[window], ready_at, t, workload, hpa, settings, memory, pod_cache
-        )
-        new, memory = normalize_step(current, desired, hpa, behavior, memory, t, loop)
-        if new != current:
-            out.decisions.append((t, new))
-            if new > current:
-                ready_at += [t + workload.startup_seconds] * (new - current)
-            else:
-                del ready_at[new:]  # the newest pods go first
+        utilization = out.utilization[loop.window(t)]
+        control.act(_decide(current, utilization, ready_at, t, workload, hpa, control.settings, pod_cache), t)
     # Latency for the whole trace at once, one vectorised pass per distinct ready count.
     for c in np.unique(out.ready):
         mask = out.ready == c
@@ -171,26 +160,45 @@ def _serve(
     out.over_capacity[seg] = load - served
 
 
-def normalize_step(
-    current: int,
-    desired: int,
-    hpa: Autoscaler,
-    behavior: Behavior | None,
-    memory: Memory,
-    now: float,
-    loop: ControlLoop,
-) -> tuple[int, Memory]:
-    """One pass's normalization (stabilization, limits) and the scale event it records."""
-    if behavior is None:
-        decision = normalize.normalize_legacy(
-            current, desired, hpa.min_replicas, hpa.max_replicas, memory, now, loop.downscale_stabilization
+class Controller:
+    """The HPA's side of a simulation: its settings and memory, the pods it made (when each is
+    ready, oldest first) and the rescales it decided."""
+
+    def __init__(self, hpa: Autoscaler, loop: ControlLoop, startup_seconds: float, replicas: int) -> None:
+        self.hpa, self.loop, self.startup_seconds = hpa, loop, startup_seconds
+        self.settings = Settings(
+            Tolerances(hpa.tolerance, hpa.tolerance),
+            loop.cpu_initialization_period,
+            loop.initial_readiness_delay,
         )
-    else:
-        decision = normalize.normalize_with_behavior(
-            current, desired, hpa.min_replicas, hpa.max_replicas, behavior, memory, now
+        self.behavior = (
+            normalize.default_behavior(hpa.behavior, loop.downscale_stabilization) if hpa.behavior else None
         )
-    memory = normalize.store_scale_event(behavior, decision.memory, current, decision.replicas, now)
-    return decision.replicas, memory
+        self.memory = Memory()
+        self.ready_at: list[float] = [-1e9] * replicas
+        self.decisions: list[tuple[int, int]] = []
+
+    def act(self, desired: int, now: int) -> None:
+        """One pass: normalize the metrics' proposal (stabilization, limits), record the scale event,
+        add pods (ready after start-up) or remove the newest ones."""
+        hpa, current = self.hpa, len(self.ready_at)
+        if self.behavior is None:
+            decision = normalize.normalize_legacy(
+                current, desired, hpa.min_replicas, hpa.max_replicas, self.memory, now,
+                self.loop.downscale_stabilization,
+            )  # fmt: skip
+        else:
+            decision = normalize.normalize_with_behavior(
+                current, desired, hpa.min_replicas, hpa.max_replicas, self.behavior, self.memory, now
+            )
+        new = decision.replicas
+        self.memory = normalize.store_scale_event(self.behavior, decision.memory, current, new, now)
+        if new != current:
+            self.decisions.append((now, new))
+            if new > current:
+                self.ready_at += [now + self.startup_seconds] * (new - current)
+            else:
+                del self.ready_at[new:]  # the newest pods go first
 
 
 def _decide(
@@ -201,7 +209,6 @@ def _decide(
     workload: Workload,
     hpa: Autoscaler,
     settings: Settings,
-    memory: Memory,
     cache: dict[tuple[int, float], Pod],
 ) -> int:
     """The metrics' proposal, through the same replica calculator as a real pass."""
