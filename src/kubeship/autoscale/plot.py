@@ -1,28 +1,48 @@
-"""One picture of a simulation: load, replicas, utilization and P99 against the SLO, over time."""
+"""Pictures of a simulation over time: load, pods, utilization and latency (or backlog) against targets."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from kubeship.autoscale.queue import QueueResult
-from kubeship.autoscale.simulate import Result
+from kubeship.autoscale.simulate import FloatArray, Result
 
 
-def plot_png(results: Mapping[str, Result], slo_p99: float, title: str = "") -> bytes:
-    """PNG bytes; one line per HPA configuration in every panel (the load is shared)."""
+def _panels(rows: int, seconds: int, height: float) -> tuple[Any, Any, FloatArray, str]:
+    """A figure of `rows` panels sharing a time axis in minutes (hours beyond four hours)."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display: render to memory
     import matplotlib.pyplot as plt
 
-    first = next(iter(results.values()))
-    seconds = len(first.load)
     scale, unit = (3600.0, "hours") if seconds > 4 * 3600 else (60.0, "minutes")
-    t = np.arange(seconds) / scale
-    fig, axes = plt.subplots(4, 1, figsize=(11, 10), sharex=True, constrained_layout=True)
+    fig, axes = plt.subplots(rows, 1, figsize=(11, height), sharex=True, constrained_layout=True)
+    return fig, axes, np.arange(seconds) / scale, unit
+
+
+def _png(fig: Any, axes: Any, unit: str, title: str, ncol: int) -> bytes:
+    import matplotlib.pyplot as plt
+
+    axes[-1].set_xlabel(unit)
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper right", fontsize=7, ncol=ncol)
+    if title:
+        fig.suptitle(title)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=100)
+    plt.close(fig)
+    return out.getvalue()
+
+
+def plot_png(results: Mapping[str, Result], slo_p99: float, title: str = "") -> bytes:
+    """PNG bytes; one line per HPA configuration in every panel (the load is shared)."""
+    first = next(iter(results.values()))
+    fig, axes, t, unit = _panels(4, len(first.load), 10)
     load_ax, rep_ax, util_ax, lat_ax = axes
     load_ax.plot(t, first.load, color="black", lw=1, label="offered load")
     for name, r in results.items():
@@ -37,29 +57,13 @@ def plot_png(results: Mapping[str, Result], slo_p99: float, title: str = "") -> 
     util_ax.set_ylabel("CPU % of request")
     lat_ax.set_ylabel("P99 latency (s)")
     lat_ax.set_yscale("log")
-    lat_ax.set_xlabel(unit)
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper right", fontsize=7, ncol=2)
-    if title:
-        fig.suptitle(title)
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=100)
-    plt.close(fig)
-    return out.getvalue()
+    return _png(fig, axes, unit, title, ncol=2)
 
 
 def plot_queue_png(result: QueueResult, target: float, title: str = "") -> bytes:
     """Arrivals, pods and the backlog per pod against the HPA's target."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    seconds = len(result.arrivals)
-    scale, unit = (3600.0, "hours") if seconds > 4 * 3600 else (60.0, "minutes")
-    t = np.arange(seconds) / scale
-    fig, (arr_ax, rep_ax, lag_ax) = plt.subplots(3, 1, figsize=(11, 8), sharex=True, constrained_layout=True)
+    fig, axes, t, unit = _panels(3, len(result.arrivals), 8)
+    arr_ax, rep_ax, lag_ax = axes
     arr_ax.plot(t, result.arrivals, color="black", lw=1, label="arrivals (messages/s)")
     rep_ax.step(t, result.replicas, where="post", lw=1.2, label="pods")
     rep_ax.step(t, result.ready, where="post", lw=0.8, ls="--", label="ready")
@@ -68,13 +72,4 @@ def plot_queue_png(result: QueueResult, target: float, title: str = "") -> bytes
     arr_ax.set_ylabel("messages/s")
     rep_ax.set_ylabel("pods")
     lag_ax.set_ylabel("backlog per pod")
-    lag_ax.set_xlabel(unit)
-    for ax in (arr_ax, rep_ax, lag_ax):
-        ax.grid(alpha=0.3)
-        ax.legend(loc="upper right", fontsize=7)
-    if title:
-        fig.suptitle(title)
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=100)
-    plt.close(fig)
-    return out.getvalue()
+    return _png(fig, axes, unit, title, ncol=1)
