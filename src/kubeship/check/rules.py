@@ -82,17 +82,25 @@ for _id, _name, _sev, _summary, _hint in (
 # -- helpers -----------------------------------------------------------------------
 
 
+def pod_spec_path(kind: object) -> Path:
+    """Where a kind keeps its pod spec."""
+    if kind == "Pod":
+        return ["spec"]
+    if kind == "CronJob":
+        return ["spec", "jobTemplate", "spec", "template", "spec"]
+    return ["spec", "template", "spec"]
+
+
 def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
     kind = obj.get("kind")
-    spec = obj.get("spec") or {}
     if kind == "Pod":
-        return spec
-    if kind == "CronJob":
-        spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
-    if kind in WORKLOADS:
-        pod = (spec.get("template") or {}).get("spec")
-        return pod if isinstance(pod, dict) else None
-    return None
+        return obj.get("spec") or {}
+    if kind not in WORKLOADS:
+        return None
+    node: Any = obj
+    for key in pod_spec_path(kind):
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
 
 
 def pod_labels(obj: dict[str, Any]) -> dict[str, str]:
@@ -130,19 +138,9 @@ def selects(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
     return bool(match) or bool(selector.get("matchExpressions"))
 
 
-def _pod_path(doc: Document) -> Path:
-    """Where the pod spec sits in the object (the same walk as `pod_spec`)."""
-    kind = doc.obj.get("kind")
-    if kind == "Pod":
-        return ["spec"]
-    if kind == "CronJob":
-        return ["spec", "jobTemplate", "spec", "template", "spec"]
-    return ["spec", "template", "spec"]
-
-
 def _at(doc: Document, container: dict[str, Any]) -> Path:
     """The path of `container` (the very dict) in the object: where a finding about it points."""
-    base = _pod_path(doc)
+    base = pod_spec_path(doc.obj.get("kind"))
     pod = pod_spec(doc.obj) or {}
     for key in ("containers", "initContainers"):
         for i, c in enumerate(pod.get(key) or []):
@@ -482,7 +480,7 @@ def host_namespaces(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, _ in _workload_pods(doc):
         shared = [k for k in ("hostNetwork", "hostPID", "hostIPC") if pod.get(k) is True]
         if shared:
-            yield f"pod uses {', '.join(shared)}", [*_pod_path(doc), shared[0]]
+            yield f"pod uses {', '.join(shared)}", [*pod_spec_path(doc.obj.get("kind")), shared[0]]
 
 
 @_register(
@@ -497,7 +495,7 @@ def host_path(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, _ in _workload_pods(doc):
         for i, vol in enumerate(pod.get("volumes") or []):
             if "hostPath" in vol:
-                where = [*_pod_path(doc), "volumes", i]
+                where = [*pod_spec_path(doc.obj.get("kind")), "volumes", i]
                 yield f"volume {vol.get('name')!r} mounts host path {vol['hostPath'].get('path')!r}", where
 
 
@@ -529,7 +527,10 @@ def secret_in_env(doc: Document) -> Iterator[str | tuple[str, Path]]:
 def sa_token(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, _ in _workload_pods(doc):
         if pod.get("automountServiceAccountToken") is not False:
-            yield "pod automounts a service-account token", [*_pod_path(doc), "automountServiceAccountToken"]
+            yield (
+                "pod automounts a service-account token",
+                [*pod_spec_path(doc.obj.get("kind")), "automountServiceAccountToken"],
+            )
 
 
 @_register(
@@ -728,7 +729,7 @@ def reference_missing(index: Index) -> Iterator[tuple[Document, str] | tuple[Doc
                 yield (
                     doc,
                     f"{kind} {name!r} is referenced but not among the objects",
-                    [*_pod_path(doc), *where],
+                    [*pod_spec_path(doc.obj.get("kind")), *where],
                 )
 
 
