@@ -53,13 +53,18 @@ def check_documents(docs: list[Document], options: Options = Options()) -> list[
                 findings.append(
                     Finding(owner.file, line, rule.id, rule.severity, message, rule.hint, owner.ref)
                 )
-    return sorted(
-        f
-        for f in findings
-        if f.severity >= options.min_severity
-        and _selected(f.rule, options)
+    return sorted(f for f in findings if reportable(f, options))
+
+
+def reportable(finding: Finding, options: Options) -> bool:
+    """Severity threshold, rule selection and the config file's ignores: a finding from any source
+    (manifests, Dockerfiles) passes the same filter."""
+    return (
+        finding.severity >= options.min_severity
+        and _selected(finding.rule, options)
         and not any(
-            f.rule == rule and fnmatch.fnmatchcase(f.object, pattern) for rule, pattern in options.ignores
+            finding.rule == rule and fnmatch.fnmatchcase(finding.object, pattern)
+            for rule, pattern in options.ignores
         )
     )
 

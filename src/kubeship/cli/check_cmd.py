@@ -65,7 +65,7 @@ def check(
     from kubeship.build.lint import RULES as DOCKERFILE_RULES
     from kubeship.build.lint import lint as lint_dockerfile
     from kubeship.check import RULES, Options, Severity, check_documents, load_documents, report, schema
-    from kubeship.check.engine import CheckConfig, load_config
+    from kubeship.check.engine import CheckConfig, load_config, reportable
 
     if explain is not None:
         rule = RULES.get(explain.upper())
@@ -118,11 +118,8 @@ def check(
     for name, text in _read_inputs(paths):
         if _is_dockerfile(Path(name)):
             ignore_file = Path(name).parent / ".dockerignore"
-            findings += [
-                f
-                for f in lint_dockerfile(text, name, has_dockerignore=ignore_file.is_file())
-                if (not ids or f.rule in ids) and f.rule not in skipped and f.severity >= options.min_severity
-            ]
+            lint = lint_dockerfile(text, name, has_dockerignore=ignore_file.is_file())
+            findings += [f for f in lint if reportable(f, options)]
             continue
         d, f = load_documents(text, name)
         docs += d
