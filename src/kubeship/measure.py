@@ -183,8 +183,9 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, timeout: float = 30.0)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            raise UsageError(f"the service exited before it was ready: {err.strip().splitlines()[-1:]}")
+            err = proc.stderr.read().decode(errors="replace").strip() if proc.stderr else ""
+            last = err.splitlines()[-1] if err else f"exit code {proc.returncode}"
+            raise UsageError(f"the service exited before it was ready: {last}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
                 return

@@ -196,3 +196,14 @@ def test_cli_compares_configs_and_plots(tmp_path: object) -> None:
         "autoscale", "simulate", "--trace", "step", "--rps-per-core", "400", "--hpa", str(memory), cwd=ROOT
     )
     assert bad.returncode == 2 and "models CPU" in bad.stderr
+    broken = out / "broken.yaml"
+    broken.write_text(
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: x}\nspec: {}\n"
+    )
+    for command in (
+        ["autoscale", "simulate", "--trace", "step", "--rps-per-core", "400", "--hpa", str(broken)],
+        ["autoscale", "explain", "--prometheus", "http://127.0.0.1:9", "--hpa", str(broken)],
+    ):
+        result = run_cli(*command, cwd=ROOT)
+        assert result.returncode == 2 and "needs spec.maxReplicas" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -56,6 +56,18 @@ def _hpa_from(path: Path) -> dict[str, object]:
         raise UsageError(f"{path}: not YAML ({exc})") from None
     for doc in docs:
         if doc.get("kind") == "HorizontalPodAutoscaler":
+            spec = doc.get("spec")
+            target = spec.get("scaleTargetRef") if isinstance(spec, dict) else None
+            if not (
+                isinstance(spec, dict)
+                and isinstance(spec.get("maxReplicas"), int)
+                and isinstance(target, dict)
+                and isinstance(target.get("name"), str)
+            ):
+                raise UsageError(
+                    f"{path}: the HorizontalPodAutoscaler needs spec.maxReplicas and "
+                    "spec.scaleTargetRef.name (kubeship check shows what else is wrong with it)"
+                )
             return doc
     if docs and "apiVersion" not in docs[0]:  # a kubeship.yaml
         from kubeship.render.scaling import hpa
@@ -296,10 +308,15 @@ def _trace(trace: str, seconds: int, base: float, peak: float) -> Any:
 def _autoscaler(path: Path) -> Any:
     from kubeship.autoscale.simulate import autoscaler_from_hpa
 
+    hpa = _hpa_from(path)
     try:
-        return autoscaler_from_hpa(_hpa_from(path))
+        return autoscaler_from_hpa(hpa)
     except ValueError as exc:
         raise UsageError(f"{path}: {exc}") from None
+    except (KeyError, TypeError) as exc:
+        raise UsageError(
+            f"{path}: unexpected HPA shape ({type(exc).__name__}: {exc}); kubeship check it"
+        ) from None
 
 
 def _progress(total: int, label: str) -> Any:
