@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import httpx
 
-from kubeship.measure import cpu_seconds  # the same CPU accounting as `kubeship autoscale measure`
+from kubeship.measure import cpu_seconds, parse_wrk, stop  # the same as `kubeship autoscale measure`
 
 HERE = Path(__file__).resolve().parent
 APPS = HERE / "apps"
@@ -115,24 +114,11 @@ def wrk(port: int, seconds: float) -> tuple[float, float, int]:
         text=True,
         check=True,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    rps, _, p99, failed = parse_wrk(out)
+    if failed:
+        sys.exit(f"wrk saw {failed} failed responses:\n{out}")
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-    p99_ms = float(p99.group(1)) * scale[p99.group(2)] if p99 else float("nan")
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors:
-        sys.exit(f"wrk saw {errors.group(1)} failed responses:\n{out}")
-    return rps, p99_ms, requests
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return rps, p99 * 1000, requests
 
 
 def main() -> int:

@@ -157,13 +157,18 @@ def measure(
             open_runs.append(Run(count, 0, rps, cores, p50, p99))
             progress(f"workers {count}, Poisson arrivals at {rps:,.0f} req/s: P99 {p99 * 1000:.1f} ms")
         finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
     return runs, open_runs
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGINT (no drain window), then SIGKILL if it has not exited in 15 s."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _wrk(url: str, connections: int, seconds: float) -> str:
