@@ -37,3 +37,21 @@ def wait_http(url: str, timeout: float = 20) -> None:
             pass
         time.sleep(0.1)
     raise AssertionError(f"{url} not ready in {timeout}s")
+
+
+def start_prometheus(daemons: Any, directory: Path, port: int) -> str:
+    """A real Prometheus on loopback with `directory/prometheus.yml`; its URL once it is ready."""
+    from tests.observe.conftest import tool
+
+    daemons(
+        [
+            tool("prometheus"),
+            f"--config.file={directory / 'prometheus.yml'}",
+            f"--storage.tsdb.path={directory / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        directory / "prometheus.log",
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_http(f"{url}/-/ready")
+    return url

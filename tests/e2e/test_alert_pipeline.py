@@ -26,7 +26,7 @@ from kubeship.observe import alertmanager_config, prometheus_config, rule_groups
 from kubeship.observe.alertmanager import TEMPLATE, TEMPLATE_FILE
 from kubeship.spec import parse_spec
 from tests.conftest import free_port
-from tests.e2e.conftest import wait_http
+from tests.e2e.conftest import start_prometheus, wait_http
 from tests.observe.conftest import file_sd, pod_targets, tool
 
 pytestmark = pytest.mark.e2e
@@ -117,18 +117,8 @@ def test_failing_requests_page_through_prometheus_and_alertmanager(
         ],
         tmp_path / "alertmanager.log",
     )
-    daemons(
-        [
-            tool("prometheus"),
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-        ],
-        tmp_path / "prometheus.log",
-    )
-    prom = f"http://127.0.0.1:{prom_port}"
+    prom = start_prometheus(daemons, tmp_path, prom_port)
     wait_http(f"http://127.0.0.1:{am_port}/-/ready")
-    wait_http(f"{prom}/-/ready")
 
     # The scrape job finds exactly our pod, relabelled like in a cluster.
     deadline = time.monotonic() + 30

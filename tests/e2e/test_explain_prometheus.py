@@ -19,8 +19,7 @@ import pytest
 
 from kubeship.observe import to_text
 from tests.conftest import ROOT, free_port, run_cli
-from tests.e2e.conftest import wait_http
-from tests.observe.conftest import tool
+from tests.e2e.conftest import start_prometheus
 
 pytestmark = pytest.mark.e2e
 
@@ -77,17 +76,7 @@ def test_explain_reads_the_snapshot_from_prometheus(daemons: Any, tmp_path: Path
         ],
     }
     (tmp_path / "prometheus.yml").write_text(to_text(config))
-    daemons(
-        [
-            tool("prometheus"),
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-        ],
-        tmp_path / "prometheus.log",
-    )
-    url = f"http://127.0.0.1:{prom_port}"
-    wait_http(f"{url}/-/ready")
+    url = start_prometheus(daemons, tmp_path, prom_port)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # the first scrape, then a 5 s window of history
         if httpx.get(f"{url}/api/v1/query", params={"query": "kube_pod_info"}).json()["data"]["result"]:
