@@ -204,8 +204,6 @@ def simulate(
     """
     from dataclasses import replace
 
-    import numpy as np
-
     from kubeship.autoscale.simulate import Autoscaler, Workload
     from kubeship.autoscale.simulate import simulate as run
 
@@ -273,21 +271,34 @@ def simulate(
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for name, result in results.items():
-            series = np.column_stack(
-                [np.arange(len(load)), result.load, result.replicas, result.ready, result.utilization,
-                 result.p99_latency, result.over_capacity]
+            _write_series(
+                out_dir / ("series.csv" if len(results) == 1 else f"series-{name}.csv"),
+                load_rps=result.load, replicas=result.replicas, ready=result.ready,
+                utilization_pct=result.utilization, p99_latency_s=result.p99_latency,
+                over_capacity_rps=result.over_capacity,
             )  # fmt: skip
-            header = "second,load_rps,replicas,ready,utilization_pct,p99_latency_s,over_capacity_rps"
-            file = out_dir / ("series.csv" if len(results) == 1 else f"series-{name}.csv")
-            np.savetxt(file, series, delimiter=",", header=header, comments="", fmt="%.6g")
-        (out_dir / "summary.json").write_text(json.dumps(summaries, indent=2) + "\n")
-        click.echo(f"wrote series and summary.json to {out_dir}/", err=True)
+        _write_summary(out_dir, summaries)
     if plot_path is not None:
         from kubeship.autoscale.plot import plot_png
 
         plot_path.parent.mkdir(parents=True, exist_ok=True)
         plot_path.write_bytes(plot_png(results, slo, f"kubeship autoscale simulate --trace {trace}"))
         click.echo(f"wrote {plot_path}", err=True)
+
+
+def _write_series(path: Path, **columns: Any) -> None:
+    """A CSV with one row per simulated second: `second`, then the columns in the order given."""
+    import numpy as np
+
+    first = next(iter(columns.values()))
+    series = np.column_stack([np.arange(len(first)), *columns.values()])
+    header = ",".join(["second", *columns])
+    np.savetxt(path, series, delimiter=",", header=header, comments="", fmt="%.6g")
+
+
+def _write_summary(out_dir: Path, summary: Any) -> None:
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    click.echo(f"wrote the series and summary.json to {out_dir}/", err=True)
 
 
 def _trace(trace: str, seconds: int, base: float, peak: float) -> Any:
@@ -484,8 +495,6 @@ def simulate_queue(
     """Replay a queue (e.g. Kafka lag) through the HPA on a custom metric: pods, backlog, cost."""
     from dataclasses import replace
 
-    import numpy as np
-
     from kubeship.autoscale.decide import behavior_from_json
     from kubeship.autoscale.queue import QueueWorkload
     from kubeship.autoscale.queue import simulate_queue as run
@@ -529,20 +538,11 @@ def simulate_queue(
     click.echo(json.dumps(summary, indent=2))
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        series = np.column_stack(
-            [
-                np.arange(len(values)),
-                result.arrivals,
-                result.replicas,
-                result.ready,
-                result.backlog,
-                result.per_pod,
-            ]
-        )
-        header = "second,arrivals,replicas,ready,backlog,backlog_per_pod"
-        np.savetxt(out_dir / "series.csv", series, delimiter=",", header=header, comments="", fmt="%.6g")
-        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        click.echo(f"wrote series.csv and summary.json to {out_dir}/", err=True)
+        _write_series(
+            out_dir / "series.csv", arrivals=result.arrivals, replicas=result.replicas, ready=result.ready,
+            backlog=result.backlog, backlog_per_pod=result.per_pod,
+        )  # fmt: skip
+        _write_summary(out_dir, summary)
     if plot_path is not None:
         from kubeship.autoscale.plot import plot_queue_png
 
