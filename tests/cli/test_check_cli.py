@@ -40,9 +40,10 @@ def bad(tmp_path: Path) -> Path:
 
 
 def test_rendered_manifests_pass_check_with_zero_findings(tmp_path: Path) -> None:
-    env = {"DB_USERNAME": "u", "DB_PASSWORD": "p"}
-    for spec in ("kubeship.yaml", "worker.kubeship.yaml"):
-        rendered = run_cli("render", "-f", f"examples/seed/{spec}", cwd=ROOT, **env).stdout
+    env = {"DB_USERNAME": "u", "DB_PASSWORD": "p", "SMTP_PASSWORD": "s", "DINGTALK_WEBHOOK": "https://d"}
+    for spec in ("kubeship.yaml", "worker.kubeship.yaml", "worker-keda.kubeship.yaml"):
+        # --observe adds the custom resources (ServiceMonitor, PrometheusRule; KEDA's ScaledObject)
+        rendered = run_cli("render", "--observe", "-f", f"examples/seed/{spec}", cwd=ROOT, **env).stdout
         result = subprocess.run(
             [sys.executable, "-m", "kubeship", "check", "-"],
             input=rendered,

@@ -38,8 +38,8 @@ def test_render_observe_adds_the_monitoring_objects_and_check_passes_them(tmp_pa
     am = base64.b64decode(docs[-3]["data"]["alertmanager.yaml"]).decode()
     assert "canary-smtp-pw" in am and "canary-ding" not in am  # the robot URL lives with the bridge
     (tmp_path / "all.yaml").write_text(result.stdout)
-    check = run_cli("check", str(tmp_path / "all.yaml"), "--fail-on", "warning", cwd=ROOT)
-    assert check.returncode == 0, check.stdout + check.stderr
+    check = run_cli("check", str(tmp_path / "all.yaml"), "--fail-on", "info", cwd=ROOT)
+    assert check.returncode == 0, check.stdout + check.stderr  # not even a "not validated" note
 
 
 def test_observe_prints_each_file() -> None:

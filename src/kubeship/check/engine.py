@@ -33,9 +33,10 @@ def check_documents(docs: list[Document], options: Options = Options()) -> list[
     # Suppressions belong to the object, whatever line inside it a finding points at.
     ignored = {id(doc): _ignored_ids(doc) for doc in docs}
     active = [r for r in RULES.values() if _selected(r.id, options)]
+    custom = schema.custom_schemas(docs, options.kubernetes_version) if options.validate_schema else {}
     for doc in docs:  # schema and object rules together: a document is re-read at most once for lines
         if options.validate_schema:
-            found = schema.validate(doc, options.kubernetes_version, options.schema_dirs)
+            found = schema.validate(doc, options.kubernetes_version, options.schema_dirs, custom)
             findings += [f for f in found if f.rule not in ignored[id(doc)]]
         for rule in active:
             if rule.check is None or rule.id in ignored[id(doc)]:

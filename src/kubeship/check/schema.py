@@ -8,9 +8,12 @@ validation runs in jsonschema-rs (compiled). One validator per
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ from typing import Any
 import jsonschema_rs
 import kubernetes_validate
 
-from kubeship.check import deprecations
+from kubeship.check import crds, deprecations
 from kubeship.check.load import field_line
 from kubeship.check.model import Document, Finding, Severity
 
@@ -58,18 +61,52 @@ def _definitions(version: str) -> Any:
     return json.loads((SCHEMAS / f"v{version}-local-strict" / "_definitions.json").read_text())
 
 
-@cache
-def _validator(version: str, api_version: str, kind: str) -> Any:
-    path = schema_file(version, api_version, kind)
-    if not path.is_file():
-        return None
-    schema = json.loads(path.read_text())
-    return jsonschema_rs.validator_for(
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled validator and the schema its errors' paths walk (for did-you-mean)."""
+
+    validator: Any
+    schema: dict[str, Any]
+    version: str  # whose Kubernetes definitions the schema's external references resolve to
+
+    def allowed_keys(self, schema_path: list[Any]) -> list[str]:
+        """The properties allowed where an unknown field was found: the path is in the schema itself or,
+        for a reference into the Kubernetes definitions, in those."""
+        for base in (self.schema, _definitions(self.version)):
+            node: Any = base
+            for part in schema_path[:-1]:
+                if not isinstance(node, dict) or part not in node:
+                    break
+                node = node[part]
+            else:
+                return sorted(node.get("properties", {})) if isinstance(node, dict) else []
+        return []
+
+
+def compile_schema(schema: dict[str, Any], version: str) -> Compiled:
+    validator = jsonschema_rs.validator_for(
         schema, retriever=lambda uri: _definitions(version), base_uri=_BASE_URI
     )
+    return Compiled(validator, schema, version)
 
 
-def validate(doc: Document, version: str, schema_dirs: tuple[Path, ...] = ()) -> list[Finding]:
+@cache
+def _validator(version: str, api_version: str, kind: str) -> Compiled | None:
+    path = schema_file(version, api_version, kind)
+    if path.is_file():
+        return compile_schema(json.loads(path.read_text()), version)
+    bundled = crds.bundled(api_version, kind)
+    return None if bundled is None else compile_schema(bundled, version)
+
+
+def validate(
+    doc: Document,
+    version: str,
+    schema_dirs: tuple[Path, ...] = (),
+    custom: Mapping[tuple[str, str], Compiled] | None = None,
+) -> list[Finding]:
+    """Findings of `doc` against, in order: the user's schema directories, the CRDs in the same input
+    (`custom`), the Kubernetes version's own schemas, the bundled custom resources."""
     api_version, kind = str(doc.obj["apiVersion"]), doc.kind
     gone = deprecations.removal(api_version, kind)
     if gone is not None:
@@ -83,17 +120,21 @@ def validate(doc: Document, version: str, schema_dirs: tuple[Path, ...] = ()) ->
         findings = [Finding(doc.file, doc.line, "KS006", Severity.WARNING, message, use, doc.ref)]
     else:
         findings = []
-    validator = _user_validator(schema_dirs, api_version, kind) or _validator(version, api_version, kind)
-    if validator is None:
+    compiled = (
+        _user_validator(schema_dirs, api_version, kind, version)
+        or (custom or {}).get((api_version, kind))
+        or _validator(version, api_version, kind)
+    )
+    if compiled is None:
         message = f"no schema for {api_version} {kind} in Kubernetes {version}: skipped, not validated"
-        hint = "a custom resource: its schema is not bundled; a removed API: use the current apiVersion"
+        hint = _hint(api_version)
         return [*findings, Finding(doc.file, doc.line, "KS003", Severity.INFO, message, hint, doc.ref)]
-    if validator.is_valid(doc.obj):
+    if compiled.validator.is_valid(doc.obj):
         return findings
     out = findings
-    for error in validator.iter_errors(doc.obj):
+    for error in compiled.validator.iter_errors(doc.obj):
         path = ".".join(str(p) for p in error.instance_path) or "(object)"
-        message, hint = _explain(error, version, api_version, kind)
+        message, hint = _explain(error, compiled)
         field: list[str | int] = list(error.instance_path)
         if type(error.kind).__name__ == "AdditionalProperties":  # point at the unknown key itself
             field += re.findall(r"'([^']+)'", str(error.message))[:1]
@@ -111,20 +152,40 @@ def user_schema_file(directory: Path, api_version: str, kind: str) -> Path:
 
 
 @cache
-def _user_validator(dirs: tuple[Path, ...], api_version: str, kind: str) -> Any:
+def _user_validator(dirs: tuple[Path, ...], api_version: str, kind: str, version: str) -> Compiled | None:
     for directory in dirs:
         path = user_schema_file(directory, api_version, kind)
         if path.is_file():
-            return jsonschema_rs.validator_for(json.loads(path.read_text()))
+            return compile_schema(json.loads(path.read_text()), version)
     return None
 
 
-def _explain(error: Any, version: str, api_version: str, kind_name: str) -> tuple[str, str]:
+def custom_schemas(docs: list[Document], version: str) -> dict[tuple[str, str], Compiled]:
+    """Validators for the custom resources whose CustomResourceDefinitions are among `docs`."""
+    out = {}
+    for doc in docs:
+        if doc.kind == "CustomResourceDefinition" and doc.obj.get("apiVersion") == "apiextensions.k8s.io/v1":
+            for key, schema in crds.from_crd(doc.obj).items():
+                with contextlib.suppress(ValueError):  # a broken schema: the CRD's own check says so
+                    out[key] = compile_schema(schema, version)
+    return out
+
+
+def _hint(api_version: str) -> str:
+    if crds.is_bundled_group(api_version):
+        return "kubeship bundles this API group but not this kind or version: check kind and apiVersion"
+    return (
+        "add the CustomResourceDefinition to the checked files, or --schema-location DIR; "
+        "a removed API: use the current apiVersion"
+    )
+
+
+def _explain(error: Any, compiled: Compiled) -> tuple[str, str]:
     kind = type(error.kind).__name__
     message = str(error.message)
     if kind == "AdditionalProperties":
         unexpected = re.findall(r"'([^']+)'", message)
-        allowed = _allowed_keys(list(error.schema_path), version, api_version, kind_name)
+        allowed = compiled.allowed_keys(list(error.schema_path))
         hints = []
         for field in unexpected:
             guess = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
@@ -137,17 +198,3 @@ def _explain(error: Any, version: str, api_version: str, kind_name: str) -> tupl
     if kind == "Enum":
         return message, "use one of the allowed values"
     return message, ""
-
-
-def _allowed_keys(schema_path: list[Any], version: str, api_version: str, kind: str) -> list[str]:
-    """The properties the schema allows where an unknown field was found (for did-you-mean)."""
-    node: Any = (
-        _definitions(version)
-        if schema_path[:1] == ["$defs"]
-        else json.loads(schema_file(version, api_version, kind).read_text())
-    )
-    for part in schema_path[:-1]:
-        if not isinstance(node, dict) or part not in node:
-            return []
-        node = node[part]
-    return sorted(node.get("properties", {})) if isinstance(node, dict) else []
