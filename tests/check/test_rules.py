@@ -274,3 +274,26 @@ def test_missing_reference_points_at_the_reference() -> None:
     docs, _ = load_documents(text, "f.yaml")
     found = [(f.line, f.message) for f in check_documents(docs, Options()) if f.rule == "KS305"]
     assert found == [(14, "Secret 'absent' is referenced but not among the objects")]
+
+
+def as_rollout(objects: Objects) -> dict[str, Any]:
+    """The Deployment turned into the Argo Rollout a canary user writes, with the HPA scaling it."""
+    rollout = of(objects, "Deployment")
+    rollout.update(apiVersion="argoproj.io/v1alpha1", kind="Rollout")
+    rollout["spec"].pop("strategy", None)
+    rollout["spec"]["strategy"] = {"canary": {"steps": [{"setWeight": 20}, {"pause": {"duration": "5m"}}]}}
+    of(objects, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"].update(
+        apiVersion="argoproj.io/v1alpha1", kind="Rollout"
+    )
+    return rollout
+
+
+def test_a_rollout_is_checked_like_the_deployment_it_replaces() -> None:
+    objects = good()
+    as_rollout(objects)
+    assert run(objects) == []  # schema (bundled), pod rules, Service/PDB/HPA cross-references: all clean
+    for rule_id in ("KS201", "KS101", "KS108", "KS301", "KS307"):
+        broken = good()
+        MUTATIONS[rule_id](broken)
+        as_rollout(broken)
+        assert rule_id in run(broken), rule_id

@@ -14,7 +14,9 @@ from typing import Any, TypeVar
 
 from kubeship.check.model import Document, Severity
 
-WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
+# Kinds with a pod template; an Argo Rollout is a Deployment with a delivery strategy.
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "Rollout"}
+REPLICATED = {"Deployment", "StatefulSet", "Rollout"}  # kinds whose replicas a user sets and an HPA scales
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.I)
 DANGEROUS_CAPS = {"ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "DAC_READ_SEARCH", "NET_RAW"}
 
@@ -307,7 +309,7 @@ def pull_policy(doc: Document) -> Iterator[str | tuple[str, Path]]:
     "add topologySpreadConstraints on topology.kubernetes.io/zone and kubernetes.io/hostname",
 )
 def spread_missing(doc: Document) -> Iterator[str | tuple[str, Path]]:
-    if doc.kind not in ("Deployment", "StatefulSet") or _replicas(doc.obj) < 2:
+    if doc.kind not in REPLICATED or _replicas(doc.obj) < 2:
         return
     pod = pod_spec(doc.obj) or {}
     affinity = (pod.get("affinity") or {}).get("podAntiAffinity")
@@ -790,7 +792,7 @@ def pdb_blocks(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, 
     for pdb in index.by_kind.get("PodDisruptionBudget", []):
         spec = pdb.obj.get("spec") or {}
         for w in index.selected(spec.get("selector"), pdb.namespace):
-            if w.kind not in ("Deployment", "StatefulSet"):
+            if w.kind not in REPLICATED:
                 continue
             replicas = _replicas(w.obj)
             hpa_min = _hpa_min(index, w)
@@ -860,7 +862,7 @@ def duplicates(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, 
 )
 def selector_mismatch(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     for doc in index.docs:
-        if doc.kind not in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"):
+        if doc.kind not in (*REPLICATED, "DaemonSet", "ReplicaSet"):
             continue
         selector = (doc.obj.get("spec") or {}).get("selector")
         if selector and not selects(selector, pod_labels(doc.obj)):
@@ -945,5 +947,5 @@ def replicas_with_hpa(index: Index) -> Iterator[tuple[Document, str] | tuple[Doc
     "run at least 2 replicas (or an HPA with minReplicas 2)",
 )
 def single_replica(doc: Document) -> Iterator[str | tuple[str, Path]]:
-    if doc.kind in ("Deployment", "StatefulSet") and (doc.obj.get("spec") or {}).get("replicas") == 1:
+    if doc.kind in REPLICATED and (doc.obj.get("spec") or {}).get("replicas") == 1:
         yield "replicas: 1"
