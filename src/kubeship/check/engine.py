@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kubeship.check import schema
-from kubeship.check.load import field_line
+from kubeship.check.load import field_line, paused_gc
 from kubeship.check.model import Document, Finding, Severity
 from kubeship.check.rules import RULES, Index
 
@@ -29,6 +29,11 @@ class Options:
 
 def check_documents(docs: list[Document], options: Options = Options()) -> list[Finding]:
     """Findings for `docs`, checked together (cross-resource rules see all of them), sorted by position."""
+    with paused_gc():
+        return _check(docs, options)
+
+
+def _check(docs: list[Document], options: Options) -> list[Finding]:
     findings: list[Finding] = []
     # Suppressions belong to the object, whatever line inside it a finding points at.
     ignored = {id(doc): _ignored_ids(doc) for doc in docs}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import yaml
@@ -14,27 +15,92 @@ from kubeship.check.model import Document, Finding, Severity
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+_MAP, _SEQ, _STR = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"
+# Plain scalars' implicit tags (str, int, bool, null, ...) depend on the text alone, and manifests
+# repeat the same texts (keys, labels, images): resolving each once saves a regex scan per scalar.
+_TAGS: dict[str, str] = {}
+
+
 class _PositionLoader(_Loader):  # type: ignore[misc, valid-type]
     """Records where each document's node starts and ends while constructing it (no second parse).
     Only the marks are kept, not the node tree: holding thousands of trees slows everything after."""
 
     nodes: list[yaml.Node]
 
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is not yaml.ScalarNode or not implicit[0]:
+            return str(super().resolve(kind, value, implicit))
+        tag = _TAGS.get(value)
+        if tag is None:
+            if len(_TAGS) > 200_000:
+                _TAGS.clear()
+            tag = _TAGS[value] = str(super().resolve(kind, value, implicit))
+        return tag
+
     def construct_document(self, node: yaml.Node) -> Any:
         self.nodes.append(node)
-        return super().construct_document(node)
+        try:
+            return self._plain(node, {})
+        except (TypeError, yaml.YAMLError):  # an unhashable key, a bad tag: PyYAML's own path says where
+            self._forget()
+            return super().construct_document(node)
+        finally:
+            self._forget()
+
+    def _forget(self) -> None:
+        """Drop what construct_object remembers of this document (it would keep its nodes alive)."""
+        self.constructed_objects.clear()
+        self.recursive_objects.clear()
+
+    def _plain(self, node: yaml.Node, seen: dict[int, Any]) -> Any:
+        """SafeConstructor's result for plain maps, lists and strings, without its generic machinery
+        (PyYAML's own constructors for every other tag, and for merge keys); aliases stay shared."""
+        if id(node) in seen:
+            return seen[id(node)]
+        tag = node.tag
+        if tag == _STR:
+            return node.value
+        if tag == _MAP and not any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
+            out: dict[Any, Any] = {}
+            seen[id(node)] = out
+            for key, value in node.value:
+                out[self._plain(key, seen)] = self._plain(value, seen)
+            return out
+        if tag == _SEQ:
+            items: list[Any] = []
+            seen[id(node)] = items
+            items.extend(self._plain(item, seen) for item in node.value)
+            return items
+        return self.construct_object(node, deep=True)
 
 
 def load_documents(text: str, file: str) -> tuple[list[Document], list[Finding]]:
     """Objects of a multi-document stream (`List` kinds flattened) and parse findings."""
     loader = _PositionLoader(text)
     loader.nodes = []
-    # Parsing allocates millions of objects and frees almost none: the cyclic GC would rescan the
-    # growing heap again and again for nothing (a fifth of the parse time on the benchmark corpus).
-    collecting = gc.isenabled()
-    gc.disable()
     docs: list[Document] = []
     findings: list[Finding] = []
+    with paused_gc():
+        _load(loader, file, text, docs, findings)
+    return docs, findings
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Parsing and checking allocate millions of objects and free almost none: the cyclic GC would
+    rescan the growing heap again and again for nothing (a fifth of the time on the benchmark corpus)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _load(
+    loader: _PositionLoader, file: str, text: str, docs: list[Document], findings: list[Finding]
+) -> None:
     try:
         while loader.check_data():
             data = loader.get_data()
@@ -57,9 +123,6 @@ def load_documents(text: str, file: str) -> tuple[list[Document], list[Finding]]
         findings.append(Finding(file, 1, "KS001", Severity.ERROR, f"invalid YAML: {exc}"))
     finally:
         loader.dispose()
-        if collecting:
-            gc.enable()
-    return docs, findings
 
 
 def _collect(
@@ -106,8 +169,8 @@ def _child(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
 
 @functools.lru_cache(maxsize=32)  # one compose per object, however many findings it has
 def _compose(text: str, start: int, end: int, column: int) -> yaml.Node | None:
-    try:
-        return yaml.compose(" " * column + text[start:end], Loader=_Loader)
+    try:  # the padding keeps a document that started mid-line (a List item) parseable
+        return yaml.compose(" " * column + text[start:end], Loader=_PositionLoader)
     except yaml.YAMLError:
         return None
 

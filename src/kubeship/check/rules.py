@@ -578,9 +578,13 @@ class Index:
         self._by_label: dict[
             tuple[str, str, str], list[int]
         ] = {}  # (namespace, key, value) → workload positions
+        self._scaler: dict[tuple[str, str, str], Document] = {}  # (kind, namespace, name) → its HPA
         for doc in docs:
             self.by_kind.setdefault(doc.kind, []).append(doc)
             self._by_name.setdefault((doc.kind, doc.namespace, doc.name), doc)
+            if doc.kind == "HorizontalPodAutoscaler":
+                ref = (doc.obj.get("spec") or {}).get("scaleTargetRef") or {}
+                self._scaler.setdefault((str(ref.get("kind")), doc.namespace, str(ref.get("name"))), doc)
             if doc.kind in WORKLOADS and doc.kind != "CronJob":
                 entries = self._workloads.setdefault(doc.namespace, [])
                 labels = pod_labels(doc.obj)
@@ -590,6 +594,10 @@ class Index:
 
     def find(self, kind: str, name: str, namespace: str) -> Document | None:
         return self._by_name.get((kind, namespace, name))
+
+    def scaler(self, workload: Document) -> Document | None:
+        """The HPA whose scaleTargetRef is `workload` (the first one: two fight each other)."""
+        return self._scaler.get((workload.kind, workload.namespace, workload.name))
 
     def workloads(self, namespace: str) -> list[Document]:
         return [doc for doc, _ in self._workloads.get(namespace, [])]
@@ -804,16 +812,11 @@ def pdb_blocks(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, 
 
 
 def _hpa_min(index: Index, workload: Document) -> int | None:
-    for hpa in index.by_kind.get("HorizontalPodAutoscaler", []):
-        ref = (hpa.obj.get("spec") or {}).get("scaleTargetRef") or {}
-        if (
-            ref.get("kind") == workload.kind
-            and ref.get("name") == workload.name
-            and hpa.namespace == workload.namespace
-        ):
-            value = (hpa.obj.get("spec") or {}).get("minReplicas", 1)
-            return value if isinstance(value, int) else 1
-    return None
+    hpa = index.scaler(workload)
+    if hpa is None:
+        return None
+    value = (hpa.obj.get("spec") or {}).get("minReplicas", 1)
+    return value if isinstance(value, int) else 1
 
 
 @_register(
