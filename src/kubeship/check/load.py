@@ -16,6 +16,7 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 _MAP, _SEQ, _STR = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq", "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
 # Plain scalars' implicit tags (str, int, bool, null, ...) depend on the text alone, and manifests
 # repeat the same texts (keys, labels, images): resolving each once saves a regex scan per scalar.
 _TAGS: dict[str, str] = {}
@@ -60,16 +61,22 @@ class _PositionLoader(_Loader):  # type: ignore[misc, valid-type]
         tag = node.tag
         if tag == _STR:
             return node.value
-        if tag == _MAP and not any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value):
+        if tag == _MAP:
             out: dict[Any, Any] = {}
             seen[id(node)] = out
             for key, value in node.value:
-                out[self._plain(key, seen)] = self._plain(value, seen)
+                if key.tag == _MERGE:  # `<<: *base`: PyYAML's own merge rules
+                    del seen[id(node)]
+                    return self.construct_object(node, deep=True)
+                # strings inline: most nodes are, and a call per scalar is most of the cost
+                out[key.value if key.tag == _STR else self._plain(key, seen)] = (
+                    value.value if value.tag == _STR else self._plain(value, seen)
+                )
             return out
         if tag == _SEQ:
             items: list[Any] = []
             seen[id(node)] = items
-            items.extend(self._plain(item, seen) for item in node.value)
+            items.extend(item.value if item.tag == _STR else self._plain(item, seen) for item in node.value)
             return items
         return self.construct_object(node, deep=True)
 
