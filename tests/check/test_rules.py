@@ -297,3 +297,10 @@ def test_a_rollout_is_checked_like_the_deployment_it_replaces() -> None:
         MUTATIONS[rule_id](broken)
         as_rollout(broken)
         assert rule_id in run(broken), rule_id
+
+
+def test_objects_named_by_the_server_are_not_duplicates() -> None:
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"generateName": "migrate-"}}
+    assert "KS309" not in run([job, copy.deepcopy(job)], select=frozenset({"KS309"}))
+    named = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
+    assert run([named, copy.deepcopy(named)], select=frozenset({"KS309"})) == ["KS309"]

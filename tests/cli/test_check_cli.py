@@ -135,3 +135,36 @@ def test_config_file_ignores_with_reasons(bad: Path, tmp_path: Path) -> None:
     config.write_text("ignore:\n  - rule: KS201\n")
     result = run_cli("check", str(bad), cwd=tmp_path)
     assert result.returncode == 2 and "give rule, reason" in result.stderr
+
+
+def test_a_kustomize_tree_is_checked_as_files(tmp_path: Path) -> None:
+    env = {"DB_USERNAME": "u", "DB_PASSWORD": "p"}
+    tree = tmp_path / "k8s"
+    rendered = run_cli(
+        "render", "-f", "examples/seed/kubeship.yaml", "--kustomize", str(tree), cwd=ROOT, **env
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    clean = run_cli("check", "--fail-on", "info", str(tree), cwd=ROOT)
+    assert clean.returncode == 0, clean.stdout  # kustomization.yaml files are validated, not duplicates
+    dev = tree / "overlays" / "dev"
+    dev.mkdir()
+    (dev / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../../base]\n"
+        "patchesStrategicMerge: [memory.yaml]\n"
+        "patches:\n- {path: hpa.yaml, target: {kind: HorizontalPodAutoscaler, name: web}}\n"
+    )
+    (dev / "memory.yaml").write_text(  # a partial Deployment: no selector, no image
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+        "spec: {template: {spec: {containers: [{name: web, resources: {limits: {memory: 1Gi}}}]}}}\n"
+    )
+    (dev / "hpa.yaml").write_text("- {op: replace, path: /spec/minReplicas, value: 1}\n")  # JSON 6902
+    result = run_cli("check", "--format", "json", str(tree), cwd=ROOT)
+    assert result.returncode == 0, result.stdout
+    [note] = json.loads(result.stdout)["findings"]
+    assert note["rule"] == "KS003" and note["file"] == str(dev / "memory.yaml")
+    assert "Kustomize patch" in note["message"]
+    (dev / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresource: [../../base]\n"
+    )
+    typo = run_cli("check", str(dev / "kustomization.yaml"), cwd=ROOT)
+    assert typo.returncode == 1 and "did you mean 'resources'?" in typo.stdout

@@ -2,8 +2,9 @@
 
 Three sources, all turned into strict JSON Schema (unknown fields are errors):
 
-- Argo Rollouts: kubeship's own schema (`schemas/argo-rollouts.yaml`), reusing the
-  Kubernetes definitions for pod templates, selectors and metadata.
+- Argo Rollouts and Kustomize's kustomization.yaml: kubeship's own schemas
+  (`schemas/`), reusing the Kubernetes definitions for pod templates, selectors
+  and metadata.
 - Prometheus Operator, KEDA and cert-manager: the `cloudcoil-models-*` packages,
   Pydantic models generated from those projects' CRDs; their JSON Schema is
   tightened and written to a cache directory on first use (importing the models
@@ -41,7 +42,11 @@ _MODELS = {
     "cert-manager.io": ("cert_manager", "cloudcoil-models-cert-manager"),
     "acme.cert-manager.io": ("cert_manager.acme", "cloudcoil-models-cert-manager"),
 }
-_OWN_GROUPS = {"argoproj.io/v1alpha1": "argo-rollouts.yaml"}
+_OWN_GROUPS = {
+    "argoproj.io/v1alpha1": "argo-rollouts.yaml",
+    "kustomize.config.k8s.io/v1beta1": "kustomize.yaml",  # kustomization.yaml: not an object, but
+    "kustomize.config.k8s.io/v1alpha1": "kustomize.yaml",  # it sits among the manifests checked
+}
 
 
 def bundled(api_version: str, kind: str) -> dict[str, Any] | None:

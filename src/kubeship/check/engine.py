@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kubeship.check import schema
+from kubeship.check import kustomize, schema
 from kubeship.check.load import field_line, paused_gc
 from kubeship.check.model import Document, Finding, Severity
 from kubeship.check.rules import RULES, Index
@@ -35,6 +35,16 @@ def check_documents(docs: list[Document], options: Options = Options()) -> list[
 
 def _check(docs: list[Document], options: Options) -> list[Finding]:
     findings: list[Finding] = []
+    patches = kustomize.patch_files(docs)
+    if patches:  # partial objects: neither validated nor seen by the cross-resource rules
+        for doc in docs:
+            if doc.file in patches:
+                by = patches[doc.file].file
+                message = f"a Kustomize patch (used by {by}): skipped, not validated"
+                findings.append(
+                    Finding(doc.file, doc.line, "KS003", Severity.INFO, message, kustomize.HINT, doc.ref)
+                )
+        docs = [doc for doc in docs if doc.file not in patches]
     # Suppressions belong to the object, whatever line inside it a finding points at.
     ignored = {id(doc): _ignored_ids(doc) for doc in docs}
     active = [r for r in RULES.values() if _selected(r.id, options)]

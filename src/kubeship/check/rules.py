@@ -847,6 +847,8 @@ def netpol_selects_nothing(index: Index) -> Iterator[tuple[Document, str] | tupl
 def duplicates(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     seen: dict[tuple[str, str, str, str], Document] = {}
     for doc in index.docs:
+        if not doc.name:  # generateName: the API server makes each name unique
+            continue
         key = (str(doc.obj.get("apiVersion", "")).split("/")[0], doc.kind, doc.namespace, doc.name)
         if key in seen:
             first = seen[key]
