@@ -82,6 +82,35 @@ def _env(objects: Objects) -> None:
     container(objects)["env"] = [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]
 
 
+def _role(rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": {"name": "web"},
+        "rules": rules,
+    }
+
+
+def _cluster_admin(objects: Objects) -> None:
+    objects.append(
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": "web-admin"},
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "ClusterRole",
+                "name": "cluster-admin",
+            },
+            "subjects": [{"kind": "ServiceAccount", "name": "web", "namespace": "shop"}],
+        }
+    )
+
+
+def _canary_without_its_service(objects: Objects) -> None:
+    as_rollout(objects)["spec"]["strategy"]["canary"].update(canaryService="web-canary")
+
+
 MUTATIONS: dict[str, Callable[[Objects], None]] = {
     "KS002": _set(lambda o: of(o, "Deployment")["metadata"], "lables", {}),
     "KS101": _del(container, "livenessProbe"),
@@ -110,6 +139,8 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
     "KS211": _del(pod, "automountServiceAccountToken"),
     "KS212": lambda o: of(o, "Service")["metadata"].update(namespace="default"),
     "KS213": lambda o: pod(o)["securityContext"].pop("seccompProfile"),
+    "KS214": lambda o: o.append(_role([{"apiGroups": [""], "resources": ["*"], "verbs": ["get"]}])),
+    "KS215": _cluster_admin,
     "KS301": lambda o: of(o, "Service")["spec"]["selector"].update({"app.kubernetes.io/name": "other"}),
     "KS302": lambda o: of(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].update(
         name="missing"
@@ -125,6 +156,7 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
     "KS311": lambda o: of(o, "Service")["spec"]["ports"][0].update(targetPort="web"),
     "KS312": lambda o: of(o, "Ingress")["metadata"].pop("annotations"),
     "KS313": lambda o: of(o, "Deployment")["spec"].update(replicas=3),
+    "KS314": _canary_without_its_service,
     "KS111": lambda o: (_drop("HorizontalPodAutoscaler")(o), of(o, "Deployment")["spec"].update(replicas=1)),
     "KS005": lambda o: of(o, "PodDisruptionBudget").update(apiVersion="policy/v1beta1"),
 }
@@ -304,3 +336,65 @@ def test_objects_named_by_the_server_are_not_duplicates() -> None:
     assert "KS309" not in run([job, copy.deepcopy(job)], select=frozenset({"KS309"}))
     named = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}
     assert run([named, copy.deepcopy(named)], select=frozenset({"KS309"})) == ["KS309"]
+
+
+def test_a_role_naming_what_it_grants_passes() -> None:
+    objects = good()
+    objects.append(
+        _role([{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}])
+    )
+    assert run(objects) == []
+
+
+def test_rollout_references_services_and_analysis_templates() -> None:
+    objects = good()
+    rollout = as_rollout(objects)
+    service = of(objects, "Service")["metadata"]["name"]
+    canary = rollout["spec"]["strategy"]["canary"]
+    canary.update(canaryService=service, stableService=service)
+    canary["steps"].append({"analysis": {"templates": [{"templateName": "success-rate"}]}})
+    canary["analysis"] = {"templates": [{"templateName": "smoke", "clusterScope": True}]}
+    docs = [Document(o, "f.yaml", 1) for o in objects]
+    found = [f.message for f in check_documents(docs) if f.rule == "KS314"]
+    assert found == [
+        "ClusterAnalysisTemplate 'smoke' is not among the objects",
+        "AnalysisTemplate 'success-rate' is not among the objects",
+    ]
+    objects.append(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "AnalysisTemplate",
+            "metadata": {"name": "success-rate", "namespace": rollout["metadata"].get("namespace")},
+            "spec": {"metrics": [{"name": "ok", "provider": {"prometheus": {"query": "vector(1)"}}}]},
+        }
+    )
+    objects.append(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "ClusterAnalysisTemplate",
+            "metadata": {"name": "smoke"},
+            "spec": {"metrics": [{"name": "ok", "provider": {"prometheus": {"query": "vector(1)"}}}]},
+        }
+    )
+    assert run(objects) == []
+
+
+def test_a_tls_secret_made_by_a_certificate_is_not_missing() -> None:
+    objects = good()
+    MUTATIONS["KS312"](objects)
+    assert "KS312" in run(objects)
+    ingress = of(objects, "Ingress")
+    secret = ingress["spec"]["tls"][0]["secretName"]
+    objects.append(
+        {
+            "apiVersion": "cert-manager.io/v1",
+            "kind": "Certificate",
+            "metadata": {"name": "web-tls", "namespace": ingress["metadata"].get("namespace")},
+            "spec": {
+                "secretName": secret,
+                "dnsNames": ingress["spec"]["tls"][0]["hosts"],
+                "issuerRef": {"name": "letsencrypt", "kind": "ClusterIssuer"},
+            },
+        }
+    )
+    assert run(objects) == []

@@ -563,6 +563,42 @@ def seccomp(doc: Document) -> Iterator[str | tuple[str, Path]]:
                 yield f"container {c.get('name')!r} has no seccomp profile", _at(doc, c)
 
 
+@_register(
+    "KS214",
+    "rbac-wildcard",
+    Severity.WARNING,
+    "security",
+    "A Role or ClusterRole grants '*' (every verb, resource or API group): today's and tomorrow's.",
+    "list the verbs and resources the app uses, e.g. verbs: [get, list, watch], resources: [configmaps]",
+)
+def rbac_wildcard(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    if doc.kind not in ("Role", "ClusterRole") or not str(doc.obj.get("apiVersion", "")).startswith("rbac."):
+        return
+    for i, rule in enumerate(doc.obj.get("rules") or []):
+        if not isinstance(rule, dict):
+            continue
+        wild = [f for f in ("apiGroups", "resources", "verbs") if "*" in (rule.get(f) or [])]
+        if wild:
+            yield f"rules[{i}] grants '*' in {', '.join(wild)}", ["rules", i]
+
+
+@_register(
+    "KS215",
+    "cluster-admin-binding",
+    Severity.ERROR,
+    "security",
+    "A binding grants cluster-admin: whoever holds the subject's token owns the cluster.",
+    "bind a Role with only the permissions the app needs, in its own namespace",
+)
+def cluster_admin(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    if doc.kind not in ("RoleBinding", "ClusterRoleBinding"):
+        return
+    ref = doc.obj.get("roleRef") or {}
+    if ref.get("kind") == "ClusterRole" and ref.get("name") == "cluster-admin":
+        subjects = ", ".join(f"{s.get('kind')}/{s.get('name')}" for s in doc.obj.get("subjects") or [])
+        yield f"binds cluster-admin to {subjects or 'no subject'}", ["roleRef"]
+
+
 # -- cross-resource ------------------------------------------------------------------------
 
 
@@ -582,6 +618,11 @@ class Index:
         for doc in docs:
             self.by_kind.setdefault(doc.kind, []).append(doc)
             self._by_name.setdefault((doc.kind, doc.namespace, doc.name), doc)
+            if doc.kind == "Certificate" and str(doc.obj.get("apiVersion", "")).startswith(
+                "cert-manager.io/"
+            ):
+                made = (doc.obj.get("spec") or {}).get("secretName")  # cert-manager writes this Secret
+                self._by_name.setdefault(("Secret", doc.namespace, str(made)), doc)
             if doc.kind == "HorizontalPodAutoscaler":
                 ref = (doc.obj.get("spec") or {}).get("scaleTargetRef") or {}
                 self._scaler.setdefault((str(ref.get("kind")), doc.namespace, str(ref.get("name"))), doc)
@@ -924,6 +965,52 @@ def ingress_tls(index: Index) -> Iterator[tuple[Document, str] | tuple[Document,
             name = tls.get("secretName")
             if name and index.find("Secret", name, ing.namespace) is None:
                 yield ing, f"TLS Secret {name!r} is not among the objects", ["spec", "tls"]
+
+
+@_register(
+    "KS314",
+    "rollout-reference-missing",
+    Severity.ERROR,
+    "cross-resource",
+    "An Argo Rollout names a Service, Ingress or analysis template that is not among the objects: "
+    "the rollout stalls at that step.",
+    "add the object, or fix the name in the Rollout's strategy",
+)
+def rollout_refs(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    for ro in index.by_kind.get("Rollout", []):
+        strategy = (ro.obj.get("spec") or {}).get("strategy") or {}
+        for kind, name, where in _rollout_references(strategy):
+            if (
+                isinstance(name, str)
+                and index.find(kind, name, "" if kind.startswith("Cluster") else ro.namespace) is None
+            ):
+                yield ro, f"{kind} {name!r} is not among the objects", ["spec", "strategy", *where]
+
+
+def _rollout_references(strategy: dict[str, Any]) -> Iterator[tuple[str, Any, Path]]:
+    """(kind, name, path under spec.strategy) of the objects a Rollout's strategy works through."""
+    for style, fields in (
+        ("canary", ("canaryService", "stableService")),
+        ("blueGreen", ("activeService", "previewService")),
+    ):
+        block = strategy.get(style) or {}
+        for field in fields:
+            if field in block:
+                yield "Service", block[field], [style, field]
+        nginx = (block.get("trafficRouting") or {}).get("nginx") or {}
+        if "stableIngress" in nginx:
+            yield "Ingress", nginx["stableIngress"], [style, "trafficRouting", "nginx", "stableIngress"]
+        analyses: list[tuple[Path, Any]] = [
+            ([style, key], block.get(key))
+            for key in ("analysis", "prePromotionAnalysis", "postPromotionAnalysis")
+        ]
+        analyses += [
+            ([style, "steps", i], step.get("analysis")) for i, step in enumerate(block.get("steps") or [])
+        ]
+        for where, analysis in analyses:
+            for template in (analysis or {}).get("templates") or []:
+                kind = "ClusterAnalysisTemplate" if template.get("clusterScope") else "AnalysisTemplate"
+                yield kind, template.get("templateName"), where
 
 
 @_register(
