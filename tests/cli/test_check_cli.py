@@ -84,6 +84,8 @@ def test_json_sarif_junit(bad: Path) -> None:
     rule_ids = {r["id"] for r in run["tool"]["driver"]["rules"]}
     assert all(r["ruleId"] in rule_ids for r in run["results"])
     assert run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
+    privileged = next(r for r in run["tool"]["driver"]["rules"] if r["id"] == "KS201")
+    assert "```yaml\n" in privileged["help"]["markdown"]  # code scanning shows the YAML to write
     suite = ET.fromstring(run_cli("check", "--format", "junit", str(bad)).stdout)
     assert suite.tag == "testsuite" and int(suite.get("failures", "0")) > 0
 
@@ -113,6 +115,7 @@ def test_usage_errors_exit_2(args: list[str], message: str, tmp_path: Path) -> N
 def test_explain() -> None:
     result = run_cli("check", "--explain", "KS304")
     assert result.returncode == 0 and "utilization" in result.stdout and "fix:" in result.stdout
+    assert "requests: {cpu: 250m, memory: 256Mi}" in result.stdout  # the YAML to write
 
 
 def test_the_guides_handwritten_yaml_has_the_bugs_kubeship_avoids() -> None:

@@ -6,6 +6,7 @@ import json
 from xml.etree import ElementTree as ET
 
 from kubeship import __version__
+from kubeship.check.examples import EXAMPLES
 from kubeship.check.model import Finding, Severity
 from kubeship.check.rules import RULES
 
@@ -58,6 +59,15 @@ def as_json(findings: list[Finding], checked: int) -> str:
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
+def _help(rule_id: str) -> dict[str, str]:
+    """The fix hint, and the YAML to write as a code block where there is one (GitHub renders it)."""
+    hint, example = RULES[rule_id].hint, EXAMPLES.get(rule_id)
+    help_ = {"text": hint}
+    if example:
+        help_["markdown"] = f"{hint}\n\n```yaml\n{example}```"
+    return help_
+
+
 def sarif(findings: list[Finding]) -> str:
     """SARIF 2.1.0, the format GitHub code scanning reads."""
     used = sorted({f.rule for f in findings})
@@ -66,7 +76,7 @@ def sarif(findings: list[Finding]) -> str:
             "id": rid,
             "name": RULES[rid].name,
             "shortDescription": {"text": RULES[rid].summary},
-            "help": {"text": RULES[rid].hint},
+            "help": _help(rid),
             "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[rid].severity]},
             "properties": {"category": RULES[rid].category},
         }

@@ -75,6 +75,7 @@ def check(
         schema,
     )
     from kubeship.check.engine import CheckConfig, load_config, reportable
+    from kubeship.check.examples import EXAMPLES
 
     if explain is not None:
         rule = RULES.get(explain.upper())
@@ -82,6 +83,8 @@ def check(
         if rule is not None:
             head = f"{rule.id} {rule.name} ({rule.severity.label}, {rule.category})"
             click.echo(f"{head}\n\n{rule.summary}\n\nfix: {rule.hint}")
+            if rule.id in EXAMPLES:
+                click.echo(f"\n{EXAMPLES[rule.id]}", nl=False)
         elif df_rule is not None:
             click.echo(
                 f"{df_rule.id} {df_rule.title} ({df_rule.severity.label}, dockerfile)\n\n{df_rule.why}"

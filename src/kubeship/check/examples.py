@@ -1,0 +1,247 @@
+"""The YAML each lint rule asks for: shown by `kubeship check --explain ID` and in SARIF rule help.
+
+Each example is a fragment at the place named in its first comment, written the
+way `kubeship render` writes it, so what a user pastes is what kubeship checks clean.
+"""
+
+from __future__ import annotations
+
+EXAMPLES: dict[str, str] = {
+    "KS101": """\
+# spec.template.spec.containers[]: a cheap "process alive" check
+livenessProbe:
+  httpGet: {path: /healthz, port: http}
+  periodSeconds: 10
+  failureThreshold: 3
+""",
+    "KS102": """\
+# spec.template.spec.containers[]: "ready for traffic", dependencies included
+readinessProbe:
+  httpGet: {path: /readyz, port: http}
+  periodSeconds: 5
+""",
+    "KS103": """\
+# spec.template.spec.containers[]: the probe names a port the container declares
+ports:
+- {name: http, containerPort: 8080}
+readinessProbe:
+  httpGet: {path: /readyz, port: http}
+""",
+    "KS104": """\
+# spec.template.spec.containers[]
+resources:
+  requests: {cpu: 250m, memory: 256Mi}
+""",
+    "KS105": """\
+# spec.template.spec.containers[]
+resources:
+  requests: {cpu: 250m, memory: 256Mi}
+  limits: {memory: 512Mi}
+""",
+    "KS106": """\
+# spec.template.spec.containers[]: a version, or better a digest
+image: registry.example.com/web:1.4.2@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+""",
+    "KS107": """\
+# spec.template.spec.containers[]: a pinned image never changes, so the node's copy is good
+image: registry.example.com/web:1.4.2
+imagePullPolicy: IfNotPresent
+""",
+    "KS108": """\
+# spec.template.spec
+topologySpreadConstraints:
+- maxSkew: 1
+  topologyKey: topology.kubernetes.io/zone
+  whenUnsatisfiable: ScheduleAnyway
+  labelSelector: {matchLabels: {app.kubernetes.io/name: web}}
+- maxSkew: 1
+  topologyKey: kubernetes.io/hostname
+  whenUnsatisfiable: ScheduleAnyway
+  labelSelector: {matchLabels: {app.kubernetes.io/name: web}}
+""",
+    "KS109": """\
+# spec.template.spec.containers[]: liveness asks "is the process alive", readiness "can it serve"
+livenessProbe:
+  httpGet: {path: /healthz, port: http}
+readinessProbe:
+  httpGet: {path: /readyz, port: http}
+""",
+    "KS110": """\
+# spec.template.spec.containers[]: each name once
+env:
+- {name: LOG_LEVEL, value: info}
+""",
+    "KS111": """\
+# Deployment: or an HPA that never goes below two
+spec:
+  replicas: 2
+""",
+    "KS201": """\
+# spec.template.spec.containers[]: the one capability the process needs, not the whole host
+securityContext:
+  capabilities:
+    drop: [ALL]
+    add: [NET_BIND_SERVICE]
+""",
+    "KS202": """\
+# spec.template.spec.containers[]
+securityContext:
+  allowPrivilegeEscalation: false
+""",
+    "KS203": """\
+# spec.template.spec.containers[]: or on the pod, where no container overrides it
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 10001
+  runAsGroup: 10001
+""",
+    "KS204": """\
+# spec.template.spec
+securityContext:
+  runAsNonRoot: true
+""",
+    "KS205": """\
+# spec.template.spec: a read-only root, and a writable /tmp
+containers:
+- name: web
+  securityContext:
+    readOnlyRootFilesystem: true
+  volumeMounts:
+  - {name: tmp, mountPath: /tmp}
+volumes:
+- {name: tmp, emptyDir: {}}
+""",
+    "KS206": """\
+# spec.template.spec.containers[]
+securityContext:
+  capabilities:
+    drop: [ALL]
+""",
+    "KS207": """\
+# spec.template.spec.containers[]
+securityContext:
+  capabilities:
+    drop: [ALL]
+""",
+    "KS208": """\
+# spec.template.spec: the pod's own network, reached through a Service
+hostNetwork: false
+hostPID: false
+hostIPC: false
+""",
+    "KS209": """\
+# spec.template.spec: scratch space that lives and dies with the pod
+volumes:
+- {name: cache, emptyDir: {sizeLimit: 1Gi}}
+""",
+    "KS210": """\
+# spec.template.spec.containers[]: the value lives in a Secret
+env:
+- name: DB_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: db-credentials, key: password}
+""",
+    "KS211": """\
+# spec.template.spec: no API token unless the app calls the Kubernetes API
+automountServiceAccountToken: false
+""",
+    "KS212": """\
+# metadata: of every object of the app
+namespace: shop
+""",
+    "KS213": """\
+# spec.template.spec
+securityContext:
+  seccompProfile: {type: RuntimeDefault}
+""",
+    "KS214": """\
+# Role: what the app reads, nothing more
+rules:
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, watch]
+""",
+    "KS215": """\
+# a Role in the app's namespace, bound to its ServiceAccount
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: web, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: web}
+subjects:
+- {kind: ServiceAccount, name: web, namespace: shop}
+""",
+    "KS301": """\
+# Service spec: the selector is a subset of the pod template's labels
+selector:
+  app.kubernetes.io/name: web
+""",
+    "KS302": """\
+# Ingress spec.rules[].http.paths[]: an existing Service and one of its ports
+backend:
+  service:
+    name: web
+    port: {name: http}
+""",
+    "KS303": """\
+# HorizontalPodAutoscaler spec
+scaleTargetRef:
+  apiVersion: apps/v1
+  kind: Deployment
+  name: web
+""",
+    "KS304": """\
+# spec.template.spec.containers[]: every container, for every resource the HPA measures
+resources:
+  requests: {cpu: 250m, memory: 256Mi}
+""",
+    "KS305": """\
+# spec.template.spec.volumes[]: or create the ConfigMap; optional only if the app copes without it
+- name: config
+  configMap: {name: app-config, optional: true}
+""",
+    "KS306": """\
+# PodDisruptionBudget spec
+selector:
+  matchLabels: {app.kubernetes.io/name: web}
+""",
+    "KS307": """\
+# PodDisruptionBudget spec: one pod at a time may go
+maxUnavailable: 1
+""",
+    "KS308": """\
+# NetworkPolicy spec
+podSelector:
+  matchLabels: {app.kubernetes.io/name: web}
+""",
+    "KS309": """\
+# metadata: one name per kind and namespace
+name: web-admin
+""",
+    "KS310": """\
+# Deployment spec: the selector is a subset of the template's labels
+selector:
+  matchLabels: {app.kubernetes.io/name: web}
+template:
+  metadata:
+    labels: {app.kubernetes.io/name: web, app.kubernetes.io/version: 1.4.2}
+""",
+    "KS311": """\
+# Service spec.ports[]: a port name the container declares
+- {name: http, port: 80, targetPort: http}
+""",
+    "KS312": """\
+# Ingress metadata: cert-manager writes the TLS Secret
+annotations:
+  cert-manager.io/cluster-issuer: letsencrypt
+""",
+    "KS313": """\
+# Deployment spec: no replicas; the HPA's minReplicas is the floor
+selector:
+  matchLabels: {app.kubernetes.io/name: web}
+""",
+    "KS314": """\
+# Rollout spec.strategy.canary: Services that exist next to the Rollout
+canaryService: web-canary
+stableService: web
+""",
+}
