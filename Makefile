@@ -6,7 +6,10 @@ BIN := $(VENV)/bin
 SRC := src tests examples benchmarks scripts
 # Debian packages the tests run for real (command=package).
 TEST_DEPS := haproxy wrk promtool=prometheus prometheus-alertmanager amtool=prometheus-alertmanager
-BENCH_DEPS := wrk go=golang-go /usr/share/gocode/src/github.com/gin-gonic/gin=golang-github-gin-gonic-gin-dev
+GOCODE := /usr/share/gocode/src
+BENCH_DEPS := wrk go=golang-go $(GOCODE)/github.com/gin-gonic/gin=golang-github-gin-gonic-gin-dev \
+	$(GOCODE)/github.com/xeipuuv/gojsonschema=golang-github-xeipuuv-gojsonschema-dev \
+	$(GOCODE)/gopkg.in/yaml.v3=golang-gopkg-yaml.v3-dev
 
 .PHONY: help venv system-deps lint test unit e2e demo bench clean
 

@@ -8,10 +8,13 @@ baselines run side by side in this process:
 
 - parsing: PyYAML's own CSafeLoader (what any Python checker starts from);
 - validating: kubernetes-validate, the Python counterpart of kubeconform
-  (the same official schemas, strict, schema only), on a sample.
+  (the same official schemas, strict, schema only), on a sample;
+- validating in Go: apps/schema_baseline.go, built from Debian's Go packages,
+  what kubeval (kubeconform's predecessor) did: yaml.v3 + gojsonschema, one
+  core, the same strict schemas, schema only.
 
-kubeconform itself (Go) is the anchor named by the issue; no build of it can
-be fetched here, so it is not run (see the closing note).
+kubeconform itself is the anchor named by the issue; no build of it can be
+fetched here, so it is not run (see the closing note).
 
 usage: python benchmarks/check.py [--objects 5000] [--sample 300] [--profile]
 """
@@ -22,20 +25,29 @@ import argparse
 import contextlib
 import cProfile
 import pstats
+import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 
 import kubernetes_validate
 import yaml
+from gobuild import go_build
 
 from kubeship.check import Options, check_documents, load_documents
 from kubeship.check import schema as schema_mod
 from kubeship.render import render, to_yaml
 from kubeship.spec import AppSpec
 from render import app
+
+GO_LIBRARIES = {
+    "github.com/xeipuuv/gojsonschema": "golang-github-xeipuuv-gojsonschema-dev",
+    "gopkg.in/yaml.v3": "golang-gopkg-yaml.v3-dev",
+}
 
 
 def corpus(target: int) -> str:
@@ -110,6 +122,17 @@ def main() -> int:
     print(
         f"baseline: kubernetes-validate, schema only, {len(sample)} objects: {rate_kv:9,.0f} objects/s; "
         f"kubeship with every rule {n / total / rate_kv:.0f}x that"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        binary = go_build("schema_baseline.go", Path(tmp), GO_LIBRARIES)
+        (Path(tmp) / "corpus.yaml").write_text(text)
+        schemas = schema_mod.SCHEMAS / f"v{schema_mod.latest_version()}-local-strict"
+        out = subprocess.run([binary, schemas, Path(tmp) / "corpus.yaml"], capture_output=True, text=True)
+        go_objects, _, go_seconds = out.stdout.split()
+    rate_go = int(go_objects) / float(go_seconds)
+    print(
+        f"baseline: Go yaml.v3 + gojsonschema, schema only: {rate_go:9,.0f} objects/s; "
+        f"kubeship with every rule {n / total / rate_go:.2f}x that"
     )
     return 0
 

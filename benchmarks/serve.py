@@ -36,9 +36,8 @@ import httpx
 
 from kubeship.measure import cpu_seconds, parse_wrk, stop  # the same as `kubeship autoscale measure`
 
-HERE = Path(__file__).resolve().parent
-APPS = HERE / "apps"
-GIN_SOURCE = Path("/usr/share/gocode")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gobuild import APPS, go_build
 
 
 @dataclass
@@ -59,22 +58,7 @@ def free_port() -> int:
 
 def build_gin(workdir: Path) -> Path:
     """Build the seed's Gin program offline from Debian's Go packages."""
-    if shutil.which("go") is None or not (GIN_SOURCE / "src/github.com/gin-gonic/gin").is_dir():
-        sys.exit("need Debian's golang-go and golang-github-gin-gonic-gin-dev: run `make bench`")
-    src = workdir / "src" / "ginping"
-    src.mkdir(parents=True)
-    shutil.copy(APPS / "gin_ping.go", src / "main.go")
-    binary = workdir / "ginping"
-    env = {
-        **os.environ,
-        "GO111MODULE": "off",
-        "GOPATH": f"{workdir}:{GIN_SOURCE}",
-        "GOCACHE": str(workdir / "cache"),
-        "GOFLAGS": "-mod=mod",
-    }
-    env.pop("GOFLAGS")
-    subprocess.run(["go", "build", "-o", str(binary), "ginping"], cwd=src, env=env, check=True)
-    return binary
+    return go_build("gin_ping.go", workdir, {"github.com/gin-gonic/gin": "golang-github-gin-gonic-gin-dev"})
 
 
 def start(stack: Stack, port: int) -> subprocess.Popen[bytes]:
