@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from kubeship.check import load_documents
@@ -53,3 +54,28 @@ def test_constructor_errors_keep_their_position() -> None:
     assert [(f.rule, f.line) for f in findings] == [("KS001", 7)] and "unhashable" in findings[0].message
     docs, findings = load_documents("apiVersion: v1\nkind: ConfigMap\ndata: !vault abc\n", "f.yaml")
     assert docs == [] and findings[0].rule == "KS001" and "!vault" in findings[0].message
+
+
+def test_a_10000_document_stream_is_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubeship.check import Options, check_documents
+    from kubeship.check import load as load_mod
+
+    constructed, composed = [], []
+    original = load_mod._PositionLoader.construct_document
+    monkeypatch.setattr(
+        load_mod._PositionLoader,
+        "construct_document",
+        lambda self, node: constructed.append(1) or original(self, node),
+    )
+    compose = load_mod._compose.__wrapped__
+    monkeypatch.setattr(load_mod, "_compose", lambda *span: composed.append(span[1]) or compose(*span))
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}, namespace: shop}}\ndata: {{a: b}}\n"
+    text = "---\n".join(
+        cm.format(i=i).replace("\ndata:", "\ndataa:") if i % 1000 == 0 else cm.format(i=i)
+        for i in range(10_000)
+    )
+    docs, _ = load_documents(text, "big.yaml")
+    findings = check_documents(docs, Options(select=frozenset({"KS002"})))
+    assert len(docs) == 10_000 and len(constructed) == 10_000  # each document built once
+    assert [f.line for f in findings] == [i * 5 + 4 for i in range(0, 10_000, 1000)]  # 4 lines and ---
+    assert len(composed) == 10  # only the documents with a finding are read again, for its line
