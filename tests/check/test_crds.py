@@ -172,3 +172,11 @@ def test_model_schemas_are_cached_and_a_broken_cache_is_rebuilt(
     assert crds.bundled("cert-manager.io/v1", "Certificate") == first
     assert cached.read_text().startswith("{")
     assert crds.bundled("cert-manager.io/v1", "NotAKind") is None
+
+
+def test_a_crd_whose_schema_does_not_compile_is_an_error_on_the_crd() -> None:
+    broken = CRD.replace("{type: integer, minimum: 1}", "{type: integr}")
+    docs, _ = load_documents(broken, "widgets.yaml")
+    found = [(f.line, f.object, f.rule) for f in check_documents(docs, SCHEMA_ONLY)]
+    assert (1, "CustomResourceDefinition/widgets.example.com", "KS002") in found
+    assert (26, "Widget/good", "KS003") in found  # its resources: reported unvalidated, not passed

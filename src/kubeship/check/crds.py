@@ -80,9 +80,12 @@ def _model_schema(group: str, version: str, kind: str) -> dict[str, Any] | None:
     with contextlib.suppress(OSError, ValueError):
         return dict(json.loads(cached.read_text(encoding="utf-8")))
     module_name = f"cloudcoil.models.{package}.{version}"
-    if importlib.util.find_spec(module_name) is None:
+    try:
+        if importlib.util.find_spec(module_name) is None:
+            return None
+        model = getattr(importlib.import_module(module_name), kind, None)
+    except ImportError:  # a models package that does not import here (its pydantic, say): not bundled
         return None
-    model = getattr(importlib.import_module(module_name), kind, None)
     fields = getattr(model, "model_fields", {})
     if "api_version" not in fields or fields["api_version"].default != f"{group}/{version}":
         return None  # not a resource of this apiVersion (a helper model, or another version)

@@ -48,7 +48,10 @@ def _check(docs: list[Document], options: Options) -> list[Finding]:
     # Suppressions belong to the object, whatever line inside it a finding points at.
     ignored = {id(doc): _ignored_ids(doc) for doc in docs}
     active = [r for r in RULES.values() if _selected(r.id, options)]
-    custom = schema.custom_schemas(docs, options.kubernetes_version) if options.validate_schema else {}
+    custom: dict[tuple[str, str], schema.Compiled] = {}
+    if options.validate_schema:
+        custom, broken = schema.custom_schemas(docs, options.kubernetes_version)
+        findings += broken
     for doc in docs:  # schema and object rules together: a document is re-read at most once for lines
         if options.validate_schema:
             found = schema.validate(doc, options.kubernetes_version, options.schema_dirs, custom)

@@ -8,7 +8,6 @@ validation runs in jsonschema-rs (compiled). One validator per
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import json
 import re
@@ -160,15 +159,24 @@ def _user_validator(dirs: tuple[Path, ...], api_version: str, kind: str, version
     return None
 
 
-def custom_schemas(docs: list[Document], version: str) -> dict[tuple[str, str], Compiled]:
-    """Validators for the custom resources whose CustomResourceDefinitions are among `docs`."""
-    out = {}
+def custom_schemas(
+    docs: list[Document], version: str
+) -> tuple[dict[tuple[str, str], Compiled], list[Finding]]:
+    """Validators for the custom resources whose CustomResourceDefinitions are among `docs`, and a
+    finding for each CRD whose schema does not compile (its resources are then reported unvalidated)."""
+    out, findings = {}, []
     for doc in docs:
         if doc.kind == "CustomResourceDefinition" and doc.obj.get("apiVersion") == "apiextensions.k8s.io/v1":
             for key, schema in crds.from_crd(doc.obj).items():
-                with contextlib.suppress(ValueError):  # a broken schema: the CRD's own check says so
+                try:
                     out[key] = compile_schema(schema, version)
-    return out
+                except ValueError as exc:
+                    message = f"the openAPIV3Schema of {key[0]} {key[1]} is not a valid schema: {exc}"
+                    hint = "fix the schema; the API server rejects the CRD"
+                    findings.append(
+                        Finding(doc.file, doc.line, "KS002", Severity.ERROR, message, hint, doc.ref)
+                    )
+    return out, findings
 
 
 def _hint(api_version: str) -> str:
