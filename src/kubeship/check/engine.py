@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from kubeship.check import kustomize, schema
 from kubeship.check.load import field_line, paused_gc
@@ -13,6 +14,8 @@ from kubeship.check.model import Document, Finding, Severity
 from kubeship.check.rules import RULES, Index
 
 IGNORE_ANNOTATION = "kubeship.io/ignore"
+T = TypeVar("T")
+Hit = Any  # what a rule yields: a message, or (message, path) / (object, message[, path])
 
 
 @dataclass(frozen=True)
@@ -52,27 +55,42 @@ def _check(docs: list[Document], options: Options) -> list[Finding]:
     if options.validate_schema:
         custom, broken = schema.custom_schemas(docs, options.kubernetes_version)
         findings += broken
+    # A value of the wrong type (a string where a list goes) is a schema error; the rules, which read
+    # those values, skip that object rather than misread it.
+    well_formed = []
     for doc in docs:  # schema and object rules together: a document is re-read at most once for lines
         if options.validate_schema:
             found = schema.validate(doc, options.kubernetes_version, options.schema_dirs, custom)
             findings += [f for f in found if f.rule not in ignored[id(doc)]]
+            if any(f.hint == schema.TYPE_HINT for f in found):
+                continue
+        well_formed.append(doc)
         for rule in active:
             if rule.check is None or rule.id in ignored[id(doc)]:
                 continue
-            for hit in rule.check(doc):
+            for hit in _guarded(rule.check, doc):
                 message, line = (hit, doc.line) if isinstance(hit, str) else (hit[0], field_line(doc, hit[1]))
                 findings.append(Finding(doc.file, line, rule.id, rule.severity, message, rule.hint, doc.ref))
-    index = Index(docs, external_refs=options.external_refs)
+    index = Index(well_formed, external_refs=options.external_refs)
     for rule in active:
         if rule.cross is None:
             continue
-        for owner, message, *where in rule.cross(index):
+        for owner, message, *where in _guarded(rule.cross, index):
             if rule.id not in ignored[id(owner)]:
                 line = field_line(owner, where[0]) if where else owner.line
                 findings.append(
                     Finding(owner.file, line, rule.id, rule.severity, message, rule.hint, owner.ref)
                 )
     return sorted(f for f in findings if reportable(f, options))
+
+
+def _guarded(check: Callable[[T], Iterator[Hit]], subject: T) -> list[Hit]:
+    """A rule's hits; none when the objects have a shape no schema vouched for (a custom resource,
+    an object of a kind with no schema) and the rule cannot read them."""
+    try:
+        return list(check(subject))
+    except (AttributeError, TypeError, KeyError, IndexError, ValueError):
+        return []
 
 
 def reportable(finding: Finding, options: Options) -> bool:
@@ -94,8 +112,8 @@ def _selected(rule_id: str, options: Options) -> bool:
 
 def _ignored_ids(doc: Document) -> set[str]:
     """`kubeship.io/ignore: "KS105,KS108: the batch job owns its node"` → {KS105, KS108}."""
-    annotations = (doc.obj.get("metadata") or {}).get("annotations") or {}
-    value = str(annotations.get(IGNORE_ANNOTATION, ""))
+    annotations = doc.metadata.get("annotations")
+    value = str(annotations.get(IGNORE_ANNOTATION, "")) if isinstance(annotations, dict) else ""
     ids, _, _reason = value.partition(":")
     return {i.strip() for i in ids.split(",") if i.strip()}
 

@@ -39,12 +39,18 @@ class Document:
         return str(self.obj.get("kind", ""))
 
     @property
+    def metadata(self) -> dict[str, Any]:
+        """The object's metadata, or {} when it is missing or not a mapping (the schema says so)."""
+        meta = self.obj.get("metadata")
+        return meta if isinstance(meta, dict) else {}
+
+    @property
     def name(self) -> str:
-        return str((self.obj.get("metadata") or {}).get("name", ""))
+        return str(self.metadata.get("name", ""))
 
     @property
     def namespace(self) -> str:
-        return str((self.obj.get("metadata") or {}).get("namespace") or "")
+        return str(self.metadata.get("namespace") or "")
 
     @property
     def ref(self) -> str:

@@ -26,6 +26,7 @@ from kubeship.check.model import Document, Finding, Severity
 
 SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
 _BASE_URI = "https://kubeship.invalid/api/object.json"
+TYPE_HINT = "check the value's type (quote numbers meant as strings, unquote numbers)"
 
 
 def versions() -> list[str]:
@@ -128,10 +129,16 @@ def validate(
         message = f"no schema for {api_version} {kind} in Kubernetes {version}: skipped, not validated"
         hint = _hint(api_version)
         return [*findings, Finding(doc.file, doc.line, "KS003", Severity.INFO, message, hint, doc.ref)]
-    if compiled.validator.is_valid(doc.obj):
+    obj = doc.obj
+    try:
+        valid = compiled.validator.is_valid(obj)
+    except ValueError:  # a key that is not a string (`yes:`, `1:`): sent as the API server gets it
+        obj = _string_keys(obj)
+        valid = compiled.validator.is_valid(obj)
+    if valid:
         return findings
     out = findings
-    for error in compiled.validator.iter_errors(doc.obj):
+    for error in compiled.validator.iter_errors(obj):
         path = ".".join(str(p) for p in error.instance_path) or "(object)"
         message, hint = _explain(error, compiled)
         field: list[str | int] = list(error.instance_path)
@@ -140,6 +147,22 @@ def validate(
         line = field_line(doc, field)
         out.append(Finding(doc.file, line, "KS002", Severity.ERROR, f"{path}: {message}", hint, doc.ref))
     return out
+
+
+def _string_keys(node: Any) -> Any:
+    """YAML keys as Kubernetes' YAML-to-JSON conversion writes them: `yes` → "true", `1` → "1",
+    `~` → "null"."""
+    if isinstance(node, dict):
+        return {_key(k): _string_keys(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_string_keys(v) for v in node]
+    return node
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return "null" if key is None else str(key)
 
 
 def user_schema_file(directory: Path, api_version: str, kind: str) -> Path:
@@ -202,7 +225,7 @@ def _explain(error: Any, compiled: Compiled) -> tuple[str, str]:
     if kind == "Required":
         return message.replace("is a required property", "is required"), "add the field"
     if kind == "Type":
-        return message, "check the value's type (quote numbers meant as strings, unquote numbers)"
+        return message, TYPE_HINT
     if kind == "Enum":
         return message, "use one of the allowed values"
     return message, ""
