@@ -11,7 +11,7 @@ from kubeship.check import Options, check_documents, load_documents
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = (FIXTURES / "good.yaml").read_text() + "---\n" + (FIXTURES / "custom-resources.yaml").read_text()
-NOISE = list(":-[]{}&*!|>'\"#%@` \n\t,?0~") + ["yes", "null", "- ", ": ", "\n  "]
+NOISE = [*":-[]{}&*!|>'\"#%@` \n\t,?0~", "yes", "null", "- ", ": ", "\n  "]
 
 
 def check(text: str) -> list[str]:
