@@ -171,3 +171,13 @@ def test_a_kustomize_tree_is_checked_as_files(tmp_path: Path) -> None:
     )
     typo = run_cli("check", str(dev / "kustomization.yaml"), cwd=ROOT)
     assert typo.returncode == 1 and "did you mean 'resources'?" in typo.stdout
+
+
+def test_list_rules_names_every_rule() -> None:
+    from kubeship.build.lint import RULES as DOCKERFILE_RULES
+    from kubeship.check import RULES
+
+    listed = json.loads(run_cli("check", "--list-rules", "--format", "json").stdout)
+    assert [r["id"] for r in listed] == sorted({*RULES, *DOCKERFILE_RULES})
+    text = run_cli("check", "--list-rules").stdout
+    assert "KS215  error    security        cluster-admin-binding" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class CheckFailed(click.exceptions.Exit):
     help="Check config (select, skip, ignore with reasons); default .kubeship-check.yaml if present.",
 )  # fmt: skip
 @click.option("--explain", "explain", metavar="RULE", help="Describe a rule and exit.")
+@click.option("--list-rules", is_flag=True, help="List every rule (ID, severity, category, summary) and exit.")
 def check(
     paths: tuple[str, ...],
     fmt: str,
@@ -57,6 +59,7 @@ def check(
     schema_dirs: tuple[Path, ...],
     config_path: Path | None,
     explain: str | None,
+    list_rules: bool,
 ) -> None:
     """Check Kubernetes manifests in PATHS (files, directories, or - for stdin).
 
@@ -77,6 +80,9 @@ def check(
     from kubeship.check.engine import CheckConfig, load_config, reportable
     from kubeship.check.examples import EXAMPLES
 
+    if list_rules:
+        _list_rules(fmt)
+        return
     if explain is not None:
         rule = RULES.get(explain.upper())
         df_rule = DOCKERFILE_RULES.get(explain.upper())
@@ -149,6 +155,22 @@ def check(
     threshold = Severity.parse(fail_on)
     if any(f.severity >= threshold for f in findings):
         raise CheckFailed(1)
+
+
+def _list_rules(fmt: str) -> None:
+    """The rule catalogue, manifests then Dockerfiles; `--format json` for tooling."""
+    from kubeship.build.lint import RULES as DOCKERFILE_RULES
+    from kubeship.check import RULES
+
+    rows = [(r.id, r.severity.label, r.category, r.name, r.summary) for r in RULES.values()]
+    rows += [(r.id, r.severity.label, "dockerfile", r.title, r.why) for r in DOCKERFILE_RULES.values()]
+    rows.sort()
+    if fmt == "json":
+        keys = ("id", "severity", "category", "name", "summary")
+        click.echo(json.dumps([dict(zip(keys, row, strict=True)) for row in rows], indent=2))
+        return
+    for rule_id, severity, category, name, summary in rows:
+        click.echo(f"{rule_id}  {severity:7}  {category:14}  {name:32}  {summary}")
 
 
 def _read_inputs(paths: tuple[str, ...]) -> list[tuple[str, str]]:
