@@ -46,7 +46,7 @@ class CheckFailed(click.exceptions.Exit):
     help="Check config (select, skip, ignore with reasons); default .kubeship-check.yaml if present.",
 )  # fmt: skip
 @click.option("--explain", "explain", metavar="RULE", help="Describe a rule and exit.")
-@click.option("--list-rules", is_flag=True, help="List every rule (ID, severity, category, summary) and exit.")
+@click.option("--list-rules", is_flag=True, help="List every rule (ID, severity, category) and exit.")
 def check(
     paths: tuple[str, ...],
     fmt: str,
