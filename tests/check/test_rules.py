@@ -107,6 +107,16 @@ def _cluster_admin(objects: Objects) -> None:
     )
 
 
+def _job() -> dict[str, Any]:
+    pod = {"restartPolicy": "Never", "containers": [{"name": "migrate", "image": "registry.example.com/m:1"}]}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "migrate"},
+        "spec": {"template": {"spec": pod}},
+    }
+
+
 def _canary_without_its_service(objects: Objects) -> None:
     as_rollout(objects)["spec"]["strategy"]["canary"].update(canaryService="web-canary")
 
@@ -140,6 +150,10 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
     "KS212": lambda o: of(o, "Service")["metadata"].update(namespace="default"),
     "KS213": lambda o: pod(o)["securityContext"].pop("seccompProfile"),
     "KS214": lambda o: o.append(_role([{"apiGroups": [""], "resources": ["*"], "verbs": ["get"]}])),
+    "KS216": lambda o: o.append(_role([{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}])),
+    "KS217": lambda o: pod(o)["securityContext"].update(
+        sysctls=[{"name": "net.core.somaxconn", "value": "4096"}]
+    ),
     "KS215": _cluster_admin,
     "KS301": lambda o: of(o, "Service")["spec"]["selector"].update({"app.kubernetes.io/name": "other"}),
     "KS302": lambda o: of(o, "Ingress")["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"].update(
@@ -157,6 +171,8 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
     "KS312": lambda o: of(o, "Ingress")["metadata"].pop("annotations"),
     "KS313": lambda o: of(o, "Deployment")["spec"].update(replicas=3),
     "KS314": _canary_without_its_service,
+    "KS315": _drop("NetworkPolicy"),
+    "KS112": lambda o: o.append(_job()),
     "KS111": lambda o: (_drop("HorizontalPodAutoscaler")(o), of(o, "Deployment")["spec"].update(replicas=1)),
     "KS005": lambda o: of(o, "PodDisruptionBudget").update(apiVersion="policy/v1beta1"),
 }

@@ -76,6 +76,10 @@ env:
 spec:
   replicas: 2
 """,
+    "KS112": """\
+# Job spec: gone an hour after it finishes (its logs with it: ship them first)
+ttlSecondsAfterFinished: 3600
+""",
     "KS201": """\
 # spec.template.spec.containers[]: the one capability the process needs, not the whole host
 securityContext:
@@ -170,6 +174,19 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: web}
 subjects:
 - {kind: ServiceAccount, name: web, namespace: shop}
 """,
+    "KS216": """\
+# Role: the one Secret the app reads, by name
+rules:
+- apiGroups: [""]
+  resources: [secrets]
+  resourceNames: [db-credentials]
+  verbs: [get]
+""",
+    "KS217": """\
+# spec.template.spec.securityContext: only sysctls from the safe set
+sysctls:
+- {name: net.ipv4.ip_local_port_range, value: "1024 65535"}
+""",
     "KS301": """\
 # Service spec: the selector is a subset of the pod template's labels
 selector:
@@ -243,5 +260,21 @@ selector:
 # Rollout spec.strategy.canary: Services that exist next to the Rollout
 canaryService: web-canary
 stableService: web
+""",
+    "KS315": """\
+# a NetworkPolicy next to the workload: only the ingress controller reaches its port
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web}
+spec:
+  podSelector:
+    matchLabels: {app.kubernetes.io/name: web}
+  policyTypes: [Ingress]
+  ingress:
+  - from:
+    - namespaceSelector:
+        matchLabels: {kubernetes.io/metadata.name: ingress-nginx}
+    ports:
+    - {port: http}
 """,
 }

@@ -1041,3 +1041,100 @@ def replicas_with_hpa(index: Index) -> Iterator[tuple[Document, str] | tuple[Doc
 def single_replica(doc: Document) -> Iterator[str | tuple[str, Path]]:
     if doc.kind in REPLICATED and (doc.obj.get("spec") or {}).get("replicas") == 1:
         yield "replicas: 1"
+
+
+@_register(
+    "KS112",
+    "job-ttl-missing",
+    Severity.INFO,
+    "reliability",
+    "A Job without ttlSecondsAfterFinished: it and its pods stay after it ends until someone deletes them.",
+    "set spec.ttlSecondsAfterFinished (a CronJob's jobs are pruned by its history limits instead)",
+)
+def job_ttl(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    spec = doc.obj.get("spec") or {}
+    if doc.kind == "Job" and "ttlSecondsAfterFinished" not in spec:
+        yield "no ttlSecondsAfterFinished", ["spec"]
+
+
+@_register(
+    "KS216",
+    "secrets-access",
+    Severity.WARNING,
+    "security",
+    "A Role or ClusterRole reads every Secret of its scope: the app's token becomes every credential.",
+    "name the Secrets it needs (resourceNames) with verbs: [get], or mount them instead",
+)
+def secrets_access(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    if doc.kind not in ("Role", "ClusterRole") or not str(doc.obj.get("apiVersion", "")).startswith("rbac."):
+        return
+    for i, rule in enumerate(doc.obj.get("rules") or []):
+        resources, verbs = set(rule.get("resources") or []), set(rule.get("verbs") or [])
+        if "*" in resources | verbs or "secrets" not in resources:
+            continue  # a wildcard is KS214's
+        if verbs & {"list", "watch"} or (verbs & {"get"} and not rule.get("resourceNames")):
+            yield (
+                f"rules[{i}] grants {', '.join(sorted(verbs & {'get', 'list', 'watch'}))} on secrets",
+                ["rules", i],
+            )
+
+
+# The sysctls the kubelet allows by default: namespaced and isolated from other pods (Kubernetes 1.29+).
+SAFE_SYSCTLS = {
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+}
+
+
+@_register(
+    "KS217",
+    "unsafe-sysctls",
+    Severity.ERROR,
+    "security",
+    "The pod sets a sysctl outside the safe set: the kubelet refuses to start it unless the node allows it, "
+    "and then it can affect other pods.",
+    "use only the safe sysctls, or tune the node (and allow the sysctl there with --allowed-unsafe-sysctls)",
+)
+def unsafe_sysctls(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    pod = pod_spec(doc.obj)
+    if pod is None:
+        return
+    for i, sysctl in enumerate((pod.get("securityContext") or {}).get("sysctls") or []):
+        name = str(sysctl.get("name", "")).replace("/", ".")
+        if name not in SAFE_SYSCTLS:
+            yield (
+                f"sysctl {name!r} is not in the safe set",
+                [*pod_spec_path(doc.kind), "securityContext", "sysctls", i],
+            )
+
+
+@_register(
+    "KS315",
+    "pod-not-isolated",
+    Severity.INFO,
+    "cross-resource",
+    "No NetworkPolicy selects the workload's pods: any pod in the cluster can reach them.",
+    "add a NetworkPolicy that selects the pods and allows only their clients",
+)
+def not_isolated(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    covered: set[int] = set()
+    everything: set[str] = set()  # namespaces with a policy selecting all their pods
+    for pol in index.by_kind.get("NetworkPolicy", []):
+        selector = (pol.obj.get("spec") or {}).get("podSelector") or {}
+        if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+            everything.add(pol.namespace)
+        covered |= {id(w) for w in index.selected(selector, pol.namespace)}
+    for namespace in {doc.namespace for doc in index.docs}:
+        if namespace in everything:
+            continue
+        for workload in index.workloads(namespace):
+            if id(workload) not in covered and workload.kind != "Job":  # a Job has no clients to fence
+                yield workload, "no NetworkPolicy selects its pods"
