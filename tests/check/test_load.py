@@ -79,3 +79,37 @@ def test_a_10000_document_stream_is_read_once(monkeypatch: pytest.MonkeyPatch) -
     assert len(docs) == 10_000 and len(constructed) == 10_000  # each document built once
     assert [f.line for f in findings] == [i * 5 + 4 for i in range(0, 10_000, 1000)]  # 4 lines and ---
     assert len(composed) == 10  # only the documents with a finding are read again, for its line
+
+
+def _big_stream(copies: int) -> str:
+    return "---\n".join(TRICKY.replace("name: tricky", f"name: t{i}") for i in range(copies))
+
+
+def test_a_large_stream_read_in_two_processes_is_the_same_as_in_one() -> None:
+    from kubeship.check import load as load_mod
+
+    text = _big_stream(3000)
+    assert len(text) > load_mod.PARALLEL_MIN and load_mod._halfway(text) is not None
+    one, two = load_documents(text, "f.yaml"), load_documents(text, "f.yaml", parallel=True)
+    assert [(d.obj, d.line, d.source) for d in two[0]] == [(d.obj, d.line, d.source) for d in one[0]]
+    assert len(two[0]) == 3000 and two[1] == one[1] == []
+
+
+def test_syntax_errors_in_either_half_read_as_in_one_piece() -> None:
+    from kubeship.check import load as load_mod
+
+    text = _big_stream(3000)
+    half = load_mod._halfway(text)
+    assert half is not None
+    for broken in (text[:1000] + "x: [1,\n" + text[1000:], text + "---\nx: [1,\n"):  # first half, last line
+        one, two = load_documents(broken, "f.yaml"), load_documents(broken, "f.yaml", parallel=True)
+        assert [(d.obj, d.line) for d in two[0]] == [(d.obj, d.line) for d in one[0]]
+        assert [(f.rule, f.line) for f in two[1]] == [(f.rule, f.line) for f in one[1]]
+        assert [f.rule for f in two[1]] == ["KS001"]
+
+
+def test_a_stream_with_directives_is_read_in_one_piece() -> None:
+    from kubeship.check import load as load_mod
+
+    assert load_mod._halfway("%YAML 1.1\n" + _big_stream(3000)) is not None  # only at the very start: fine
+    assert load_mod._halfway(_big_stream(1500) + "\n%YAML 1.1\n---\n" + _big_stream(1500)) is None

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import gc
+import os
+import pickle
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -81,14 +85,67 @@ class _PositionLoader(_Loader):  # type: ignore[misc, valid-type]
         return self.construct_object(node, deep=True)
 
 
-def load_documents(text: str, file: str) -> tuple[list[Document], list[Finding]]:
-    """Objects of a multi-document stream (`List` kinds flattened) and parse findings."""
+PARALLEL_MIN = 1 << 20  # below 1 MB a second process costs more than it saves
+_DOCUMENT_START = re.compile(r"^---(?=[ \t]|\r?$)", re.M)
+
+
+def load_documents(text: str, file: str, *, parallel: bool = False) -> tuple[list[Document], list[Finding]]:
+    """Objects of a multi-document stream (`List` kinds flattened) and parse findings.
+
+    `parallel`: a large stream is cut in two at a document boundary and the second half parsed in a
+    forked process meanwhile; the result is the same as reading it in one piece."""
+    cut = _halfway(text) if parallel else None
+    if cut is None:
+        return _load_piece(text, file)
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the second half; it has the text already (fork), it sends back objects only
+        os.close(reader)
+        try:
+            with os.fdopen(writer, "wb") as out:
+                pickle.dump(_load_spans(text[cut:], file), out, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            os._exit(0)
+    os.close(writer)
+    docs, findings = _load_piece(text[:cut], file, whole=text)
+    try:
+        with os.fdopen(reader, "rb") as inp, paused_gc():
+            spans, more = pickle.load(inp)
+    except (EOFError, pickle.UnpicklingError):  # the child died: read the second half here
+        spans, more = _load_spans(text[cut:], file)
+    finally:
+        os.waitpid(child, 0)
+    if any(f.rule == "KS001" for f in findings):
+        return docs, findings  # as in one piece: nothing after a syntax error is read
+    lines = text.count("\n", 0, cut)
+    for obj, line, start, end, column in spans:
+        docs.append(Document(obj, file, line + lines, (text, start + cut, end + cut, column)))
+    return docs, findings + [dataclasses.replace(f, line=f.line + lines) for f in more]
+
+
+def _halfway(text: str) -> int | None:
+    """Where the second half of a large stream starts: a `---` line past the middle, if any. Streams
+    with directives (`%YAML`) stay whole: a directive belongs to the document after it."""
+    if len(text) < PARALLEL_MIN or (os.cpu_count() or 1) < 2 or "\n%" in text:
+        return None
+    found = _DOCUMENT_START.search(text, len(text) // 2)
+    return found.start() if found else None
+
+
+def _load_spans(text: str, file: str) -> tuple[list[tuple[Any, int, int, int, int]], list[Finding]]:
+    """What the forked half sends back: objects and positions, not its copy of the text."""
+    docs, findings = _load_piece(text, file)
+    return [(d.obj, d.line, *(d.source or (text, 0, 0, 0))[1:]) for d in docs], findings
+
+
+def _load_piece(text: str, file: str, whole: str | None = None) -> tuple[list[Document], list[Finding]]:
+    """`text` read; `whole`: the stream `text` begins, which the documents' spans point into."""
     loader = _PositionLoader(text)
     loader.nodes = []
     docs: list[Document] = []
     findings: list[Finding] = []
     with paused_gc():
-        _load(loader, file, text, docs, findings)
+        _load(loader, file, text if whole is None else whole, docs, findings)
     return docs, findings
 
 

@@ -139,7 +139,7 @@ def check(
             lint = lint_dockerfile(text, name, has_dockerignore=ignore_file.is_file())
             findings += [f for f in lint if reportable(f, options)]
             continue
-        d, f = load_documents(text, name)
+        d, f = load_documents(text, name, parallel=True)
         docs += d
         findings += f
     patches = kustomize.patch_files(docs)  # a JSON 6902 patch is a list, not an object: not a KS004
