@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kubeship.check import kustomize, schema
-from kubeship.check.load import field_line, paused_gc
+from kubeship.check.heap import paused_gc
+from kubeship.check.load import field_line
 from kubeship.check.model import Document, Finding, Severity
 from kubeship.check.rules import RULES, Index
 

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
-import gc
-import os
-import pickle
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
+from kubeship.check import fork
+from kubeship.check.heap import paused_gc
 from kubeship.check.model import Document, Finding, Severity
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -97,24 +95,9 @@ def load_documents(text: str, file: str, *, parallel: bool = False) -> tuple[lis
     cut = _halfway(text) if parallel else None
     if cut is None:
         return _load_piece(text, file)
-    reader, writer = os.pipe()
-    child = os.fork()
-    if child == 0:  # the second half; it has the text already (fork), it sends back objects only
-        os.close(reader)
-        try:
-            with os.fdopen(writer, "wb") as out:
-                pickle.dump(_load_spans(text[cut:], file), out, protocol=pickle.HIGHEST_PROTOCOL)
-        finally:
-            os._exit(0)
-    os.close(writer)
-    docs, findings = _load_piece(text[:cut], file, whole=text)
-    try:
-        with os.fdopen(reader, "rb") as inp, paused_gc():
-            spans, more = pickle.load(inp)
-    except (EOFError, pickle.UnpicklingError):  # the child died: read the second half here
-        spans, more = _load_spans(text[cut:], file)
-    finally:
-        os.waitpid(child, 0)
+    (docs, findings), (spans, more) = fork.in_two(
+        lambda: _load_piece(text[:cut], file, whole=text), lambda: _load_spans(text[cut:], file)
+    )
     if any(f.rule == "KS001" for f in findings):
         return docs, findings  # as in one piece: nothing after a syntax error is read
     lines = text.count("\n", 0, cut)
@@ -126,7 +109,7 @@ def load_documents(text: str, file: str, *, parallel: bool = False) -> tuple[lis
 def _halfway(text: str) -> int | None:
     """Where the second half of a large stream starts: a `---` line past the middle, if any. Streams
     with directives (`%YAML`) stay whole: a directive belongs to the document after it."""
-    if len(text) < PARALLEL_MIN or (os.cpu_count() or 1) < 2 or "\n%" in text:
+    if len(text) < PARALLEL_MIN or fork.cores() < 2 or "\n%" in text:
         return None
     found = _DOCUMENT_START.search(text, len(text) // 2)
     return found.start() if found else None
@@ -147,19 +130,6 @@ def _load_piece(text: str, file: str, whole: str | None = None) -> tuple[list[Do
     with paused_gc():
         _load(loader, file, text if whole is None else whole, docs, findings)
     return docs, findings
-
-
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Parsing and checking allocate millions of objects and free almost none: the cyclic GC would
-    rescan the growing heap again and again for nothing (a fifth of the time on the benchmark corpus)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _load(
