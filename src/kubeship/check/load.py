@@ -87,6 +87,19 @@ PARALLEL_MIN = 1 << 20  # below 1 MB a second process costs more than it saves
 _DOCUMENT_START = re.compile(r"^---(?=[ \t]|\r?$)", re.M)
 
 
+class _ShapeLoader(_Loader):  # type: ignore[misc, valid-type]
+    """Composes a document for its positions only: scalars' types are never asked, so not resolved."""
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        return ""
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+
 def load_documents(text: str, file: str, *, parallel: bool = False) -> tuple[list[Document], list[Finding]]:
     """Objects of a multi-document stream (`List` kinds flattened) and parse findings.
 
@@ -204,7 +217,7 @@ def _child(node: yaml.Node | None, key: str | int) -> yaml.Node | None:
 @functools.lru_cache(maxsize=32)  # one compose per object, however many findings it has
 def _compose(text: str, start: int, end: int, column: int) -> yaml.Node | None:
     try:  # the padding keeps a document that started mid-line (a List item) parseable
-        return yaml.compose(" " * column + text[start:end], Loader=_PositionLoader)
+        return yaml.compose(" " * column + text[start:end], Loader=_ShapeLoader)
     except yaml.YAMLError:
         return None
 
