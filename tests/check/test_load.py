@@ -60,14 +60,15 @@ def test_a_10000_document_stream_is_read_once(monkeypatch: pytest.MonkeyPatch) -
     from kubeship.check import Options, check_documents
     from kubeship.check import load as load_mod
 
-    constructed, composed = [], []
+    constructed, scanned, composed = [], [], []
     original = load_mod._PositionLoader.construct_document
     monkeypatch.setattr(
         load_mod._PositionLoader,
         "construct_document",
         lambda self, node: constructed.append(1) or original(self, node),
     )
-    compose = load_mod._compose.__wrapped__
+    scan, compose = load_mod._scan, load_mod._compose.__wrapped__
+    monkeypatch.setattr(load_mod, "_scan", lambda lines, path: scanned.append(1) or scan(lines, path))
     monkeypatch.setattr(load_mod, "_compose", lambda *span: composed.append(span[1]) or compose(*span))
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}, namespace: shop}}\ndata: {{a: b}}\n"
     text = "---\n".join(
@@ -78,7 +79,7 @@ def test_a_10000_document_stream_is_read_once(monkeypatch: pytest.MonkeyPatch) -
     findings = check_documents(docs, Options(select=frozenset({"KS002"})))
     assert len(docs) == 10_000 and len(constructed) == 10_000  # each document built once
     assert [f.line for f in findings] == [i * 5 + 4 for i in range(0, 10_000, 1000)]  # 4 lines and ---
-    assert len(composed) == 10  # only the documents with a finding are read again, for its line
+    assert len(scanned) == 10 and composed == []  # only the lines of a finding's document are read again
 
 
 def _big_stream(copies: int) -> str:

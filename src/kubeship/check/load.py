@@ -224,10 +224,16 @@ def _compose(text: str, start: int, end: int, column: int) -> yaml.Node | None:
 
 def field_line(doc: Document, path: Sequence[str | int]) -> int:
     """The line of `path` (e.g. spec, template, spec, containers, 0, image) in the document, or of the
-    deepest part of it that exists. The document's own text is composed again, only when asked (for a
-    finding), so loading stays one pass."""
+    deepest part of it that exists. Only asked for a finding, so loading stays one pass: block-style
+    YAML (what renderers and most people write) is scanned line by line; anything else (flow style,
+    anchors, a path that is not all there) is composed again, once per document."""
     if doc.source is None:
         return doc.line
+    text, start, end, column = doc.source
+    if column == 0:
+        found = _scan(_lines(text, start, end), path)
+        if found is not None:
+            return doc.line + found
     node = _compose(*doc.source)
     line = doc.line
     for part in path:
@@ -236,3 +242,101 @@ def field_line(doc: Document, path: Sequence[str | int]) -> int:
             break
         line = doc.line + node.start_mark.line
     return line
+
+
+@functools.lru_cache(maxsize=32)  # split once per object, however many findings it has
+def _lines(text: str, start: int, end: int) -> list[str]:
+    return text[start:end].split("\n")
+
+
+def _scan(lines: list[str], path: Sequence[str | int]) -> int | None:
+    """0-based line of the node at `path` in a block-style document, or None when it cannot say for
+    sure (then the document is composed). A node is (line, column) of its first character."""
+    at = _next_content(lines, 0)
+    if at is None:
+        return None
+    node = (at, _indent(lines[at]))
+    for part in path:
+        child = _key(lines, node, part) if isinstance(part, str) else _item(lines, node, part)
+        if child is None:
+            return None
+        node = child
+    return node[0]
+
+
+def _key(lines: list[str], node: tuple[int, int], key: str) -> tuple[int, int] | None:
+    """The value of `key` in the block mapping whose first key is at `node`."""
+    first, col = node
+    for i in range(first, len(lines)):
+        line = lines[i]
+        if i > first:
+            if _blank(line):
+                continue
+            indent = _indent(line)
+            if indent < col:
+                return None
+            if indent > col or line[col] == "-":  # a child's lines, or a sequence under a key at `col`
+                continue
+        content = line[col:]
+        for form in (key, f'"{key}"', f"'{key}'"):
+            if content.startswith(form + ":") and content[len(form) + 1 : len(form) + 2] in ("", " ", "\r"):
+                return _value(lines, i, col + len(form) + 1, col, compact=True)
+        if i == first and not content[:1].isalnum() and content[:1] not in "\"'_":
+            return None  # not a block mapping (flow, anchor, tag): compose
+    return None
+
+
+def _item(lines: list[str], node: tuple[int, int], index: int) -> tuple[int, int] | None:
+    """Item `index` of the block sequence whose first dash is at `node`."""
+    first, col = node
+    seen = -1
+    for i in range(first, len(lines)):
+        line = lines[i]
+        if i > first:
+            if _blank(line):
+                continue
+            indent = _indent(line)
+            if indent < col:
+                return None
+            if indent > col:
+                continue
+        if line[col : col + 2].rstrip("\r") not in ("-", "- "):
+            return None  # the sequence ended, or this is not one
+        seen += 1
+        if seen == index:
+            return _value(lines, i, col + 1, col, compact=False)
+    return None
+
+
+def _value(lines: list[str], i: int, after: int, parent: int, compact: bool) -> tuple[int, int] | None:
+    """The node that starts after column `after` of line `i` (past `key:` or `-`), or on the next lines
+    deeper than `parent`; under a key (`compact`) a sequence may also start at the key's own column."""
+    rest = lines[i][after:]
+    stripped = rest.lstrip(" ")
+    if stripped and not stripped.startswith("#") and stripped.strip("\r"):
+        if stripped[0] in "&*!":
+            return None  # an anchor, alias or tag: compose knows where it leads
+        return i, after + len(rest) - len(stripped)
+    nxt = _next_content(lines, i + 1)
+    if nxt is None:
+        return None  # an empty value: compose says where it stands
+    indent = _indent(lines[nxt])
+    if indent > parent or (compact and indent == parent and lines[nxt][indent : indent + 1] == "-"):
+        return nxt, indent
+    return None
+
+
+def _next_content(lines: list[str], i: int) -> int | None:
+    for j in range(i, len(lines)):
+        if not _blank(lines[j]):
+            return j
+    return None
+
+
+def _blank(line: str) -> bool:
+    stripped = line.strip()
+    return not stripped or stripped.startswith("#")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
