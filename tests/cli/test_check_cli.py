@@ -181,3 +181,25 @@ def test_list_rules_names_every_rule() -> None:
     assert [r["id"] for r in listed] == sorted({*RULES, *DOCKERFILE_RULES})
     text = run_cli("check", "--list-rules").stdout
     assert "KS215  error    security        cluster-admin-binding" in text
+
+
+def test_a_repository_walk_skips_hidden_and_vendored_dirs_and_notes_helm_charts(tmp_path: Path) -> None:
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "web.yaml").write_text((ROOT / "tests/check/fixtures/good.yaml").read_text())
+    for vendored in (".venv/lib", "node_modules/pkg", ".git/objects"):
+        (tmp_path / vendored).mkdir(parents=True)
+        (tmp_path / vendored / "package.json").write_text('{"name": "not a manifest"}')
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (chart / "templates" / "deployment.yaml").write_text("metadata:\n  name: {{ .Release.Name }}\n")
+    result = run_cli("check", "--format", "json", str(tmp_path))
+    assert result.returncode == 0, result.stdout
+    report = json.loads(result.stdout)
+    assert report["checked"] == 8  # the rendered seed objects, nothing from .venv, node_modules or .git
+    [note] = report["findings"]
+    assert (
+        note["rule"] == "KS003"
+        and note["file"] == str(chart / "Chart.yaml")
+        and "helm template" in note["hint"]
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -69,6 +70,7 @@ def check(
     from kubeship.build.lint import lint as lint_dockerfile
     from kubeship.check import (
         RULES,
+        Finding,
         Options,
         Severity,
         check_documents,
@@ -133,7 +135,11 @@ def check(
         ignores=config.ignores,
     )
     docs, findings = [], []
-    for name, text in _read_inputs(paths):
+    inputs, charts = _read_inputs(paths)
+    for chart in charts:
+        message = "a Helm chart: its templates are not YAML until rendered; skipped, not validated"
+        findings.append(Finding(str(chart / "Chart.yaml"), 1, "KS003", Severity.INFO, message, HELM_HINT))
+    for name, text in inputs:
         if _is_dockerfile(Path(name)):
             ignore_file = Path(name).parent / ".dockerignore"
             lint = lint_dockerfile(text, name, has_dockerignore=ignore_file.is_file())
@@ -173,18 +179,20 @@ def _list_rules(fmt: str) -> None:
         click.echo(f"{rule_id}  {severity:7}  {category:14}  {name:32}  {summary}")
 
 
-def _read_inputs(paths: tuple[str, ...]) -> list[tuple[str, str]]:
-    out = []
+SKIPPED_DIRS = {"node_modules", "__pycache__", "venv"}  # and every hidden directory (.git, .venv, ...)
+HELM_HINT = "check the rendered chart: helm template NAME DIR | kubeship check -"
+
+
+def _read_inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, str]], list[Path]]:
+    """(name, text) of every input, and the Helm charts met in directories (not read: templates)."""
+    out: list[tuple[str, str]] = []
+    charts: list[Path] = []
     for raw in paths:
         if raw == "-":
             out.append(("<stdin>", sys.stdin.read()))
             continue
         path = Path(raw)
-        files = (
-            sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml", ".json") or _is_dockerfile(p))
-            if path.is_dir()
-            else [path]
-        )
+        files = _walk(path, charts) if path.is_dir() else [path]
         for file in files:
             try:
                 out.append((str(file), file.read_text(encoding="utf-8")))
@@ -192,7 +200,25 @@ def _read_inputs(paths: tuple[str, ...]) -> list[tuple[str, str]]:
                 raise UsageError(f"{file}: no such file") from None
             except (OSError, UnicodeDecodeError) as exc:
                 raise UsageError(f"{file}: cannot read ({type(exc).__name__})") from None
-    return out
+    return out, charts
+
+
+def _walk(root: Path, charts: list[Path]) -> list[Path]:
+    """Manifests and Dockerfiles under `root`, sorted; hidden and vendored directories are not entered,
+    and a Helm chart (a directory with Chart.yaml) is noted instead: its templates are not YAML yet."""
+    found = []
+    for here, dirs, names in os.walk(root):
+        if "Chart.yaml" in names:
+            charts.append(Path(here))
+            dirs.clear()
+            continue
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
+        found += [
+            Path(here) / n
+            for n in names
+            if Path(n).suffix in (".yaml", ".yml", ".json") or _is_dockerfile(Path(n))
+        ]
+    return sorted(found)
 
 
 def _is_dockerfile(path: Path) -> bool:
