@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import yaml
@@ -267,17 +267,10 @@ def _scan(lines: list[str], path: Sequence[str | int]) -> int | None:
 def _key(lines: list[str], node: tuple[int, int], key: str) -> tuple[int, int] | None:
     """The value of `key` in the block mapping whose first key is at `node`."""
     first, col = node
-    for i in range(first, len(lines)):
-        line = lines[i]
-        if i > first:
-            if _blank(line):
-                continue
-            indent = _indent(line)
-            if indent < col:
-                return None
-            if indent > col or line[col] == "-":  # a child's lines, or a sequence under a key at `col`
-                continue
-        content = line[col:]
+    for i in _at_column(lines, node):
+        content = lines[i][col:]
+        if i > first and content[:1] == "-":  # a sequence under one of the keys, at the keys' column
+            continue
         for form in (key, f'"{key}"', f"'{key}'"):
             if content.startswith(form + ":") and content[len(form) + 1 : len(form) + 2] in ("", " ", "\r"):
                 return _value(lines, i, col + len(form) + 1, col, compact=True)
@@ -288,24 +281,29 @@ def _key(lines: list[str], node: tuple[int, int], key: str) -> tuple[int, int] |
 
 def _item(lines: list[str], node: tuple[int, int], index: int) -> tuple[int, int] | None:
     """Item `index` of the block sequence whose first dash is at `node`."""
-    first, col = node
-    seen = -1
-    for i in range(first, len(lines)):
-        line = lines[i]
-        if i > first:
-            if _blank(line):
-                continue
-            indent = _indent(line)
-            if indent < col:
-                return None
-            if indent > col:
-                continue
-        if line[col : col + 2].rstrip("\r") not in ("-", "- "):
+    col = node[1]
+    for seen, i in enumerate(_at_column(lines, node)):
+        if lines[i][col : col + 2].rstrip("\r") not in ("-", "- "):
             return None  # the sequence ended, or this is not one
-        seen += 1
         if seen == index:
             return _value(lines, i, col + 1, col, compact=False)
     return None
+
+
+def _at_column(lines: list[str], node: tuple[int, int]) -> Iterator[int]:
+    """The node's first line, then each later line that starts at its column, until one starts left of
+    it (blank lines, comments and the deeper lines of children skipped)."""
+    first, col = node
+    yield first
+    for i in range(first + 1, len(lines)):
+        line = lines[i]
+        if _blank(line):
+            continue
+        indent = _indent(line)
+        if indent < col:
+            return
+        if indent == col:
+            yield i
 
 
 def _value(lines: list[str], i: int, after: int, parent: int, compact: bool) -> tuple[int, int] | None:

@@ -572,14 +572,18 @@ def seccomp(doc: Document) -> Iterator[str | tuple[str, Path]]:
     "list the verbs and resources the app uses, e.g. verbs: [get, list, watch], resources: [configmaps]",
 )
 def rbac_wildcard(doc: Document) -> Iterator[str | tuple[str, Path]]:
-    if doc.kind not in ("Role", "ClusterRole") or not str(doc.obj.get("apiVersion", "")).startswith("rbac."):
-        return
-    for i, rule in enumerate(doc.obj.get("rules") or []):
-        if not isinstance(rule, dict):
-            continue
+    for i, rule in _role_rules(doc):
         wild = [f for f in ("apiGroups", "resources", "verbs") if "*" in (rule.get(f) or [])]
         if wild:
             yield f"rules[{i}] grants '*' in {', '.join(wild)}", ["rules", i]
+
+
+def _role_rules(doc: Document) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(position, rule) of an RBAC Role's or ClusterRole's rules."""
+    if doc.kind in ("Role", "ClusterRole") and str(doc.obj.get("apiVersion", "")).startswith("rbac."):
+        for i, rule in enumerate(doc.obj.get("rules") or []):
+            if isinstance(rule, dict):
+                yield i, rule
 
 
 @_register(
@@ -1066,9 +1070,7 @@ def job_ttl(doc: Document) -> Iterator[str | tuple[str, Path]]:
     "name the Secrets it needs (resourceNames) with verbs: [get], or mount them instead",
 )
 def secrets_access(doc: Document) -> Iterator[str | tuple[str, Path]]:
-    if doc.kind not in ("Role", "ClusterRole") or not str(doc.obj.get("apiVersion", "")).startswith("rbac."):
-        return
-    for i, rule in enumerate(doc.obj.get("rules") or []):
+    for i, rule in _role_rules(doc):
         resources, verbs = set(rule.get("resources") or []), set(rule.get("verbs") or [])
         if "*" in resources | verbs or "secrets" not in resources:
             continue  # a wildcard is KS214's
