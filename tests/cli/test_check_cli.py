@@ -203,3 +203,25 @@ def test_a_repository_walk_skips_hidden_and_vendored_dirs_and_notes_helm_charts(
         and note["file"] == str(chart / "Chart.yaml")
         and "helm template" in note["hint"]
     )
+
+
+HIDE_SCHEMAS = """
+import importlib.machinery, sys
+class Hidden(importlib.machinery.PathFinder):  # as if only `pip install kubeship` (the runtime) were there
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name.split(".")[0] == "kubernetes_validate":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Hidden)
+from kubeship.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_without_the_tools_extra_check_says_what_to_install(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", HIDE_SCHEMAS, "check", "examples/seed/handwritten.yaml"],
+        capture_output=True, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "needs kubernetes_validate: pip install 'kubeship[tools]'" in result.stderr

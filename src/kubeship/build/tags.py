@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from kubeship.spec.models import AppSpec
+if TYPE_CHECKING:
+    from kubeship.spec.models import AppSpec
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ validation runs in jsonschema-rs (compiled). One validator per
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import json
 import re
 from collections.abc import Mapping
@@ -18,13 +19,22 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
-import kubernetes_validate
 
 from kubeship.check import crds, deprecations
 from kubeship.check.load import field_line
 from kubeship.check.model import Document, Finding, Severity
 
-SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+
+def _schemas_dir() -> Path:
+    """Where kubernetes-validate keeps its schemas; found, not imported (its import pulls in the
+    pure-Python jsonschema, a tenth of a second kubeship does not use)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("No module named 'kubernetes_validate'", name="kubernetes_validate")
+    return Path(spec.origin).parent / "kubernetes-json-schema"
+
+
+SCHEMAS = _schemas_dir()
 _BASE_URI = "https://kubeship.invalid/api/object.json"
 TYPE_HINT = "check the value's type (quote numbers meant as strings, unquote numbers)"
 

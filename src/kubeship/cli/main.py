@@ -119,7 +119,7 @@ cli.add_command(schema)
 
 
 TOOLS_MODULES = frozenset(
-    {"pydantic", "pydantic_core", "yaml", "numpy", "jsonschema_rs", "kubernetes_validate"}
+    {"pydantic", "pydantic_core", "yaml", "numpy", "jsonschema_rs", "kubernetes_validate", "matplotlib"}
 )
 
 
