@@ -49,14 +49,19 @@ def render_manifests() -> Path:
     from kubeship.check import Options, check_documents, load_documents
     from kubeship.check.rules import RULES
     from kubeship.masked import Secret
+    from kubeship.observe import prometheus_rule, service_monitor
     from kubeship.render import render, to_yaml
     from kubeship.render.output import file_name
     from kubeship.spec import load_spec
 
-    step("kubeship render -f examples/seed/kubeship.yaml --env prod (the seed guide's objects)")
+    step(
+        "kubeship render -f examples/seed/kubeship.yaml --env prod"
+        " (the seed guide's objects, + its ServiceMonitor and PrometheusRule)"
+    )
     spec = load_spec(ROOT / "examples" / "seed" / "kubeship.yaml", "prod")
     demo_secrets = {"db-credentials": {"username": Secret("admin"), "password": Secret("demo-only")}}
-    objects = render(spec, demo_secrets)
+    # + the Prometheus Operator objects `render --observe` adds: custom resources, checked too
+    objects = [*render(spec, demo_secrets), service_monitor(spec), prometheus_rule(spec)]
     out = OUT / "manifests"
     out.mkdir(parents=True, exist_ok=True)
     for obj in objects:
