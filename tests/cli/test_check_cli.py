@@ -225,3 +225,15 @@ def test_without_the_tools_extra_check_says_what_to_install(tmp_path: Path) -> N
     )  # fmt: skip
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "needs kubernetes_validate: pip install 'kubeship[tools]'" in result.stderr
+
+
+def test_github_annotations(bad: Path) -> None:
+    result = run_cli("check", "--format", "github", str(bad))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert (
+        f"::error file={bad},line=11,title=KS201 privileged::Deployment/api: container 'api' is privileged"
+        in (line.split("%0A")[0] for line in lines)
+    )
+    assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
+    assert all("\n" not in line and "%0Afix: " in line for line in lines)  # one command per finding

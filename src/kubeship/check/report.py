@@ -1,4 +1,4 @@
-"""Findings as text (colour on a terminal), JSON, SARIF 2.1.0 and JUnit XML."""
+"""Findings as text (colour on a terminal), JSON, SARIF 2.1.0, JUnit XML and GitHub Actions annotations."""
 
 from __future__ import annotations
 
@@ -29,6 +29,30 @@ def text(findings: list[Finding], checked: int, colour: bool = False) -> str:
         f"{counts[Severity.INFO]} notes"
     )
     return "\n".join(lines) + "\n"
+
+
+_GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
+
+
+def github(findings: list[Finding]) -> str:
+    """GitHub Actions workflow commands: each finding becomes an annotation on its file and line in
+    the pull request, without uploading SARIF."""
+
+    def data(value: str) -> str:
+        return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(value: str) -> str:
+        return data(value).replace(":", "%3A").replace(",", "%2C")
+
+    lines = []
+    for f in findings:
+        title = f"{f.rule} {RULES[f.rule].name}" if f.rule in RULES else f.rule
+        message = f"{f.object}: {f.message}" if f.object else f.message
+        if f.hint:
+            message += f"\nfix: {f.hint}"
+        where = f"file={prop(f.file)},line={f.line},title={prop(title)}"
+        lines.append(f"::{_GITHUB_LEVEL[f.severity]} {where}::{data(message)}")
+    return "".join(line + "\n" for line in lines)
 
 
 def as_json(findings: list[Finding], checked: int) -> str:

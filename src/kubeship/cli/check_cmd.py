@@ -21,7 +21,7 @@ class CheckFailed(click.exceptions.Exit):
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "sarif", "junit"]),
+    type=click.Choice(["text", "json", "sarif", "junit", "github"]),
     default="text",
     show_default=True,
 )
@@ -156,6 +156,7 @@ def check(
         "json": lambda: report.as_json(findings, len(docs)),
         "sarif": lambda: report.sarif(findings),
         "junit": lambda: report.junit(findings, len(docs)),
+        "github": lambda: report.github(findings),
     }[fmt]()
     sys.stdout.write(output)
     threshold = Severity.parse(fail_on)
