@@ -414,3 +414,25 @@ def test_a_tls_secret_made_by_a_certificate_is_not_missing() -> None:
         }
     )
     assert run(objects) == []
+
+
+def test_type_errors_say_what_was_expected_and_what_to_write() -> None:
+    text = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations: {ratio: 1.5}\n"
+        'spec:\n  replicas: "3"\n  selector: {matchLabels: {app: web}}\n  template:\n'
+        "    metadata: {labels: {app: web}}\n    spec:\n      containers:\n      - name: web\n"
+        "        image: web:1\n        env: [{name: DEBUG, value: yes}]\n"
+    )
+    docs, _ = load_documents(text, "f.yaml")
+    found = {f.line: (f.message, f.hint) for f in check_documents(docs) if f.rule == "KS002"}
+    assert found[5] == (
+        "metadata.annotations.ratio: expected a string, got a number 1.5",
+        "quote it: YAML reads yes/no/on/off, numbers and dates as other types unless quoted",
+    )
+    assert found[7] == (
+        "spec.replicas: expected an integer, got a string '3'",
+        "remove the quotes: it must be a number",
+    )
+    assert (
+        found[15][0] == "spec.template.spec.containers.0.env.0.value: expected a string, got a boolean (true)"
+    )

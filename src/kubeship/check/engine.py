@@ -61,9 +61,9 @@ def _check(docs: list[Document], options: Options) -> list[Finding]:
     well_formed = []
     for doc in docs:  # schema and object rules together: a document is re-read at most once for lines
         if options.validate_schema:
-            found = schema.validate(doc, options.kubernetes_version, options.schema_dirs, custom)
+            found, mistyped = schema.validate(doc, options.kubernetes_version, options.schema_dirs, custom)
             findings += [f for f in found if f.rule not in ignored[id(doc)]]
-            if any(f.hint == schema.TYPE_HINT for f in found):
+            if mistyped:
                 continue
         well_formed.append(doc)
         for rule in active:

@@ -36,7 +36,16 @@ def _schemas_dir() -> Path:
 
 SCHEMAS = _schemas_dir()
 _BASE_URI = "https://kubeship.invalid/api/object.json"
-TYPE_HINT = "check the value's type (quote numbers meant as strings, unquote numbers)"
+# JSON Schema's type names, and the YAML a user writes for each
+_EXPECTED = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "nothing",
+}
 
 
 def versions() -> list[str]:
@@ -114,9 +123,10 @@ def validate(
     version: str,
     schema_dirs: tuple[Path, ...] = (),
     custom: Mapping[tuple[str, str], Compiled] | None = None,
-) -> list[Finding]:
+) -> tuple[list[Finding], bool]:
     """Findings of `doc` against, in order: the user's schema directories, the CRDs in the same input
-    (`custom`), the Kubernetes version's own schemas, the bundled custom resources."""
+    (`custom`), the Kubernetes version's own schemas, the bundled custom resources; and whether a value
+    has the wrong type (a string where a list goes: rules reading it would misread it)."""
     api_version, kind = str(doc.obj["apiVersion"]), doc.kind
     gone = deprecations.removal(api_version, kind)
     if gone is not None:
@@ -125,7 +135,7 @@ def validate(
         where = f"{gone.removed_in[0]}.{gone.removed_in[1]}"
         if target >= gone.removed_in:
             message = f"{api_version} {kind} was removed in Kubernetes {where}; the API server will reject it"
-            return [Finding(doc.file, doc.line, "KS005", Severity.ERROR, message, use, doc.ref)]
+            return [Finding(doc.file, doc.line, "KS005", Severity.ERROR, message, use, doc.ref)], False
         message = f"{api_version} {kind} is deprecated and removed in Kubernetes {where}"
         findings = [Finding(doc.file, doc.line, "KS006", Severity.WARNING, message, use, doc.ref)]
     else:
@@ -138,7 +148,7 @@ def validate(
     if compiled is None:
         message = f"no schema for {api_version} {kind} in Kubernetes {version}: skipped, not validated"
         hint = _hint(api_version)
-        return [*findings, Finding(doc.file, doc.line, "KS003", Severity.INFO, message, hint, doc.ref)]
+        return [*findings, Finding(doc.file, doc.line, "KS003", Severity.INFO, message, hint, doc.ref)], False
     obj = doc.obj
     try:
         valid = compiled.validator.is_valid(obj)
@@ -146,9 +156,10 @@ def validate(
         obj = _string_keys(obj)
         valid = compiled.validator.is_valid(obj)
     if valid:
-        return findings
-    out = findings
+        return findings, False
+    out, mistyped = findings, False
     for error in compiled.validator.iter_errors(obj):
+        mistyped = mistyped or type(error.kind).__name__ == "Type"
         path = ".".join(str(p) for p in error.instance_path) or "(object)"
         message, hint = _explain(error, compiled)
         field: list[str | int] = list(error.instance_path)
@@ -156,7 +167,7 @@ def validate(
             field += re.findall(r"'([^']+)'", str(error.message))[:1]
         line = field_line(doc, field)
         out.append(Finding(doc.file, line, "KS002", Severity.ERROR, f"{path}: {message}", hint, doc.ref))
-    return out
+    return out, mistyped
 
 
 def _string_keys(node: Any) -> Any:
@@ -235,7 +246,39 @@ def _explain(error: Any, compiled: Compiled) -> tuple[str, str]:
     if kind == "Required":
         return message.replace("is a required property", "is required"), "add the field"
     if kind == "Type":
-        return message, TYPE_HINT
+        return _type_error(error.kind.types, error.instance)
     if kind == "Enum":
         return message, "use one of the allowed values"
     return message, ""
+
+
+def _type_error(types: list[str], value: Any) -> tuple[str, str]:
+    """`expected a string, got an integer 3`, and what to write instead."""
+    wanted = [t for t in types if t != "null"] or list(types)
+    got = _yaml_kind(value)
+    shown = f" {value!r}" if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
+    message = f"expected {' or '.join(_EXPECTED.get(t, t) for t in wanted)}, got {got}{shown}"
+    if "string" in wanted and not isinstance(value, dict | list) and value is not None:
+        hint = "quote it: YAML reads yes/no/on/off, numbers and dates as other types unless quoted"
+    elif {"integer", "number"} & set(wanted) and isinstance(value, str) and _numeric(value):
+        hint = "remove the quotes: it must be a number"
+    else:
+        hint = f"write {' or '.join(_EXPECTED.get(t, t) for t in wanted)} here"
+    return message, hint
+
+
+def _yaml_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    kinds = {int: "an integer", float: "a number", str: "a string", dict: "a mapping", list: "a list"}
+    if value is None:
+        return "nothing (null)"
+    return next((name for cls, name in kinds.items() if isinstance(value, cls)), f"a {type(value).__name__}")
+
+
+def _numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
