@@ -88,18 +88,27 @@ class Compiled:
     schema: dict[str, Any]
     version: str  # whose Kubernetes definitions the schema's external references resolve to
 
-    def allowed_keys(self, schema_path: list[Any]) -> list[str]:
-        """The properties allowed where an unknown field was found: the path is in the schema itself or,
-        for a reference into the Kubernetes definitions, in those."""
+    def node(self, schema_path: list[Any]) -> Any:
+        """The schema node an error's path leads to: in the schema itself or, for a reference into the
+        Kubernetes definitions, in those; None if neither has it."""
         for base in (self.schema, _definitions(self.version)):
             node: Any = base
-            for part in schema_path[:-1]:
-                if not isinstance(node, dict) or part not in node:
+            for part in schema_path:
+                if not isinstance(node, dict | list) or (
+                    part not in node
+                    if isinstance(node, dict)
+                    else not (isinstance(part, int) and part < len(node))
+                ):
                     break
                 node = node[part]
             else:
-                return sorted(node.get("properties", {})) if isinstance(node, dict) else []
-        return []
+                return node
+        return None
+
+    def allowed_keys(self, schema_path: list[Any]) -> list[str]:
+        """The properties allowed where an unknown field was found."""
+        node = self.node(schema_path[:-1])
+        return sorted(node.get("properties", {})) if isinstance(node, dict) else []
 
 
 def compile_schema(schema: dict[str, Any], version: str) -> Compiled:
@@ -159,7 +168,7 @@ def validate(
         return findings, False
     out, mistyped = findings, False
     for error in compiled.validator.iter_errors(obj):
-        mistyped = mistyped or type(error.kind).__name__ == "Type"
+        mistyped = mistyped or type(error.kind).__name__ in ("Type", "AnyOf", "OneOfNotValid")
         path = ".".join(str(p) for p in error.instance_path) or "(object)"
         message, hint = _explain(error, compiled)
         field: list[str | int] = list(error.instance_path)
@@ -247,6 +256,11 @@ def _explain(error: Any, compiled: Compiled) -> tuple[str, str]:
         return message.replace("is a required property", "is required"), "add the field"
     if kind == "Type":
         return _type_error(error.kind.types, error.instance)
+    if kind in ("AnyOf", "OneOfNotValid"):  # int-or-string and the like: say which types, not "oneOf"
+        options = compiled.node(list(error.schema_path))
+        if isinstance(options, list) and all(isinstance(o, dict) and set(o) == {"type"} for o in options):
+            types = [t for o in options for t in ([o["type"]] if isinstance(o["type"], str) else o["type"])]
+            return _type_error(types, error.instance)
     if kind == "Enum":
         return message, "use one of the allowed values"
     return message, ""
