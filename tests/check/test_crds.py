@@ -180,3 +180,9 @@ def test_a_crd_whose_schema_does_not_compile_is_an_error_on_the_crd() -> None:
     found = [(f.line, f.object, f.rule) for f in check_documents(docs, SCHEMA_ONLY)]
     assert (1, "CustomResourceDefinition/widgets.example.com", "KS002") in found
     assert (26, "Widget/good", "KS003") in found  # its resources: reported unvalidated, not passed
+
+
+def test_a_kind_or_version_that_is_not_a_name_is_not_looked_up() -> None:
+    assert crds.bundled("cert-manager.io/v1", "../../../etc/passwd") is None
+    assert crds.bundled("cert-manager.io/v1/../x", "Certificate") is None
+    assert crds.bundled("keda.sh/v1alpha1", "ScaledObject") is not None

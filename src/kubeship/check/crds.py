@@ -22,6 +22,7 @@ import importlib.metadata
 import importlib.util
 import json
 import os
+import re
 import tempfile
 from functools import cache
 from pathlib import Path
@@ -42,6 +43,7 @@ _MODELS = {
     "cert-manager.io": ("cert_manager", "cloudcoil-models-cert-manager"),
     "acme.cert-manager.io": ("cert_manager.acme", "cloudcoil-models-cert-manager"),
 }
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _OWN_GROUPS = {
     "argoproj.io/v1alpha1": "argo-rollouts.yaml",
     "kustomize.config.k8s.io/v1beta1": "kustomize.yaml",  # kustomization.yaml: not an object, but
@@ -55,8 +57,8 @@ def bundled(api_version: str, kind: str) -> dict[str, Any] | None:
         defs = _own_defs(_OWN_GROUPS[api_version])
         return {"$defs": defs, "$ref": f"#/$defs/{kind}"} if kind in defs else None
     group, _, version = api_version.rpartition("/")
-    if group not in _MODELS:
-        return None
+    if group not in _MODELS or not _NAME.fullmatch(version) or not _NAME.fullmatch(kind):
+        return None  # (they name a module and a cache file: nothing but letters and digits)
     return _model_schema(group, version, kind)
 
 
