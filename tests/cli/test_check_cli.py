@@ -237,3 +237,9 @@ def test_github_annotations(bad: Path) -> None:
     )
     assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
     assert all("\n" not in line and "%0Afix: " in line for line in lines)  # one command per finding
+
+
+def test_a_directory_with_nothing_to_check_is_a_usage_error_not_a_pass(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("no manifests here\n")
+    result = run_cli("check", str(tmp_path))
+    assert result.returncode == 2 and "no .yaml, .yml, .json or Dockerfile here" in result.stderr

@@ -193,7 +193,12 @@ def _read_inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, str]], list[Pa
             out.append(("<stdin>", sys.stdin.read()))
             continue
         path = Path(raw)
+        charts_before = len(charts)
         files = _walk(path, charts) if path.is_dir() else [path]
+        if path.is_dir() and not files and len(charts) == charts_before:  # a CI job must not pass on nothing
+            raise UsageError(
+                f"{path}: no .yaml, .yml, .json or Dockerfile here (hidden and vendored directories skipped)"
+            )
         for file in files:
             try:
                 out.append((str(file), file.read_text(encoding="utf-8")))
