@@ -86,8 +86,12 @@ def test_json_sarif_junit(bad: Path) -> None:
     assert run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
     privileged = next(r for r in run["tool"]["driver"]["rules"] if r["id"] == "KS201")
     assert "```yaml\n" in privileged["help"]["markdown"]  # code scanning shows the YAML to write
-    suite = ET.fromstring(run_cli("check", "--format", "junit", str(bad)).stdout)
-    assert suite.tag == "testsuite" and int(suite.get("failures", "0")) > 0
+    suites = ET.fromstring(run_cli("check", "--format", "junit", str(bad)).stdout)
+    [suite] = suites.findall("testsuite")  # one file
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert set(cases) == {"Deployment/api", "Service/api"} and suites.get("tests") == "2"
+    assert suites.get("failures") == "2" and cases["Deployment/api"].find("failure") is not None
+    assert "KS201" in (cases["Deployment/api"].findtext("failure") or "")
 
 
 def test_directories_and_stdin(bad: Path) -> None:

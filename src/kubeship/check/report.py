@@ -138,19 +138,35 @@ def sarif(findings: list[Finding]) -> str:
     return json.dumps(doc, indent=2) + "\n"
 
 
-def junit(findings: list[Finding], checked: int) -> str:
-    """One test case per finding (failures for errors and warnings), so CI dashboards show them."""
-    suite = ET.Element(
-        "testsuite",
-        name="kubeship check",
-        tests=str(max(checked, len(findings))),
-        failures=str(sum(1 for f in findings if f.severity >= Severity.WARNING)),
-    )
+def junit(findings: list[Finding], objects: list[tuple[str, str]]) -> str:
+    """JUnit XML as CI dashboards read it: a test suite per file, a test case per object checked (`objects`:
+    (file, kind/namespace/name)), failing when it has an error or a warning; findings about a file
+    rather than an object (invalid YAML, a Dockerfile) are test cases of their own."""
+    by_case: dict[tuple[str, str], list[Finding]] = {(file, ref): [] for file, ref in objects}
     for f in findings:
-        case = ET.SubElement(
-            suite, "testcase", classname=f.object or f.file, name=f"{f.rule} {f.file}:{f.line}"
-        )
-        if f.severity >= Severity.WARNING:
-            failure = ET.SubElement(case, "failure", message=f.message, type=f.severity.label)
-            failure.text = f.hint
-    return ET.tostring(suite, encoding="unicode") + "\n"
+        by_case.setdefault((f.file, f.object or f.rule), []).append(f)
+    root = ET.Element("testsuites", name="kubeship check")
+    suites: dict[str, ET.Element] = {}
+    for (file, name), found in by_case.items():
+        suite = suites.get(file)
+        if suite is None:
+            suite = suites[file] = ET.SubElement(root, "testsuite", name=file)
+        case = ET.SubElement(suite, "testcase", classname=file, name=name)
+        failing = [f for f in found if f.severity >= Severity.WARNING]
+        if failing:
+            worst = max(failing, key=lambda f: f.severity)  # the first of the most severe
+            failure = ET.SubElement(case, "failure", message=f"{worst.rule} {worst.message}")
+            failure.set("type", worst.severity.label)
+            failure.text = "\n".join(
+                f"{f.file}:{f.line}: {f.severity.label} {f.rule} {f.message}"
+                + (f" (fix: {f.hint})" if f.hint else "")
+                for f in failing
+            )
+        notes = [f for f in found if f.severity < Severity.WARNING]
+        if notes:
+            ET.SubElement(case, "system-out").text = "\n".join(f"{f.rule} {f.message}" for f in notes)
+    for suite in [root, *suites.values()]:
+        counted = list(suite.iter("testcase"))
+        suite.set("tests", str(len(counted)))
+        suite.set("failures", str(sum(1 for c in counted if c.find("failure") is not None)))
+    return ET.tostring(root, encoding="unicode") + "\n"

@@ -155,7 +155,7 @@ def check(
         "text": lambda: report.text(findings, len(docs), colour=sys.stdout.isatty()),
         "json": lambda: report.as_json(findings, len(docs)),
         "sarif": lambda: report.sarif(findings),
-        "junit": lambda: report.junit(findings, len(docs)),
+        "junit": lambda: report.junit(findings, [(d.file, d.ref) for d in docs]),
         "github": lambda: report.github(findings),
     }[fmt]()
     sys.stdout.write(output)
