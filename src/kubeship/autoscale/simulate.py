@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +30,7 @@ from kubeship.autoscale.normalize import Behavior, Memory
 from kubeship.autoscale.replicas import Container, Pod, Sample, Settings, Tolerances
 
 LATENCY_CAP = 10.0
+BLOCK_SECONDS = 3600  # modelled ahead at once; redone from the moment the HPA rescales
 FloatArray = NDArray[np.float64]
 
 
@@ -119,22 +121,28 @@ def simulate(
     control = Controller(hpa, loop, workload.startup_seconds, start)
     ready_at = control.ready_at
     pod_cache: dict[tuple[int, float], Pod] = {}
+    proposals: dict[tuple[Any, ...], int] = {}
     out = Result(load, np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n), control.decisions)
     period = loop.sync_period
-    for seg_start in range(0, n, period):
-        seg = np.arange(seg_start, min(seg_start + period, n))
-        times = np.sort(np.asarray(ready_at))
-        ready = np.searchsorted(times, seg, side="right").astype(float)
-        existing = float(len(ready_at))
-        _serve(load[seg], ready, workload, out, seg, existing)
-        t = int(seg[-1]) + 1  # the HPA acts at the end of the segment
+    served = 0  # seconds [0, served) are modelled for the pods as they stand
+    for t in range(period, n + period, period):  # the HPA's passes, each at the end of a sync period
+        t = min(t, n)
+        if served < t:  # model ahead a whole block: pods only change when the HPA acts
+            end = min(n, max(t, served + BLOCK_SECONDS))
+            _serve(load, ready_at, workload, out, slice(served, end))
+            served = end
         if progress is not None and (t // period) % 240 == 0:  # every simulated hour
             progress(t)
         if t >= n:
             break
-        current = len(ready_at)
+        rescales = len(control.decisions)
         utilization = out.utilization[loop.window(t)]
-        control.act(_decide(current, utilization, ready_at, t, workload, hpa, control.settings, pod_cache), t)
+        proposal = _decide(
+            len(ready_at), utilization, ready_at, t, workload, hpa, control.settings, pod_cache, proposals
+        )
+        control.act(proposal, t)
+        if len(control.decisions) != rescales:
+            served = t  # the pods changed: model from now on again
     # Latency for the whole trace at once, one vectorised pass per distinct ready count.
     for c in np.unique(out.ready):
         mask = out.ready == c
@@ -142,22 +150,25 @@ def simulate(
     return out
 
 
-def _serve(
-    load: FloatArray,
-    ready: FloatArray,
-    workload: Workload,
-    out: Result,
-    seg: NDArray[np.int64],
-    existing: float,
-) -> None:
+def _serve(load: FloatArray, ready_at: list[float], workload: Workload, out: Result, span: slice) -> None:
+    """The seconds of `span`: the pods that exist, those ready (`ready_at`, oldest first), what they
+    serve and the CPU it takes."""
+    existing = float(len(ready_at))
+    ready: float | FloatArray
+    if max(ready_at, default=-1.0) <= span.start:  # every pod ready all along: the usual case
+        ready = existing
+    else:
+        times = np.sort(np.asarray(ready_at))
+        ready = np.searchsorted(times, np.arange(span.start, span.stop), side="right").astype(float)
+    offered = load[span]
     capacity = ready * workload.pod_capacity
-    served = np.minimum(load, capacity)
+    served = np.minimum(offered, capacity)
     with np.errstate(divide="ignore", invalid="ignore"):
         cores = np.where(ready > 0, served / np.maximum(ready, 1) / workload.rps_per_core, 0.0)
-    out.replicas[seg] = existing
-    out.ready[seg] = ready
-    out.utilization[seg] = cores / workload.cpu_request * 100
-    out.over_capacity[seg] = load - served
+    out.replicas[span] = existing
+    out.ready[span] = ready
+    out.utilization[span] = cores / workload.cpu_request * 100
+    out.over_capacity[span] = offered - served
 
 
 class Controller:
@@ -210,11 +221,35 @@ def _decide(
     hpa: Autoscaler,
     settings: Settings,
     cache: dict[tuple[int, float], Pod],
+    proposals: dict[tuple[Any, ...], int],
 ) -> int:
-    """The metrics' proposal, through the same replica calculator as a real pass."""
+    """The metrics' proposal, through the same replica calculator as a real pass.
+
+    The calculator sees the replica count, the one CPU sample every pod reports, and each pod's age
+    (readiness and CPU initialisation are judged against it); a pod past its initialisation period
+    counts the same whatever its age. Passes that see the same are answered once (`proposals`)."""
     request = int(workload.cpu_request * 1000)
     mean = float(utilization.sum()) / len(utilization) if len(utilization) else 0.0  # = .mean(), cheaper
     sample = Sample(int(mean / 100 * request), now - 1, 30.0)
+    settled = settings.cpu_initialization_period + settings.initial_readiness_delay + 2 * sample.window
+    key = (current, sample.value, *(now - when if now - when <= settled else -1.0 for when in ready_at))
+    known = proposals.get(key)
+    if known is None:
+        known = proposals[key] = _calculate(current, sample, ready_at, now, workload, hpa, settings, cache)
+    return known
+
+
+def _calculate(
+    current: int,
+    sample: Sample,
+    ready_at: list[float],
+    now: float,
+    workload: Workload,
+    hpa: Autoscaler,
+    settings: Settings,
+    cache: dict[tuple[int, float], Pod],
+) -> int:
+    request = int(workload.cpu_request * 1000)
     container = (Container("app", {"cpu": request}),)
     pods, samples = [], {}
     for i, when in enumerate(ready_at):
