@@ -20,6 +20,9 @@ B = TypeVar("B")
 
 
 def cores() -> int:
+    """The cores this process may run on; 1 where there is no fork (Windows): nothing to split."""
+    if not hasattr(os, "fork"):
+        return 1
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
