@@ -247,3 +247,18 @@ def test_a_directory_with_nothing_to_check_is_a_usage_error_not_a_pass(tmp_path:
     (tmp_path / "README.md").write_text("no manifests here\n")
     result = run_cli("check", str(tmp_path))
     assert result.returncode == 2 and "no .yaml, .yml, .json or Dockerfile here" in result.stderr
+
+
+def test_other_yaml_in_a_directory_is_noted_and_a_kubeship_spec_says_how_to_check_it(tmp_path: Path) -> None:
+    (tmp_path / "kubeship.yaml").write_text((ROOT / "examples/seed/kubeship.yaml").read_text())
+    (tmp_path / "compose.yaml").write_text("services:\n  web: {image: 'web:1'}\n")
+    (tmp_path / "k8s.yaml").write_text((ROOT / "tests/check/fixtures/good.yaml").read_text())
+    walked = json.loads(run_cli("check", "--format", "json", str(tmp_path)).stdout)
+    notes = {Path(f["file"]).name: f for f in walked["findings"]}
+    assert walked["checked"] == 8 and set(notes) == {"kubeship.yaml", "compose.yaml"}
+    assert all(f["rule"] == "KS003" and f["severity"] == "info" for f in notes.values())
+    assert "kubeship render -f" in notes["kubeship.yaml"]["hint"]
+    named = run_cli("check", str(tmp_path / "kubeship.yaml"))  # named, it is an error: not a manifest
+    assert named.returncode == 1 and "KS004" in named.stdout and "kubeship render -f" in named.stdout
+    (tmp_path / "broken.yaml").write_text("kind: ConfigMap\nmetadata: {name: c}\n")  # a manifest's mistake
+    assert run_cli("check", str(tmp_path)).returncode == 1

@@ -172,6 +172,10 @@ def _load(
         loader.dispose()
 
 
+NOT_AN_OBJECT = "not a Kubernetes object"
+KS004_HINT = "every Kubernetes object needs apiVersion and kind"
+
+
 def _collect(
     data: Any, node: yaml.Node | None, file: str, docs: list[Document], findings: list[Finding], text: str
 ) -> None:
@@ -179,15 +183,8 @@ def _collect(
         return  # an empty document (a trailing ---)
     line = node.start_mark.line + 1 if node is not None else 1
     if not isinstance(data, dict):
-        findings.append(
-            Finding(
-                file,
-                line,
-                "KS004",
-                Severity.ERROR,
-                f"expected a Kubernetes object, got {type(data).__name__}",
-            )
-        )
+        message = f"{NOT_AN_OBJECT}: a {type(data).__name__}, not a mapping"
+        findings.append(Finding(file, line, "KS004", Severity.ERROR, message, KS004_HINT))
         return
     if str(data.get("kind", "")).endswith("List") and isinstance(data.get("items"), list):
         items = _child(node, "items")
@@ -196,11 +193,13 @@ def _collect(
             _collect(item, item_nodes[i] if i < len(item_nodes) else node, file, docs, findings, text)
         return
     missing = [k for k in ("apiVersion", "kind") if not data.get(k)]
-    if missing:
-        findings.append(
-            Finding(file, line, "KS004", Severity.ERROR, f"object without {' and '.join(missing)}",
-                    "every Kubernetes object needs apiVersion and kind")
-        )  # fmt: skip
+    if missing:  # both missing: likely not a manifest at all; one missing: a manifest with a mistake
+        message = (
+            f"{NOT_AN_OBJECT}: no apiVersion, no kind"
+            if len(missing) == 2
+            else f"object without {missing[0]}"
+        )
+        findings.append(Finding(file, line, "KS004", Severity.ERROR, message, KS004_HINT))
         return
     span = (text, node.start_mark.index, node.end_mark.index, node.start_mark.column) if node else None
     docs.append(Document(data, file, line, span))

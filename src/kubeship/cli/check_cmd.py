@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from kubeship.errors import UsageError
+
+if TYPE_CHECKING:
+    from kubeship.check import Finding
 
 
 class CheckFailed(click.exceptions.Exit):
@@ -81,6 +86,7 @@ def check(
     )
     from kubeship.check.engine import CheckConfig, load_config, reportable
     from kubeship.check.examples import EXAMPLES
+    from kubeship.check.load import NOT_AN_OBJECT
 
     if list_rules:
         _list_rules(fmt)
@@ -135,7 +141,8 @@ def check(
         ignores=config.ignores,
     )
     docs, findings = [], []
-    inputs, charts = _read_inputs(paths)
+    inputs, charts, walked = _read_inputs(paths)
+    foreign: dict[str, str] = {}
     for chart in charts:
         message = "a Helm chart: its templates are not YAML until rendered; skipped, not validated"
         findings.append(Finding(str(chart / "Chart.yaml"), 1, "KS003", Severity.INFO, message, HELM_HINT))
@@ -146,10 +153,14 @@ def check(
             findings += [f for f in lint if reportable(f, options)]
             continue
         d, f = load_documents(text, name, parallel=True)
+        if not d and f and all(x.message.startswith(NOT_AN_OBJECT) for x in f):
+            foreign[name] = text  # no object at all: judged once the Kustomize patches are known
+            continue
         docs += d
         findings += f
     patches = kustomize.patch_files(docs)  # a JSON 6902 patch is a list, not an object: not a KS004
     findings = [f for f in findings if not (f.rule == "KS004" and f.file in patches)]
+    findings += [_not_a_manifest(n, t, walked=n in walked) for n, t in foreign.items() if n not in patches]
     findings = sorted(findings + check_documents(docs, options))
     output = {
         "text": lambda: report.text(findings, len(docs), colour=sys.stdout.isatty()),
@@ -184,10 +195,12 @@ SKIPPED_DIRS = {"node_modules", "__pycache__", "venv"}  # and every hidden direc
 HELM_HINT = "check the rendered chart: helm template NAME DIR | kubeship check -"
 
 
-def _read_inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, str]], list[Path]]:
-    """(name, text) of every input, and the Helm charts met in directories (not read: templates)."""
+def _read_inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, str]], list[Path], set[str]]:
+    """(name, text) of every input, the Helm charts met in directories (not read: templates), and the
+    names of the files found by walking a directory (rather than named)."""
     out: list[tuple[str, str]] = []
     charts: list[Path] = []
+    walked: set[str] = set()
     for raw in paths:
         if raw == "-":
             out.append(("<stdin>", sys.stdin.read()))
@@ -195,6 +208,8 @@ def _read_inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, str]], list[Pa
         path = Path(raw)
         charts_before = len(charts)
         files = _walk(path, charts) if path.is_dir() else [path]
+        if path.is_dir():
+            walked.update(str(f) for f in files)
         if path.is_dir() and not files and len(charts) == charts_before:  # a CI job must not pass on nothing
             raise UsageError(
                 f"{path}: no .yaml, .yml, .json or Dockerfile here (hidden and vendored directories skipped)"
@@ -206,7 +221,25 @@ def _read_inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, str]], list[Pa
                 raise UsageError(f"{file}: no such file") from None
             except (OSError, UnicodeDecodeError) as exc:
                 raise UsageError(f"{file}: cannot read ({type(exc).__name__})") from None
-    return out, charts
+    return out, charts, walked
+
+
+def _not_a_manifest(name: str, text: str, walked: bool) -> Finding:
+    """A file with no Kubernetes object in it: an error when named, a note when a directory walk met it
+    (directories hold other YAML: CI configs, compose files, kubeship specs). A kubeship spec says how
+    to check what it renders."""
+    from kubeship.check import Finding, Severity
+    from kubeship.check.load import KS004_HINT
+
+    spec = re.search(r"^name:", text, re.M) and re.search(r"^(image|container|replicas):", text, re.M)
+    if spec:
+        hint = f"a kubeship spec: check what it renders: kubeship render -f {name} | kubeship check -"
+    else:
+        hint = "name the file explicitly to have it checked as a manifest" if walked else KS004_HINT
+    if walked:
+        message = "not Kubernetes YAML (no apiVersion, no kind): skipped"
+        return Finding(name, 1, "KS003", Severity.INFO, message, hint)
+    return Finding(name, 1, "KS004", Severity.ERROR, "not a Kubernetes object: no apiVersion, no kind", hint)
 
 
 def _walk(root: Path, charts: list[Path]) -> list[Path]:
