@@ -262,3 +262,33 @@ def test_other_yaml_in_a_directory_is_noted_and_a_kubeship_spec_says_how_to_chec
     assert named.returncode == 1 and "KS004" in named.stdout and "kubeship render -f" in named.stdout
     (tmp_path / "broken.yaml").write_text("kind: ConfigMap\nmetadata: {name: c}\n")  # a manifest's mistake
     assert run_cli("check", str(tmp_path)).returncode == 1
+
+
+def test_a_large_check_says_what_it_is_doing_on_a_terminal_only(tmp_path: Path) -> None:
+    import os
+    import pty
+
+    big = tmp_path / "big.yaml"
+    good = (ROOT / "tests/check/fixtures/good.yaml").read_text()
+    big.write_text("---\n".join(good.replace("name: web", f"name: web{i}") for i in range(400)))
+    assert big.stat().st_size > 2_000_000
+    leader, follower = pty.openpty()  # stderr on a terminal, stdout (the report) in a pipe
+    proc = subprocess.run(
+        [sys.executable, "-m", "kubeship", "check", "--format", "json", str(big)],
+        stdout=subprocess.PIPE, stderr=follower, cwd=ROOT, timeout=120,
+    )  # fmt: skip
+    os.close(follower)
+    terminal = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    os.close(leader)
+    assert b"kubeship check: checking" in terminal and terminal.endswith(b"\r\x1b[K")  # the line is cleared
+    assert json.loads(proc.stdout)["checked"] > 3000  # the report itself is untouched
+    piped = run_cli("check", "--format", "json", str(big), timeout=120)
+    assert "kubeship check:" not in piped.stderr  # not a terminal: no status line

@@ -146,7 +146,9 @@ def check(
     for chart in charts:
         message = "a Helm chart: its templates are not YAML until rendered; skipped, not validated"
         findings.append(Finding(str(chart / "Chart.yaml"), 1, "KS003", Severity.INFO, message, HELM_HINT))
+    status = _Status(sum(len(text) for _, text in inputs))
     for name, text in inputs:
+        status.show(f"reading {name}")
         if _is_dockerfile(Path(name)):
             ignore_file = Path(name).parent / ".dockerignore"
             lint = lint_dockerfile(text, name, has_dockerignore=ignore_file.is_file())
@@ -161,7 +163,9 @@ def check(
     patches = kustomize.patch_files(docs)  # a JSON 6902 patch is a list, not an object: not a KS004
     findings = [f for f in findings if not (f.rule == "KS004" and f.file in patches)]
     findings += [_not_a_manifest(n, t, walked=n in walked) for n, t in foreign.items() if n not in patches]
+    status.show(f"checking {len(docs):,} objects")
     findings = sorted(findings + check_documents(docs, options))
+    status.done()
     output = {
         "text": lambda: report.text(findings, len(docs), colour=sys.stdout.isatty()),
         "json": lambda: report.as_json(findings, len(docs)),
@@ -173,6 +177,26 @@ def check(
     threshold = Severity.parse(fail_on)
     if any(f.severity >= threshold for f in findings):
         raise CheckFailed(1)
+
+
+class _Status:
+    """One line on a terminal's stderr saying what a large check is doing (it takes seconds); nothing
+    when stderr is not a terminal or the input is small."""
+
+    LARGE = 2_000_000  # characters of input
+
+    def __init__(self, size: int) -> None:
+        self.on = size >= self.LARGE and sys.stderr.isatty()
+
+    def show(self, what: str) -> None:
+        if self.on:
+            sys.stderr.write(f"\r\033[Kkubeship check: {what}…")
+            sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.on:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
 
 
 def _list_rules(fmt: str) -> None:
