@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kubeship.check import kustomize, schema
+from kubeship.check import custom, kustomize, schema
+from kubeship.check.custom import CustomCheck
 from kubeship.check.heap import paused_gc
 from kubeship.check.load import field_line
 from kubeship.check.model import Document, Finding, Severity
@@ -29,6 +30,7 @@ class Options:
     validate_schema: bool = True
     schema_dirs: tuple[Path, ...] = ()  # the user's own schemas (CRDs), kubeconform's file naming
     ignores: tuple[tuple[str, str], ...] = ()  # (rule ID, object glob like "Deployment/*") from a config file
+    custom_checks: tuple[CustomCheck, ...] = ()  # the team's own rules (config file `customChecks`)
 
 
 def check_documents(docs: list[Document], options: Options = Options()) -> list[Finding]:
@@ -52,19 +54,26 @@ def _check(docs: list[Document], options: Options) -> list[Finding]:
     # Suppressions belong to the object, whatever line inside it a finding points at.
     ignored = {id(doc): _ignored_ids(doc) for doc in docs}
     active = [r for r in RULES.values() if _selected(r.id, options)]
-    custom: dict[tuple[str, str], schema.Compiled] = {}
+    own = [c for c in options.custom_checks if _selected(c.id, options)]
+    crd_schemas: dict[tuple[str, str], schema.Compiled] = {}
     if options.validate_schema:
-        custom, broken = schema.custom_schemas(docs, options.kubernetes_version)
+        crd_schemas, broken = schema.custom_schemas(docs, options.kubernetes_version)
         findings += broken
     # A value of the wrong type (a string where a list goes) is a schema error; the rules, which read
     # those values, skip that object rather than misread it.
     well_formed = []
     for doc in docs:  # schema and object rules together: a document is re-read at most once for lines
+        mistyped = False
         if options.validate_schema:
-            found, mistyped = schema.validate(doc, options.kubernetes_version, options.schema_dirs, custom)
+            version, dirs = options.kubernetes_version, options.schema_dirs
+            found, mistyped = schema.validate(doc, version, dirs, crd_schemas)
             findings += [f for f in found if f.rule not in ignored[id(doc)]]
-            if mistyped:
-                continue
+        for check in own:  # a schema reads any shape: no need to skip a mistyped object
+            hit = check.check(doc) if check.id not in ignored[id(doc)] else None
+            if hit is not None:
+                findings.append(hit)
+        if mistyped:
+            continue
         well_formed.append(doc)
         for rule in active:
             if rule.check is None or rule.id in ignored[id(doc)]:
@@ -135,11 +144,12 @@ class CheckConfig:
     ignores: tuple[tuple[str, str], ...] = ()
     external_refs: bool = False
     kubernetes_version: str | None = None
+    custom_checks: tuple[CustomCheck, ...] = ()
 
 
 def load_config(text: str, source: str) -> CheckConfig:
     """Parse a check config: `select`, `skip`, `ignore: [{rule, object, reason}]`, `externalRefs`,
-    `kubernetesVersion`. ValueError names the problem."""
+    `kubernetesVersion`, `customChecks` (see kubeship.check.custom). ValueError names the problem."""
     import yaml
 
     try:
@@ -148,7 +158,7 @@ def load_config(text: str, source: str) -> CheckConfig:
         raise ValueError(f"{source}: invalid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{source}: expected a mapping at the top level")
-    known = {"select", "skip", "ignore", "externalRefs", "kubernetesVersion"}
+    known = {"select", "skip", "ignore", "externalRefs", "kubernetesVersion", "customChecks"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ValueError(f"{source}: unknown keys {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -164,4 +174,5 @@ def load_config(text: str, source: str) -> CheckConfig:
         ignores=tuple(ignores),
         external_refs=bool(data.get("externalRefs")),
         kubernetes_version=None if version is None else str(version),
+        custom_checks=custom.parse(data.get("customChecks"), source),
     )

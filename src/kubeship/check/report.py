@@ -107,6 +107,19 @@ def sarif(findings: list[Finding]) -> str:
         for rid in used
         if rid in RULES
     ]
+    # Rules from elsewhere (Dockerfile lint, the team's custom checks): described by their findings.
+    first = {f.rule: f for f in reversed(findings)}
+    rules += [
+        {
+            "id": rid,
+            "name": rid,
+            "shortDescription": {"text": first[rid].message},
+            "help": {"text": first[rid].hint or first[rid].message},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[first[rid].severity]},
+        }
+        for rid in used
+        if rid not in RULES
+    ]
     results = [
         {
             "ruleId": f.rule,

@@ -91,6 +91,18 @@ def check(
     if list_rules:
         _list_rules(fmt)
         return
+    config = CheckConfig()
+    default_config = Path(".kubeship-check.yaml")
+    if config_path is None and default_config.is_file():
+        config_path = default_config
+    if config_path is not None:
+        try:
+            config = load_config(config_path.read_text(encoding="utf-8"), str(config_path))
+        except OSError:
+            raise UsageError(f"{config_path}: cannot read the check config") from None
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    own = {c.id: c for c in config.custom_checks}
     if explain is not None:
         rule = RULES.get(explain.upper())
         df_rule = DOCKERFILE_RULES.get(explain.upper())
@@ -103,23 +115,18 @@ def check(
             click.echo(
                 f"{df_rule.id} {df_rule.title} ({df_rule.severity.label}, dockerfile)\n\n{df_rule.why}"
             )
+        elif explain.upper() in own:
+            check_ = own[explain.upper()]
+            kinds = ", ".join(sorted(check_.kinds)) or "every kind"
+            click.echo(f"{check_.id} ({check_.severity.label}, custom, {kinds})\n\n{check_.message}")
+            click.echo(f"\nfix: {check_.hint}" if check_.hint else "")
+            click.echo("\nschema:\n" + json.dumps(check_.schema, indent=2))
         else:
-            known = ", ".join(sorted({*RULES, *DOCKERFILE_RULES}))
+            known = ", ".join(sorted({*RULES, *DOCKERFILE_RULES, *own}))
             raise UsageError(f"no rule {explain!r}; rules: {known}")
         return
     if not paths:
         raise UsageError("give files, directories or - (stdin) to check")
-    config = CheckConfig()
-    default_config = Path(".kubeship-check.yaml")
-    if config_path is None and default_config.is_file():
-        config_path = default_config
-    if config_path is not None:
-        try:
-            config = load_config(config_path.read_text(encoding="utf-8"), str(config_path))
-        except OSError:
-            raise UsageError(f"{config_path}: cannot read the check config") from None
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
     try:
         version = schema.resolve_version(kubernetes_version or config.kubernetes_version)
     except ValueError as exc:
@@ -127,7 +134,7 @@ def check(
     ids = {r.strip().upper() for r in (select or "").split(",") if r.strip()} or set(config.select)
     skipped = {r.strip().upper() for r in (skip or "").split(",") if r.strip()} | config.skip
     unknown = sorted(
-        (ids | skipped | {rule for rule, _ in config.ignores}) - set(RULES) - set(DOCKERFILE_RULES)
+        (ids | skipped | {rule for rule, _ in config.ignores}) - set(RULES) - set(DOCKERFILE_RULES) - set(own)
     )
     if unknown:
         raise UsageError(f"unknown rule IDs: {', '.join(unknown)} (see kubeship check --explain ID)")
@@ -139,6 +146,7 @@ def check(
         external_refs=external_refs or config.external_refs,
         schema_dirs=tuple(schema_dirs),
         ignores=config.ignores,
+        custom_checks=config.custom_checks,
     )
     docs, findings = [], []
     inputs, charts, walked = _read_inputs(paths)
