@@ -101,6 +101,10 @@ def test_the_cli_runs_explains_and_reports_custom_checks(tmp_path: Path) -> None
     assert found["hint"] == "add metadata.labels.team" and found["line"] == LABELS_LINE
     sarif = json.loads(run_cli("check", "--format", "sarif", "app.yaml", cwd=tmp_path).stdout)["runs"][0]
     assert "ACME-TEAM-LABEL" in {r["id"] for r in sarif["tool"]["driver"]["rules"]}  # every result's rule
+    listed = json.loads(run_cli("check", "--list-rules", "--format", "json", cwd=tmp_path).stdout)
+    assert {"id": "ACME-NO-HOSTPORT", "category": "custom"}.items() <= next(
+        r for r in listed if r["id"] == "ACME-NO-HOSTPORT"
+    ).items()
     explained = run_cli("check", "--explain", "ACME-TEAM-LABEL", cwd=tmp_path)
     assert explained.returncode == 0 and "every workload names its owning team" in explained.stdout
     assert run_cli("check", "--select", "ACME-NO-HOSTPORT", "app.yaml", cwd=tmp_path).returncode == 0

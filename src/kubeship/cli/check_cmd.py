@@ -15,6 +15,7 @@ from kubeship.errors import UsageError
 
 if TYPE_CHECKING:
     from kubeship.check import Finding
+    from kubeship.check.custom import CustomCheck
 
 
 class CheckFailed(click.exceptions.Exit):
@@ -88,9 +89,6 @@ def check(
     from kubeship.check.examples import EXAMPLES
     from kubeship.check.load import NOT_AN_OBJECT
 
-    if list_rules:
-        _list_rules(fmt)
-        return
     config = CheckConfig()
     default_config = Path(".kubeship-check.yaml")
     if config_path is None and default_config.is_file():
@@ -103,6 +101,9 @@ def check(
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     own = {c.id: c for c in config.custom_checks}
+    if list_rules:
+        _list_rules(fmt, list(own.values()))
+        return
     if explain is not None:
         rule = RULES.get(explain.upper())
         df_rule = DOCKERFILE_RULES.get(explain.upper())
@@ -207,13 +208,14 @@ class _Status:
             sys.stderr.flush()
 
 
-def _list_rules(fmt: str) -> None:
-    """The rule catalogue, manifests then Dockerfiles; `--format json` for tooling."""
+def _list_rules(fmt: str, own: list[CustomCheck]) -> None:
+    """The rule catalogue: manifests, Dockerfiles and the config's custom checks; `--format json` too."""
     from kubeship.build.lint import RULES as DOCKERFILE_RULES
     from kubeship.check import RULES
 
     rows = [(r.id, r.severity.label, r.category, r.name, r.summary) for r in RULES.values()]
     rows += [(r.id, r.severity.label, "dockerfile", r.title, r.why) for r in DOCKERFILE_RULES.values()]
+    rows += [(c.id, c.severity.label, "custom", c.id.lower(), c.message) for c in own]
     rows.sort()
     if fmt == "json":
         keys = ("id", "severity", "category", "name", "summary")
