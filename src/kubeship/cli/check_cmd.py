@@ -86,7 +86,6 @@ def check(
         schema,
     )
     from kubeship.check.engine import CheckConfig, load_config, reportable
-    from kubeship.check.examples import EXAMPLES
     from kubeship.check.load import NOT_AN_OBJECT
 
     config = CheckConfig()
@@ -105,26 +104,7 @@ def check(
         _list_rules(fmt, list(own.values()))
         return
     if explain is not None:
-        rule = RULES.get(explain.upper())
-        df_rule = DOCKERFILE_RULES.get(explain.upper())
-        if rule is not None:
-            head = f"{rule.id} {rule.name} ({rule.severity.label}, {rule.category})"
-            click.echo(f"{head}\n\n{rule.summary}\n\nfix: {rule.hint}")
-            if rule.id in EXAMPLES:
-                click.echo(f"\n{EXAMPLES[rule.id]}", nl=False)
-        elif df_rule is not None:
-            click.echo(
-                f"{df_rule.id} {df_rule.title} ({df_rule.severity.label}, dockerfile)\n\n{df_rule.why}"
-            )
-        elif explain.upper() in own:
-            check_ = own[explain.upper()]
-            kinds = ", ".join(sorted(check_.kinds)) or "every kind"
-            click.echo(f"{check_.id} ({check_.severity.label}, custom, {kinds})\n\n{check_.message}")
-            click.echo(f"\nfix: {check_.hint}" if check_.hint else "")
-            click.echo("\nschema:\n" + json.dumps(check_.schema, indent=2))
-        else:
-            known = ", ".join(sorted({*RULES, *DOCKERFILE_RULES, *own}))
-            raise UsageError(f"no rule {explain!r}; rules: {known}")
+        _explain(explain.upper(), own)
         return
     if not paths:
         raise UsageError("give files, directories or - (stdin) to check")
@@ -206,6 +186,33 @@ class _Status:
         if self.on:
             sys.stderr.write("\r\033[K")
             sys.stderr.flush()
+
+
+def _explain(rule_id: str, own: dict[str, CustomCheck]) -> None:
+    """What a rule checks, why, and the YAML to write: built-in, Dockerfile, or the config's own."""
+    from kubeship.build.lint import RULES as DOCKERFILE_RULES
+    from kubeship.check import RULES
+    from kubeship.check.examples import EXAMPLES
+
+    if rule_id in RULES:
+        rule = RULES[rule_id]
+        click.echo(f"{rule.id} {rule.name} ({rule.severity.label}, {rule.category})\n\n{rule.summary}")
+        click.echo(f"\nfix: {rule.hint}")
+        if rule.id in EXAMPLES:
+            click.echo(f"\n{EXAMPLES[rule.id]}", nl=False)
+    elif rule_id in DOCKERFILE_RULES:
+        df = DOCKERFILE_RULES[rule_id]
+        click.echo(f"{df.id} {df.title} ({df.severity.label}, dockerfile)\n\n{df.why}")
+    elif rule_id in own:
+        custom = own[rule_id]
+        kinds = ", ".join(sorted(custom.kinds)) or "every kind"
+        click.echo(f"{custom.id} ({custom.severity.label}, custom, {kinds})\n\n{custom.message}")
+        if custom.hint:
+            click.echo(f"\nfix: {custom.hint}")
+        click.echo("\nschema:\n" + json.dumps(custom.schema, indent=2))
+    else:
+        known = ", ".join(sorted({*RULES, *DOCKERFILE_RULES, *own}))
+        raise UsageError(f"no rule {rule_id!r}; rules: {known}")
 
 
 def _list_rules(fmt: str, own: list[CustomCheck]) -> None:
