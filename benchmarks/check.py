@@ -40,6 +40,7 @@ from gobuild import go_build
 
 from kubeship.check import Options, check_documents, load_documents
 from kubeship.check import schema as schema_mod
+from kubeship.observe import prometheus_rule, service_monitor
 from kubeship.render import render, to_yaml
 from kubeship.spec import AppSpec
 from render import app
@@ -51,12 +52,27 @@ GO_LIBRARIES = {
 
 
 def corpus(target: int) -> str:
+    """Rendered apps in the shapes clusters hold: some with their Prometheus Operator objects, some
+    delivered as Argo Rollouts, some with a CronJob and RBAC; one in five broken."""
     objects: list[dict[str, Any]] = []
     i = 0
     while len(objects) < target:
-        rendered = render(AppSpec.model_validate({k: v for k, v in app(i).items() if v is not None}))
-        if i % 5 == 0:  # break one in five apps
+        spec = AppSpec.model_validate({k: v for k, v in app(i).items() if v is not None})
+        rendered = render(spec)
+        if i % 3 == 0:
+            rendered += [service_monitor(spec), prometheus_rule(spec)]
+        if i % 4 == 1:  # a canary Rollout instead of the Deployment
             deploy = next(o for o in rendered if o["kind"] == "Deployment")
+            deploy.update(apiVersion="argoproj.io/v1alpha1", kind="Rollout")
+            deploy["spec"]["strategy"] = {
+                "canary": {"steps": [{"setWeight": 20}, {"pause": {"duration": "5m"}}]}
+            }
+            hpa = next(o for o in rendered if o["kind"] == "HorizontalPodAutoscaler")
+            hpa["spec"]["scaleTargetRef"].update(apiVersion="argoproj.io/v1alpha1", kind="Rollout")
+        if i % 7 == 2:
+            rendered += _batch_and_rbac(spec.name)
+        if i % 5 == 0:  # break one in five apps
+            deploy = next(o for o in rendered if o["kind"] in ("Deployment", "Rollout"))
             c = deploy["spec"]["template"]["spec"]["containers"][0]
             c["image"] = "nginx"
             c.pop("livenessProbe")
@@ -65,6 +81,38 @@ def corpus(target: int) -> str:
         objects += rendered
         i += 1
     return to_yaml(objects[:target])
+
+
+def _batch_and_rbac(name: str) -> list[dict[str, Any]]:
+    meta = {"name": f"{name}-report", "namespace": "shop", "labels": {"app.kubernetes.io/name": name}}
+    container = {
+        "name": "report",
+        "image": f"registry.example.com/team/{name}:1.0.0",
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+        "securityContext": {"runAsNonRoot": True, "allowPrivilegeEscalation": False},
+    }
+    job = {"template": {"spec": {"restartPolicy": "Never", "containers": [container]}}}
+    return [
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": meta,
+            "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": job}},
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta,
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]}],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": meta["name"]},
+            "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "shop"}],
+        },
+    ]
 
 
 def main() -> int:
