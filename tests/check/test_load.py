@@ -83,7 +83,10 @@ def test_a_10000_document_stream_is_read_once(monkeypatch: pytest.MonkeyPatch) -
 
 
 def _big_stream(copies: int) -> str:
-    return "---\n".join(TRICKY.replace("name: tricky", f"name: t{i}") for i in range(copies))
+    return "---\n".join(
+        f"# Source: chart/templates/t{i}.yaml\n" + TRICKY.replace("name: tricky", f"name: t{i}")
+        for i in range(copies)
+    )
 
 
 def test_a_large_stream_read_in_two_processes_is_the_same_as_in_one() -> None:
@@ -92,8 +95,11 @@ def test_a_large_stream_read_in_two_processes_is_the_same_as_in_one() -> None:
     text = _big_stream(3000)
     assert len(text) > load_mod.PARALLEL_MIN and load_mod._halfway(text) is not None
     one, two = load_documents(text, "f.yaml"), load_documents(text, "f.yaml", parallel=True)
-    assert [(d.obj, d.line, d.source) for d in two[0]] == [(d.obj, d.line, d.source) for d in one[0]]
+    assert [(d.obj, d.line, d.source, d.origin) for d in two[0]] == [
+        (d.obj, d.line, d.source, d.origin) for d in one[0]
+    ]
     assert len(two[0]) == 3000 and two[1] == one[1] == []
+    assert two[0][2999].origin == "chart/templates/t2999.yaml"  # the second half keeps its Helm sources
 
 
 def test_syntax_errors_in_either_half_read_as_in_one_piece() -> None:

@@ -292,3 +292,13 @@ def test_a_large_check_says_what_it_is_doing_on_a_terminal_only(tmp_path: Path) 
     assert json.loads(proc.stdout)["checked"] > 3000  # the report itself is untouched
     piped = run_cli("check", "--format", "json", str(big), timeout=120)
     assert "kubeship check:" not in piped.stderr  # not a terminal: no status line
+
+
+def test_helm_output_findings_name_the_template_they_came_from() -> None:
+    stream = (ROOT / "tests/check/fixtures/helm-template.yaml").read_text()
+    text = run_cli("check", "--min-severity", "error", "-", input=stream).stdout
+    assert "<stdin>:24: (shop/templates/deployment.yaml) Deployment/shop-web error KS201" in text
+    report = json.loads(run_cli("check", "--format", "json", "-", input=stream).stdout)
+    sources = {f["object"]: f["source"] for f in report["findings"]}
+    assert sources["Deployment/shop-web"] == "shop/templates/deployment.yaml"
+    assert sources["Service/shop-web"] == "shop/templates/service.yaml"

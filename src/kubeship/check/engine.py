@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -91,6 +92,9 @@ def _check(docs: list[Document], options: Options) -> list[Finding]:
                 findings.append(
                     Finding(owner.file, line, rule.id, rule.severity, message, rule.hint, owner.ref)
                 )
+    origins = {(d.file, d.ref): d.origin for d in docs if d.origin}
+    if origins:  # rendered from templates (Helm): say which one each finding's object came from
+        findings = [dataclasses.replace(f, origin=origins.get((f.file, f.object), "")) for f in findings]
     return sorted(f for f in findings if reportable(f, options))
 
 

@@ -114,8 +114,8 @@ def load_documents(text: str, file: str, *, parallel: bool = False) -> tuple[lis
     if any(f.rule == "KS001" for f in findings):
         return docs, findings  # as in one piece: nothing after a syntax error is read
     lines = text.count("\n", 0, cut)
-    for obj, line, start, end, column in spans:
-        docs.append(Document(obj, file, line + lines, (text, start + cut, end + cut, column)))
+    for obj, line, start, end, column, origin in spans:
+        docs.append(Document(obj, file, line + lines, (text, start + cut, end + cut, column), origin))
     return docs, findings + [dataclasses.replace(f, line=f.line + lines) for f in more]
 
 
@@ -128,10 +128,10 @@ def _halfway(text: str) -> int | None:
     return found.start() if found else None
 
 
-def _load_spans(text: str, file: str) -> tuple[list[tuple[Any, int, int, int, int]], list[Finding]]:
+def _load_spans(text: str, file: str) -> tuple[list[tuple[Any, int, int, int, int, str]], list[Finding]]:
     """What the forked half sends back: objects and positions, not its copy of the text."""
     docs, findings = _load_piece(text, file)
-    return [(d.obj, d.line, *(d.source or (text, 0, 0, 0))[1:]) for d in docs], findings
+    return [(d.obj, d.line, *(d.source or (text, 0, 0, 0))[1:], d.origin) for d in docs], findings
 
 
 def _load_piece(text: str, file: str, whole: str | None = None) -> tuple[list[Document], list[Finding]]:
@@ -202,7 +202,21 @@ def _collect(
         findings.append(Finding(file, line, "KS004", Severity.ERROR, message, KS004_HINT))
         return
     span = (text, node.start_mark.index, node.end_mark.index, node.start_mark.column) if node else None
-    docs.append(Document(data, file, line, span))
+    docs.append(Document(data, file, line, span, _origin(text, node.start_mark.index) if node else ""))
+
+
+def _origin(text: str, start: int) -> str:
+    """The `# Source: chart/templates/x.yaml` comment `helm template` writes above each document."""
+    head = text.rfind("\n", 0, start)
+    while head > 0:
+        above = text.rfind("\n", 0, head)
+        line = text[above + 1 : head].strip()
+        if line.startswith("# Source: "):
+            return line.removeprefix("# Source: ")
+        if line and not line.startswith("#"):
+            return ""  # `---` or the previous document: no Source comment for this one
+        head = above
+    return ""
 
 
 def _child(node: yaml.Node | None, key: str | int) -> yaml.Node | None:

@@ -33,6 +33,9 @@ class Document:
     line: int
     # (stream text, start, end, column) of the object in its YAML stream, for field lines
     source: tuple[str, int, int, int] | None = field(default=None, compare=False, repr=False)
+    origin: str = field(
+        default="", compare=False
+    )  # the template it came from (`helm template`'s `# Source:`)
 
     @property
     def kind(self) -> str:
@@ -67,3 +70,4 @@ class Finding:
     message: str = field(compare=False)
     hint: str = field(compare=False, default="")
     object: str = field(compare=False, default="")
+    origin: str = field(compare=False, default="")  # the object's template, when the stream says (Helm)

@@ -20,7 +20,8 @@ def text(findings: list[Finding], checked: int, colour: bool = False) -> str:
         if colour:
             sev = f"{_COLOURS[f.severity]}{sev}\033[0m"
         where = f" {f.object}" if f.object else ""
-        lines.append(f"{f.file}:{f.line}:{where} {sev} {f.rule} {f.message}")
+        origin = f" ({f.origin})" if f.origin else ""
+        lines.append(f"{f.file}:{f.line}:{origin}{where} {sev} {f.rule} {f.message}")
         if f.hint:
             lines.append(f"    fix: {f.hint}")
     counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
@@ -48,6 +49,8 @@ def github(findings: list[Finding]) -> str:
     for f in findings:
         title = f"{f.rule} {RULES[f.rule].name}" if f.rule in RULES else f.rule
         message = f"{f.object}: {f.message}" if f.object else f.message
+        if f.origin:
+            message += f" (from {f.origin})"
         if f.hint:
             message += f"\nfix: {f.hint}"
         where = f"file={prop(f.file)},line={f.line},title={prop(title)}"
@@ -70,6 +73,7 @@ def as_json(findings: list[Finding], checked: int) -> str:
                         "severity": f.severity.label,
                         "message": f.message,
                         "hint": f.hint,
+                        "source": f.origin,  # the template the object came from, when known (Helm)
                     }
                     for f in findings
                 ],
@@ -124,7 +128,11 @@ def sarif(findings: list[Finding]) -> str:
         {
             "ruleId": f.rule,
             "level": _SARIF_LEVEL[f.severity],
-            "message": {"text": f"{f.object}: {f.message}" + (f" (fix: {f.hint})" if f.hint else "")},
+            "message": {
+                "text": f"{f.object}: {f.message}"
+                + (f" (from {f.origin})" if f.origin else "")
+                + (f" (fix: {f.hint})" if f.hint else "")
+            },
             "locations": [
                 {"physicalLocation": {"artifactLocation": {"uri": f.file}, "region": {"startLine": f.line}}}
             ],
@@ -172,6 +180,7 @@ def junit(findings: list[Finding], objects: list[tuple[str, str]]) -> str:
             failure.set("type", worst.severity.label)
             failure.text = "\n".join(
                 f"{f.file}:{f.line}: {f.severity.label} {f.rule} {f.message}"
+                + (f" (from {f.origin})" if f.origin else "")
                 + (f" (fix: {f.hint})" if f.hint else "")
                 for f in failing
             )
