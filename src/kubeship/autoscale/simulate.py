@@ -235,21 +235,21 @@ def _decide(
     key = (current, sample.value, *(now - when if now - when <= settled else -1.0 for when in ready_at))
     known = proposals.get(key)
     if known is None:
-        known = proposals[key] = _calculate(current, sample, ready_at, now, workload, hpa, settings, cache)
+        target = hpa.target_utilization
+        known = proposals[key] = _calculate(current, sample, request, ready_at, now, target, settings, cache)
     return known
 
 
 def _calculate(
     current: int,
     sample: Sample,
+    request: int,
     ready_at: list[float],
     now: float,
-    workload: Workload,
-    hpa: Autoscaler,
+    target_utilization: int,
     settings: Settings,
     cache: dict[tuple[int, float], Pod],
 ) -> int:
-    request = int(workload.cpu_request * 1000)
     container = (Container("app", {"cpu": request}),)
     pods, samples = [], {}
     for i, when in enumerate(ready_at):
@@ -268,7 +268,7 @@ def _calculate(
         return current
     try:
         proposal, *_ = replicas.resource_replicas(
-            current, hpa.target_utilization, "cpu", pods, samples, now, settings
+            current, target_utilization, "cpu", pods, samples, now, settings
         )
     except replicas.MetricError:
         return current

@@ -92,23 +92,30 @@ class Compiled:
         """The schema node an error's path leads to: in the schema itself or, for a reference into the
         Kubernetes definitions, in those; None if neither has it."""
         for base in (self.schema, _definitions(self.version)):
-            node: Any = base
-            for part in schema_path:
-                if not isinstance(node, dict | list) or (
-                    part not in node
-                    if isinstance(node, dict)
-                    else not (isinstance(part, int) and part < len(node))
-                ):
-                    break
-                node = node[part]
-            else:
-                return node
+            found = _at(base, schema_path)
+            if found is not _MISSING:
+                return found
         return None
 
     def allowed_keys(self, schema_path: list[Any]) -> list[str]:
         """The properties allowed where an unknown field was found."""
         node = self.node(schema_path[:-1])
         return sorted(node.get("properties", {})) if isinstance(node, dict) else []
+
+
+_MISSING = object()
+
+
+def _at(node: Any, path: list[Any]) -> Any:
+    """node[p0][p1]…, or _MISSING where the path leaves the schema."""
+    for part in path:
+        if not isinstance(node, dict | list):
+            return _MISSING
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return node
 
 
 def compile_schema(schema: dict[str, Any], version: str) -> Compiled:
