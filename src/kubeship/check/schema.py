@@ -274,11 +274,11 @@ def _explain(error: Any, compiled: Compiled) -> tuple[str, str]:
 
 
 def _type_error(types: list[str], value: Any) -> tuple[str, str]:
-    """`expected a string, got an integer 3`, and what to write instead."""
+    """`expected a string, got an integer`, and what to write instead."""
     wanted = [t for t in types if t != "null"] or list(types)
     got = _yaml_kind(value)
-    shown = f" {value!r}" if isinstance(value, str | int | float) and not isinstance(value, bool) else ""
-    message = f"expected {' or '.join(_EXPECTED.get(t, t) for t in wanted)}, got {got}{shown}"
+    # The value itself is not shown: it may be a Secret's (`data: {pin: 12345}`); the line points at it.
+    message = f"expected {' or '.join(_EXPECTED.get(t, t) for t in wanted)}, got {got}"
     if "string" in wanted and not isinstance(value, dict | list) and value is not None:
         hint = "quote it: YAML reads yes/no/on/off, numbers and dates as other types unless quoted"
     elif {"integer", "number"} & set(wanted) and isinstance(value, str) and _numeric(value):
