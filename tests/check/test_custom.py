@@ -113,3 +113,14 @@ def test_the_cli_runs_explains_and_reports_custom_checks(tmp_path: Path) -> None
     (elsewhere / "app.yaml").write_text(GOOD)
     plain = run_cli("check", "--format", "json", "app.yaml", cwd=elsewhere)
     assert plain.returncode == 0 and json.loads(plain.stdout)["findings"] == []  # no config: no custom rule
+
+
+def test_a_custom_check_without_a_hint_names_the_field_not_the_value() -> None:
+    config = "customChecks: [{id: ACME-PIN, kinds: [Secret], message: pins are long, schema: "
+    config += "{properties: {stringData: {properties: {pin: {minLength: 8}}}}}}]"
+    options = Options(custom_checks=load_config(config, "cfg.yaml").custom_checks)
+    docs, _ = load_documents(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {pin: '4711'}\n", "s.yaml"
+    )
+    [found] = [f for f in check_documents(docs, options) if f.rule == "ACME-PIN"]
+    assert found.hint == "stringData.pin: fails the check's 'minLength'" and "4711" not in found.hint
