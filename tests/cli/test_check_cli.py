@@ -302,3 +302,13 @@ def test_helm_output_findings_name_the_template_they_came_from() -> None:
     sources = {f["object"]: f["source"] for f in report["findings"]}
     assert sources["Deployment/shop-web"] == "shop/templates/deployment.yaml"
     assert sources["Service/shop-web"] == "shop/templates/service.yaml"
+
+
+def test_selection_and_severity_apply_to_notes_from_the_walk_too(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  web: {image: 'web:1'}\n")
+    (tmp_path / "k8s.yaml").write_text((ROOT / "tests/check/fixtures/good.yaml").read_text())
+    noted = json.loads(run_cli("check", "--format", "json", str(tmp_path)).stdout)["findings"]
+    assert [f["rule"] for f in noted] == ["KS003"]
+    for flags in (["--skip", "KS003"], ["--min-severity", "warning"]):
+        quiet = json.loads(run_cli("check", "--format", "json", *flags, str(tmp_path)).stdout)["findings"]
+        assert quiet == [], flags

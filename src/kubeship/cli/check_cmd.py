@@ -140,8 +140,7 @@ def check(
         status.show(f"reading {name}")
         if _is_dockerfile(Path(name)):
             ignore_file = Path(name).parent / ".dockerignore"
-            lint = lint_dockerfile(text, name, has_dockerignore=ignore_file.is_file())
-            findings += [f for f in lint if reportable(f, options)]
+            findings += lint_dockerfile(text, name, has_dockerignore=ignore_file.is_file())
             continue
         d, f = load_documents(text, name, parallel=True)
         if not d and f and all(x.message.startswith(NOT_AN_OBJECT) for x in f):
@@ -153,7 +152,8 @@ def check(
     findings = [f for f in findings if not (f.rule == "KS004" and f.file in patches)]
     findings += [_not_a_manifest(n, t, walked=n in walked) for n, t in foreign.items() if n not in patches]
     status.show(f"checking {len(docs):,} objects")
-    findings = sorted(findings + check_documents(docs, options))
+    # the engine filters its own findings; the loader's, the Dockerfiles' and the notes pass the same filter
+    findings = sorted([f for f in findings if reportable(f, options)] + check_documents(docs, options))
     status.done()
     output = {
         "text": lambda: report.text(findings, len(docs), colour=sys.stdout.isatty()),
