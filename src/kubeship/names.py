@@ -43,6 +43,12 @@ LABEL_PART_OF: Final = "app.kubernetes.io/part-of"
 LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
 MANAGER: Final = "kubeship"
 
+# Argo Rollouts labels each ReplicaSet's pods with its template hash (and puts it in the stable and
+# canary Services' selectors); the scrape config copies it into every series, so the canary's own
+# requests can be told from the stable ones.
+ROLLOUT_HASH_LABEL: Final = "rollouts-pod-template-hash"
+ROLLOUT_HASH_SERIES_LABEL: Final = "rollouts_pod_template_hash"
+
 # Latency histogram bounds (seconds). An SLO latency threshold should be one of
 # them, so the bucket counts answer "what share was faster than the target".
 LATENCY_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubeship.names import LABEL_NAME, LABEL_VERSION, METRICS_PATH, PORT_NAME
+from kubeship.names import (
+    LABEL_NAME,
+    LABEL_VERSION,
+    METRICS_PATH,
+    PORT_NAME,
+    ROLLOUT_HASH_LABEL,
+    ROLLOUT_HASH_SERIES_LABEL,
+)
 from kubeship.observe.promql import job
 from kubeship.render.labels import metadata, selector
 from kubeship.spec.models import AppSpec
@@ -40,6 +47,8 @@ def scrape_job(spec: AppSpec) -> dict[str, Any]:
             {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
             {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
             {"source_labels": [_meta_label(LABEL_VERSION)], "target_label": "version"},
+            # Argo Rollouts' ReplicaSet hash: tells the canary's series from the stable ones.
+            {"source_labels": [_meta_label(ROLLOUT_HASH_LABEL)], "target_label": ROLLOUT_HASH_SERIES_LABEL},
         ],
     }
 
@@ -57,6 +66,8 @@ def service_monitor(spec: AppSpec) -> dict[str, Any]:
     body: dict[str, Any] = {
         "jobLabel": LABEL_NAME,  # job = the app name, as with the plain scrape job
         "selector": {"matchLabels": selector(spec)},
+        # Copied onto every series as rollouts_pod_template_hash, so canary analysis can select it.
+        "podTargetLabels": [ROLLOUT_HASH_LABEL],
         "endpoints": [
             {
                 "port": PORT_NAME,

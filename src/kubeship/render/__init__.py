@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubeship.masked import Secret
-from kubeship.render import config, network, scaling, workload
+from kubeship.render import config, network, rollout, scaling, workload
 from kubeship.render.output import to_yaml
 from kubeship.spec.models import AppSpec
 
@@ -26,8 +26,10 @@ def render(
         config.config_map(spec),
         *config.secrets(spec, secret_values or {}),
         scaling.adapter_rules(spec),
-        workload.deployment(spec),
+        *(rollout.analysis_templates(spec) if spec.delivery else []),
+        rollout.rollout(spec) if spec.delivery else workload.deployment(spec),
         network.service(spec),
+        rollout.second_service(spec) if spec.delivery else None,
         network.ingress(spec),
         network.network_policy(spec),
         scaling.hpa(spec),

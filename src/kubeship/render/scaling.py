@@ -10,6 +10,13 @@ from kubeship.render.labels import metadata, selector
 from kubeship.spec.models import AppSpec, Behavior, ScalingRules
 
 
+def workload_ref(spec: AppSpec) -> dict[str, str]:
+    """What the HPA (or KEDA) scales: the Deployment, or the Rollout that replaces it."""
+    if spec.delivery is not None:
+        return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": spec.name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name}
+
+
 def hpa(spec: AppSpec) -> dict[str, Any] | None:
     auto = spec.autoscaling
     if auto is None or auto.engine != "hpa":
@@ -54,7 +61,7 @@ def hpa(spec: AppSpec) -> dict[str, Any] | None:
                 }
             )
     body: dict[str, Any] = {
-        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
+        "scaleTargetRef": workload_ref(spec),
         "minReplicas": auto.min_replicas,
         "maxReplicas": auto.max_replicas,
         "metrics": metrics,
@@ -152,7 +159,7 @@ def scaled_object(spec: AppSpec) -> dict[str, Any] | None:
             }
         )
     body: dict[str, Any] = {
-        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
+        "scaleTargetRef": workload_ref(spec),
         "pollingInterval": auto.keda.polling_interval,
         "minReplicaCount": auto.min_replicas,
         "maxReplicaCount": auto.max_replicas,

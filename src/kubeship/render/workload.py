@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from kubeship.names import PORT_NAME, env_name
+from kubeship.names import PORT_NAME, ROLLOUT_HASH_LABEL, env_name
 from kubeship.render.config import (
     CONFIG_DIR,
     CONFIG_HASH_ANNOTATION,
@@ -45,27 +45,38 @@ def command(spec: AppSpec) -> list[str]:
     return cmd
 
 
-def deployment(spec: AppSpec) -> dict[str, Any]:
+def workload_spec(spec: AppSpec) -> dict[str, Any]:
+    """What a Deployment and a Rollout share: replicas (unless an HPA owns them), selector, template."""
     template_meta: dict[str, Any] = {"labels": labels(spec)}
     digest = config_hash(spec)
     if digest:
         template_meta["annotations"] = {CONFIG_HASH_ANNOTATION: digest}
-    deploy_spec: dict[str, Any] = {}
+    body: dict[str, Any] = {}
     if spec.autoscaling is None:
-        deploy_spec["replicas"] = spec.replicas  # with an HPA, leaving it out keeps `apply` from resetting it
-    deploy_spec |= {
+        body["replicas"] = spec.replicas  # with an HPA, leaving it out keeps `apply` from resetting it
+    return body | {
         "revisionHistoryLimit": spec.revision_history_limit,
         "selector": {"matchLabels": selector(spec)},
-        "strategy": {
-            "type": "RollingUpdate",
-            "rollingUpdate": {
-                "maxSurge": spec.rolling_update.max_surge,
-                "maxUnavailable": spec.rolling_update.max_unavailable,
-            },
-        },
         "template": {"metadata": template_meta, "spec": pod_spec(spec)},
     }
-    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata(spec), "spec": deploy_spec}
+
+
+def rolling_update(spec: AppSpec) -> dict[str, Any]:
+    return {"maxSurge": spec.rolling_update.max_surge, "maxUnavailable": spec.rolling_update.max_unavailable}
+
+
+def deployment(spec: AppSpec) -> dict[str, Any]:
+    body = workload_spec(spec)
+    body = {k: body[k] for k in body if k != "template"} | {
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": rolling_update(spec)},
+        "template": body["template"],
+    }
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata(spec), "spec": body}
+
+
+def template_hash_label(spec: AppSpec) -> str:
+    """The label each ReplicaSet's pods carry: the Deployment controller's, or Argo Rollouts'."""
+    return ROLLOUT_HASH_LABEL if spec.delivery is not None else "pod-template-hash"
 
 
 def pod_spec(spec: AppSpec) -> dict[str, Any]:
@@ -174,7 +185,7 @@ def topology_spread(spec: AppSpec) -> list[dict[str, Any]]:
             # ScheduleAnyway: a single-zone cluster or a full node must not leave pods Pending.
             "whenUnsatisfiable": "ScheduleAnyway",
             "labelSelector": {"matchLabels": selector(spec)},
-            "matchLabelKeys": ["pod-template-hash"],  # spread each rollout's new pods, not old + new together
+            "matchLabelKeys": [template_hash_label(spec)],  # spread each rollout's new pods, not old + new
         }
         for key in keys
     ]

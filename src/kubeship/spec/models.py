@@ -672,6 +672,101 @@ class Observe(Model):
     scrape_interval: Duration = "30s"
 
 
+class DeliveryStep(Model):
+    """One canary step: exactly one of weight (percent of traffic), pause (a duration, or `manual` to
+    wait for `kubectl argo rollouts promote`) and analysis (an inline gate with the SLO template)."""
+
+    weight: Percent | None = None
+    pause: Annotated[str, BeforeValidator(lambda v: v if v == "manual" else _duration(v))] | None = None
+    analysis: dict[str, Any] | None = Field(
+        None, description="An inline analysis gate: {} runs the SLO template for delivery.analysis.count."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> DeliveryStep:
+        given = [k for k in ("weight", "pause", "analysis") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise PydanticCustomError(
+                "step_kind",
+                "a step is exactly one of {weight: 5}, {pause: 15m} (or pause: manual), {analysis: {}}",
+                {},
+            )
+        if self.analysis:
+            raise PydanticCustomError(
+                "step_analysis", "an analysis step takes no settings yet: write analysis: {}", {}
+            )
+        return self
+
+
+def _guide_steps() -> list[DeliveryStep]:
+    """The guide's release: 5 % of users, watch 15 minutes, then 25 %, 50 %, each watched, then all."""
+    steps = []
+    for weight in (5, 25, 50):
+        steps += [DeliveryStep(weight=weight), DeliveryStep(pause="15m")]
+    return steps
+
+
+class DeliveryAnalysis(Model):
+    """The AnalysisTemplate derived from `slo:`: the canary's own pods judged against the SLO."""
+
+    enabled: bool = True
+    interval: Duration = Field(
+        "1m", description="Between measurements: two scrapes at the default 30 s, so each sees new data."
+    )
+    window: Duration = Field(
+        "5m",
+        description="The rate window: ten scrapes, so one slow scrape or one restart does not swing it.",
+    )
+    burn_rate: float = Field(
+        14.4,
+        gt=0,
+        description="Fail when the canary spends error budget this many times faster than the SLO allows: "
+        "14.4 is the rate the 1h/5m burn alert pages on, so the canary is rejected for what would page.",
+    )
+    min_requests: int | None = Field(
+        None,
+        ge=1,
+        description="Canary requests a window needs before it is judged (default 3 / allowed error ratio, "
+        "so one error alone cannot fail it); fewer → Inconclusive, never Successful.",
+    )
+    failure_limit: int = Field(1, ge=0, description="One bad measurement is noise; the second aborts.")
+    inconclusive_limit: int = Field(
+        2, ge=0, description="The third measurement without enough traffic pauses the rollout for a human."
+    )
+    consecutive_error_limit: int = Field(
+        4,
+        ge=0,
+        description="Prometheus unreachable for 5 tries (10 s apart) aborts: a release nobody can "
+        "see is not continued.",
+    )
+    count: int = Field(5, ge=1, description="Measurements of an inline {analysis: {}} step.")
+    compare_stable: bool = Field(
+        False, description="Also fail when the canary's error ratio exceeds the stable pods' by this margin."
+    )
+    stable_margin: Ratio | None = Field(
+        None, description="Default max(2 x error budget, 0.5 %): what the canary may be worse than stable."
+    )
+
+
+class Delivery(Model):
+    """Progressive delivery on Argo Rollouts: a Rollout replaces the Deployment."""
+
+    strategy: Literal["canary", "blueGreen"] = "canary"
+    steps: list[DeliveryStep] = Field(default_factory=_guide_steps, min_length=1)
+    traffic_routing: Literal["nginx", "none"] | None = Field(
+        None, description="Default nginx when the Ingress class is nginx (exact weights), else none."
+    )
+    analysis: DeliveryAnalysis = DeliveryAnalysis()
+    prometheus: str = Field(
+        "http://prometheus-operated.monitoring.svc:9090", description="Where Argo's analysis queries."
+    )
+    auto_promotion: bool = Field(True, description="blueGreen: switch once pre-promotion analysis passes.")
+    scale_down_delay_seconds: int = Field(
+        30, ge=0, description="Keep the old pods this long after the switch, for an instant rollback."
+    )
+    preview_replicas: int | None = Field(None, ge=1, description="blueGreen: pods of the preview.")
+
+
 def _base_image(value: str) -> str:
     name = value.rsplit("/", 1)[-1]
     if "@sha256:" in value:
@@ -731,6 +826,7 @@ class AppSpec(Model):
     slo: SLO | None = None
     alerts: list[AlertRule] = Field(default_factory=list)
     alerting: Alerting | None = None
+    delivery: Delivery | None = None
 
 
 class SpecFile(AppSpec):
@@ -773,4 +869,31 @@ def reference_errors(spec: AppSpec) -> list[tuple[Loc, str]]:
                 errors.append(
                     (loc, f"no receiver {name!r} under alerting.receivers (defined: {', '.join(names)})")
                 )
+    errors += _delivery_errors(spec)
+    return errors
+
+
+def _delivery_errors(spec: AppSpec) -> list[tuple[Loc, str]]:
+    d = spec.delivery
+    if d is None:
+        return []
+    errors: list[tuple[Loc, str]] = []
+    if d.analysis.enabled and (spec.slo is None or spec.slo.availability is None):
+        errors.append(
+            (
+                ("delivery", "analysis"),
+                "the canary analysis is derived from slo.availability: add slo: {availability: "
+                '{target: "99.9%"}}, or set delivery.analysis.enabled: false',
+            )
+        )
+    if d.traffic_routing == "nginx" and (spec.ingress is None or spec.ingress.class_name != "nginx"):
+        errors.append(
+            (
+                ("delivery", "trafficRouting"),
+                "trafficRouting nginx shifts traffic through the app's Ingress: add ingress with "
+                "className: nginx, or use trafficRouting: none",
+            )
+        )
+    if d.strategy == "blueGreen" and "steps" in d.model_fields_set:
+        errors.append((("delivery", "steps"), "steps are for strategy canary; blueGreen switches at once"))
     return errors

@@ -1,0 +1,167 @@
+"""The AnalysisTemplate derived from the spec's SLO: the canary's own pods, judged as the SLO alerts judge.
+
+Every query selects the canary's series alone, by the `rollouts_pod_template_hash`
+label the scrape config copies from the pod (`{{args.canary-hash}}` is the
+Rollout's `podTemplateHashValue: Latest`), leaves out the runtime's own probe
+and metrics paths (a draining pod's 503 on /readyz is not a user's error), and
+answers nothing unless the window holds enough canary requests. The conditions
+then make three outcomes: a value within the threshold is Successful, above it
+Failed, and no answer or NaN (no traffic, 0/0) is neither: Inconclusive, which
+pauses the rollout, so an idle canary is never promoted silently.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+from kubeship.names import (
+    HEALTH_PATH,
+    METRIC_DURATION,
+    METRIC_REQUESTS,
+    METRICS_PATH,
+    READY_PATH,
+    ROLLOUT_HASH_SERIES_LABEL,
+)
+from kubeship.observe.promql import ERROR_STATUS, job, le
+from kubeship.render.labels import metadata
+from kubeship.spec.models import AppSpec, Delivery
+
+CANARY_HASH_ARG = "canary-hash"
+STABLE_HASH_ARG = "stable-hash"
+
+
+class Gate(NamedTuple):
+    """One metric of the template: its query and the threshold its conditions hold it to."""
+
+    name: str
+    query: str
+    threshold: float
+
+
+def template_name(spec: AppSpec, gate: bool = False) -> str:
+    """`<app>-slo` runs in the background for the whole rollout; `<app>-slo-gate` has a count, for
+    inline steps and blue-green promotion (Argo rejects an unbounded metric there)."""
+    return f"{spec.name}-slo-gate" if gate else f"{spec.name}-slo"
+
+
+def _delivery(spec: AppSpec) -> Delivery:
+    if spec.delivery is None:
+        raise ValueError("the spec has no delivery section")
+    return spec.delivery
+
+
+def error_threshold(spec: AppSpec) -> float:
+    """The canary's highest acceptable 5xx ratio: the error budget spent `burnRate` times too fast."""
+    if spec.slo is None or spec.slo.availability is None:
+        raise ValueError("the canary analysis needs slo.availability")
+    return min(1.0, _delivery(spec).analysis.burn_rate * (1 - spec.slo.availability.target))
+
+
+def min_requests(spec: AppSpec) -> int:
+    """Requests per window before a verdict: 3 / threshold, so a single error can't fail a canary
+    and a real regression at the threshold shows as ≈ 3 errors."""
+    given = _delivery(spec).analysis.min_requests
+    return given if given is not None else math.ceil(3 / error_threshold(spec))
+
+
+def stable_margin(spec: AppSpec) -> float:
+    d = _delivery(spec).analysis
+    if d.stable_margin is not None:
+        return d.stable_margin
+    budget = 1 - (spec.slo.availability.target if spec.slo and spec.slo.availability else 0.999)
+    return max(2 * budget, 0.005)
+
+
+def _selector(spec: AppSpec, hash_arg: str, **extra: str) -> str:
+    own = "|".join((HEALTH_PATH, READY_PATH, METRICS_PATH))
+    parts = [f'job="{job(spec)}"']
+    if spec.namespace:
+        parts.append(f'namespace="{spec.namespace}"')
+    parts += [f'{ROLLOUT_HASH_SERIES_LABEL}="{{{{args.{hash_arg}}}}}"', f'route!~"{own}"']
+    parts += [f'{k}=~"{v[1:]}"' if v.startswith("~") else f'{k}="{v}"' for k, v in extra.items()]
+    return "{" + ",".join(parts) + "}"
+
+
+def _error_ratio(spec: AppSpec, hash_arg: str, window: str) -> str:
+    errors = f"sum(rate({METRIC_REQUESTS}{_selector(spec, hash_arg, status='~' + ERROR_STATUS)}[{window}]))"
+    total = f"sum(rate({METRIC_REQUESTS}{_selector(spec, hash_arg)}[{window}]))"
+    # No 5xx series at all (a healthy new pod never wrote one) is 0 errors, not "no data".
+    return f"({errors} or on() vector(0)) / {total}"
+
+
+def _guard(spec: AppSpec, window: str) -> str:
+    traffic = f"sum(increase({METRIC_REQUESTS}{_selector(spec, CANARY_HASH_ARG)}[{window}]))"
+    return f"and on() {traffic} >= {min_requests(spec)}"
+
+
+def gates(spec: AppSpec) -> list[Gate]:
+    """The metrics: error ratio against the availability SLO; the slow share against the latency SLO;
+    optionally the canary's error ratio against the stable pods'."""
+    d = _delivery(spec).analysis
+    w = d.window
+    guard = _guard(spec, w)
+    out = [Gate("error-ratio", f"{_error_ratio(spec, CANARY_HASH_ARG, w)}\n{guard}", error_threshold(spec))]
+    if spec.slo is not None and spec.slo.latency is not None:
+        lat = spec.slo.latency
+        bucket = f"{METRIC_DURATION}_bucket"
+        fast = f"sum(rate({bucket}{_selector(spec, CANARY_HASH_ARG, le=le(lat.threshold_seconds))}[{w}]))"
+        every = f"sum(rate({bucket}{_selector(spec, CANARY_HASH_ARG, le='+Inf')}[{w}]))"
+        out.append(
+            Gate(
+                "slow-ratio",
+                f"1 - ({fast} / {every})\n{guard}",
+                min(1.0, d.burn_rate * (1 - lat.target)),
+            )
+        )
+    if d.compare_stable:
+        diff = f"({_error_ratio(spec, CANARY_HASH_ARG, w)})\n- ({_error_ratio(spec, STABLE_HASH_ARG, w)})"
+        out.append(Gate("error-ratio-vs-stable", f"{diff}\n{guard}", stable_margin(spec)))
+    return out
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def conditions(threshold: float) -> tuple[str, str]:
+    """(success, failure): no answer or NaN satisfies neither, so it is Inconclusive, never a pass."""
+    t = _number(threshold)
+    seen = "len(result) > 0 && !isNaN(result[0])"
+    return f"{seen} && result[0] <= {t}", f"{seen} && result[0] > {t}"
+
+
+def analysis_template(spec: AppSpec, gate: bool = False) -> dict[str, Any]:
+    d = _delivery(spec).analysis
+    metrics = []
+    for g in gates(spec):
+        success, failure = conditions(g.threshold)
+        metric: dict[str, Any] = {"name": g.name, "interval": d.interval}
+        if gate:
+            metric["count"] = d.count
+        metric |= {
+            "failureLimit": d.failure_limit,
+            "inconclusiveLimit": d.inconclusive_limit,
+            "consecutiveErrorLimit": d.consecutive_error_limit,
+            "successCondition": success,
+            "failureCondition": failure,
+            "provider": {"prometheus": {"address": _delivery(spec).prometheus, "query": g.query}},
+        }
+        metrics.append(metric)
+    args = [{"name": CANARY_HASH_ARG}]
+    if d.compare_stable:
+        args.append({"name": STABLE_HASH_ARG})
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisTemplate",
+        "metadata": metadata(spec, template_name(spec, gate)),
+        "spec": {"args": args, "metrics": metrics},
+    }
+
+
+def rollout_args(spec: AppSpec) -> list[dict[str, Any]]:
+    """What the Rollout passes: the hashes of its newest (canary) and stable ReplicaSets."""
+    args: list[dict[str, Any]] = [{"name": CANARY_HASH_ARG, "valueFrom": {"podTemplateHashValue": "Latest"}}]
+    if _delivery(spec).analysis.compare_stable:
+        args.append({"name": STABLE_HASH_ARG, "valueFrom": {"podTemplateHashValue": "Stable"}})
+    return args
