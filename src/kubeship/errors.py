@@ -7,7 +7,8 @@
     ├── ServeError                5   the server can't start (port in use, bad TLS files)
     ├── SpecError                 6   kubeship.yaml invalid: every problem, each at file:line:col
     ├── BuildError                7   no image builder, daemon down, the build failed
-    └── RegistryError             8   push/login: auth refused, registry unreachable, TLS untrusted
+    ├── RegistryError             8   push/login: auth refused, registry unreachable, TLS untrusted
+    └── AnalysisError             9   an AnalysisTemplate Argo would reject, or a provider kubeship can't run
 
 The CLI prints `str(error)` on one line, without a traceback, and exits with
 `error.exit_code`. Messages never contain a secret value.
@@ -52,3 +53,10 @@ class BuildError(KubeshipError):
 
 class RegistryError(KubeshipError):
     exit_code = 8
+
+
+class AnalysisError(KubeshipError):
+    """`kubeship analyze`: the template is invalid as Argo validates it, or names a provider we can't run.
+    (The run's own outcome has exit codes of its own: see `kubeship.cli.deliver_cmd`.)"""
+
+    exit_code = 9

@@ -1,0 +1,105 @@
+"""`kubeship analyze` and `kubeship deliver simulate`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from kubeship.errors import UsageError
+
+if TYPE_CHECKING:
+    from kubeship.deliver.analysis import AnalysisRun, Measurement, Metric
+
+# The run's final phase as an exit code, so CI can gate on it (0 = Successful).
+PHASE_EXIT = {"Successful": 0, "Failed": 10, "Error": 11, "Inconclusive": 12, "Running": 13}
+
+
+def _args(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--arg {pair!r}: write NAME=VALUE")
+        out[name] = value
+    return out
+
+
+@click.command()
+@click.argument("template_file", type=click.Path(path_type=Path))
+@click.option("--prometheus", "url", help="Prometheus base URL (default: each metric's provider address).")
+@click.option("--arg", "arg_pairs", multiple=True, metavar="NAME=VALUE", help="A template argument.")
+@click.option("--template", "name", help="Which template, when the file holds several.")
+@click.option("--once", is_flag=True, help="One measurement of each metric, now, then the verdict.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def analyze(
+    template_file: Path, url: str | None, arg_pairs: tuple[str, ...], name: str | None, once: bool, fmt: str
+) -> int:
+    """Run an AnalysisTemplate's Prometheus metrics as Argo Rollouts would, against a real Prometheus.
+
+    Same semantics as the controller: count, interval, initialDelay, failureLimit,
+    inconclusiveLimit, consecutiveErrorLimit (errors retried after 10 s), dryRun,
+    the condition language. Exit code by the run's phase: 0 Successful, 10 Failed,
+    11 Error, 12 Inconclusive.
+    """
+    from kubeship.analyze import load_template, prepare, prometheus_measure, run
+
+    metrics = prepare(load_template(template_file, name), _args(arg_pairs), once=once)
+    start = time.time()
+
+    def progress(metric: Metric, m: Measurement) -> None:
+        shown = m.value if m.phase.value != "Error" else m.message
+        click.echo(f"[{m.started_at - start:+6.0f}s] {metric.name:<24} {m.phase.value:<12} {shown}", err=True)
+
+    result = run(metrics, prometheus_measure(url), on_measurement=progress)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(_as_json(result, start), indent=2) + "\n")
+    else:
+        click.echo(_table(result))
+    return PHASE_EXIT[result.phase.value]
+
+
+def _as_json(run: AnalysisRun, start: float) -> dict[str, Any]:
+    return {
+        "phase": run.phase.value,
+        "message": run.message,
+        "metrics": [
+            {
+                "name": r.name,
+                "phase": r.phase.value,
+                "dryRun": next(m.dry_run for m in run.metrics if m.name == r.name),
+                "count": r.count,
+                "successful": r.successful,
+                "failed": r.failed,
+                "inconclusive": r.inconclusive,
+                "error": r.error,
+                "consecutiveError": r.consecutive_error,
+                "measurements": [
+                    {"at": round(m.started_at - start, 3), "phase": m.phase.value, "value": m.value, "message": m.message}
+                    for m in r.measurements
+                ],
+            }
+            for r in run.results.values()
+        ],
+    }
+
+
+def _table(run: AnalysisRun) -> str:
+    rows = [("METRIC", "PHASE", "COUNT", "OK", "FAILED", "INCONCL.", "ERRORS", "LAST VALUE")]
+    for r in run.results.values():
+        last = r.measurements[-1] if r.measurements else None
+        value = (last.value or last.message) if last else ""
+        rows.append((r.name, r.phase.value, *(str(x) for x in (r.count, r.successful, r.failed, r.inconclusive, r.error)), value))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows]
+    verdict = f"AnalysisRun {run.phase.value}" + (f": {run.message}" if run.message else "")
+    return "\n".join([*lines, "", verdict])
+
+
+@click.group()
+def deliver() -> None:
+    """Progressive delivery: rehearse a release before it happens."""
