@@ -38,7 +38,9 @@ def load_template(path: Path, name: str | None = None) -> dict[str, Any]:
     """The AnalysisTemplate in `path` (a file may hold several objects: `name` picks one)."""
     try:
         if path.stat().st_size > MAX_TEMPLATE_BYTES:
-            raise UsageError(f"{path}: larger than {MAX_TEMPLATE_BYTES // 2**20} MiB; not an AnalysisTemplate")
+            raise UsageError(
+                f"{path}: larger than {MAX_TEMPLATE_BYTES // 2**20} MiB; not an AnalysisTemplate"
+            )
         docs = [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror or exc}") from None
@@ -51,14 +53,18 @@ def load_template(path: Path, name: str | None = None) -> dict[str, Any]:
         templates = [t for t in templates if (t.get("metadata") or {}).get("name") == name]
     if len(templates) != 1:
         names = [(t.get("metadata") or {}).get("name") for t in templates]
-        what = "no AnalysisTemplate" if not templates else f"{len(templates)} templates ({', '.join(map(str, names))})"
-        raise UsageError(f"{path}: {what}; " + ("pick one with --template NAME" if templates else "give a file with one"))
+        what = (
+            "no AnalysisTemplate"
+            if not templates
+            else f"{len(templates)} templates ({', '.join(map(str, names))})"
+        )
+        raise UsageError(
+            f"{path}: {what}; " + ("pick one with --template NAME" if templates else "give a file with one")
+        )
     return templates[0]
 
 
-def prepare(
-    template: Mapping[str, Any], args: Mapping[str, str], once: bool = False
-) -> list[Metric]:
+def prepare(template: Mapping[str, Any], args: Mapping[str, str], once: bool = False) -> list[Metric]:
     """Resolved, validated metrics; an unsupported provider is an error naming every such metric."""
     try:
         metrics = metrics_from_template(resolve_args(template, args))

@@ -79,7 +79,12 @@ def _as_json(run: AnalysisRun, start: float) -> dict[str, Any]:
                 "error": r.error,
                 "consecutiveError": r.consecutive_error,
                 "measurements": [
-                    {"at": round(m.started_at - start, 3), "phase": m.phase.value, "value": m.value, "message": m.message}
+                    {
+                        "at": round(m.started_at - start, 3),
+                        "phase": m.phase.value,
+                        "value": m.value,
+                        "message": m.message,
+                    }
                     for m in r.measurements
                 ],
             }
@@ -93,9 +98,18 @@ def _table(run: AnalysisRun) -> str:
     for r in run.results.values():
         last = r.measurements[-1] if r.measurements else None
         value = (last.value or last.message) if last else ""
-        rows.append((r.name, r.phase.value, *(str(x) for x in (r.count, r.successful, r.failed, r.inconclusive, r.error)), value))
+        rows.append(
+            (
+                r.name,
+                r.phase.value,
+                *(str(x) for x in (r.count, r.successful, r.failed, r.inconclusive, r.error)),
+                value,
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows
+    ]
     verdict = f"AnalysisRun {run.phase.value}" + (f": {run.message}" if run.message else "")
     return "\n".join([*lines, "", verdict])
 
