@@ -94,18 +94,11 @@ def _as_json(run: AnalysisRun, start: float) -> dict[str, Any]:
 
 
 def _table(run: AnalysisRun) -> str:
-    rows = [("METRIC", "PHASE", "COUNT", "OK", "FAILED", "INCONCL.", "ERRORS", "LAST VALUE")]
+    rows = [["METRIC", "PHASE", "COUNT", "OK", "FAILED", "INCONCL.", "ERRORS", "LAST VALUE"]]
     for r in run.results.values():
         last = r.measurements[-1] if r.measurements else None
-        value = (last.value or last.message) if last else ""
-        rows.append(
-            (
-                r.name,
-                r.phase.value,
-                *(str(x) for x in (r.count, r.successful, r.failed, r.inconclusive, r.error)),
-                value,
-            )
-        )
+        counts = [str(x) for x in (r.count, r.successful, r.failed, r.inconclusive, r.error)]
+        rows.append([r.name, r.phase.value, *counts, (last.value or last.message) if last else ""])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1] for row in rows
