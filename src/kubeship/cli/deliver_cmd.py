@@ -110,3 +110,49 @@ def _table(run: AnalysisRun) -> str:
 @click.group()
 def deliver() -> None:
     """Progressive delivery: rehearse a release before it happens."""
+
+
+@deliver.command("simulate")
+@click.option(
+    "-f", "--file", "spec_path", type=click.Path(path_type=Path), default="kubeship.yaml", show_default=True
+)
+@click.option("--env", help="Apply environments.<ENV> from the spec.")
+@click.option("--rps", type=float, required=True, help="Requests per second the service receives.")
+@click.option("--error-rate", type=float, default=0.1, show_default=True, help="The bad version's 5xx share.")
+@click.option(
+    "--latency", default="0s", show_default=True, help="How much slower the bad version is (e.g. 200ms)."
+)
+@click.option("--trials", type=int, default=10_000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--plot", type=click.Path(path_type=Path), help="Draw weight, error ratio and verdict to a PNG."
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def simulate_cmd(
+    spec_path: Path,
+    env: str | None,
+    rps: float,
+    error_rate: float,
+    latency: str,
+    trials: int,
+    seed: int,
+    plot: Path | None,
+    fmt: str,
+) -> None:
+    """Rehearse the spec's canary: how fast a bad version is rolled back, how many users it hurts,
+    and how often a good version is rolled back by noise (each over --trials simulated releases)."""
+    from kubeship.deliver.rehearse import rehearse
+    from kubeship.spec import load_spec
+
+    if not 0 <= error_rate <= 1 or rps <= 0 or trials < 1:
+        raise UsageError("--error-rate is a share from 0 to 1; --rps and --trials must be positive")
+    report = rehearse(load_spec(spec_path, env), rps, error_rate, latency, trials, seed)
+    if plot is not None:
+        from kubeship.deliver.plot import draw
+
+        draw(report, plot)
+        click.echo(f"wrote {plot}", err=True)
+    if fmt == "json":
+        sys.stdout.write(json.dumps(report.as_json(), indent=2) + "\n")
+    else:
+        click.echo(report.text())

@@ -307,6 +307,10 @@ class AnalysisRun:
                 m = Measurement(phase, now, now, shown, message)
             self.results.setdefault(metric.name, MetricResult(metric.name)).record(m)
         self.phase, self.message = self.assess(now)
+        if not self.phase.completed and self.terminating():
+            # assess() reads the phases as they were when it began (as Argo's does); Argo's status
+            # update re-queues the run at once, and that pass, measuring nothing, ends it.
+            self.phase, self.message = self.assess(now)
         return None if self.phase.completed else self.next_time()
 
     def assess(self, now: float) -> tuple[Phase, str]:

@@ -238,21 +238,26 @@ def _builtins(result: Any) -> dict[str, Callable[..., Any]]:
     Argo's `isNil(x)` and `default(x, d)` look at `result` whatever `x` is (they
     close over it), and so do these."""
     return {
-        "asInt": _as_int,
-        "asFloat": _as_float,
-        "isNaN": lambda x: math.isnan(_float_arg("isNaN", x)),
-        "isInf": lambda x: math.isinf(_float_arg("isInf", x)),
+        **_STATIC,
         "isNil": lambda _x: result is None,
         "default": lambda _x, d: d if result is None else result,
-        "len": _len,
-        "abs": lambda x: abs(x) if _is_num(x) else _raise(f"invalid argument for abs (type {_type(x)})"),
-        "int": _as_int,
-        "float": _as_float,
-        "string": lambda x: str(x).lower() if isinstance(x, bool) else str(x),
-        "max": lambda *a: max(_numbers("max", a)),
-        "min": lambda *a: min(_numbers("min", a)),
-        "sum": lambda a: sum(_numbers("sum", (a,))) if _seq(a) and a else 0,
     }
+
+
+_STATIC: dict[str, Callable[..., Any]] = {
+    "asInt": _as_int,
+    "asFloat": _as_float,
+    "isNaN": lambda x: math.isnan(_float_arg("isNaN", x)),
+    "isInf": lambda x: math.isinf(_float_arg("isInf", x)),
+    "len": _len,
+    "abs": lambda x: abs(x) if _is_num(x) else _raise(f"invalid argument for abs (type {_type(x)})"),
+    "int": _as_int,
+    "float": _as_float,
+    "string": lambda x: str(x).lower() if isinstance(x, bool) else str(x),
+    "max": lambda *a: max(_numbers("max", a)),
+    "min": lambda *a: min(_numbers("min", a)),
+    "sum": lambda a: sum(_numbers("sum", (a,))) if _seq(a) and a else 0,
+}
 
 
 def _raise(message: str) -> Any:

@@ -3,7 +3,7 @@
 Argo Rollouts owns the release in the cluster (traffic weights, ReplicaSets,
 abort and rollback); kubeship only writes what it runs: the Rollout, the canary
 (or preview) Service next to the app's Service, and the AnalysisTemplates from
-the SLO (`kubeship.deliver.template`).
+the SLO (`kubeship.render.analysis`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from kubeship.deliver.template import analysis_template, rollout_args, template_name
 from kubeship.names import PORT_NAME
+from kubeship.render.analysis import analysis_template, rollout_args, template_name
 from kubeship.render.labels import metadata, selector
 from kubeship.render.network import service_name
 from kubeship.render.workload import rolling_update, workload_spec
