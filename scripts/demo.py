@@ -189,6 +189,23 @@ def simulate_autoscaling() -> Path:
     return out
 
 
+def rehearse_release() -> Path:
+    """`kubeship deliver simulate`: the prod canary against a bad version, before any real release."""
+    from kubeship.deliver.plot import draw
+    from kubeship.deliver.rehearse import rehearse
+    from kubeship.spec import load_spec
+
+    out = OUT / "delivery"
+    out.mkdir(parents=True, exist_ok=True)
+    spec = load_spec(ROOT / "examples" / "seed" / "kubeship.yaml", "prod")
+    for rps in (100, 1000):
+        step(f"kubeship deliver simulate --env prod --rps {rps} --error-rate 0.05 (the guide's canary)")
+        report = rehearse(spec, rps, 0.05, "0s", trials=10_000)
+        print("  " + report.text().replace("\n", "\n  "))
+    draw(report, out / "rehearsal.png")
+    return out
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     config_dir = OUT / "config"
@@ -277,6 +294,7 @@ def main() -> int:
     manifests = render_manifests()
     monitoring = render_monitoring()
     sim_dir = simulate_autoscaling()
+    delivery = rehearse_release()
     access = [json.loads(ln) for ln in log_path.read_text().splitlines() if ln.startswith("{")]
     step("outputs")
     print(f"  {log_path.relative_to(ROOT)}   JSON access log and events ({len(access)} lines), e.g.:")
@@ -291,6 +309,9 @@ def main() -> int:
     print(
         f"  {sim_dir.relative_to(ROOT)}/  the autoscaling simulation: simulation.png, "
         "series.csv (per second), summary.json"
+    )
+    print(
+        f"  {delivery.relative_to(ROOT)}/rehearsal.png  the canary rehearsal: weight, error ratio, rollback"
     )
     return 0 if code == 0 else 1
 
