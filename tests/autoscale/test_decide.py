@@ -191,3 +191,10 @@ def test_cli_explain_with_the_hpa_of_a_spec(tmp_path: Path) -> None:
     assert "Resource cpu: current 80% of requests, target 50% of requests → ratio 1.600" in result.stdout
     assert "Resource memory: no proposal" in result.stdout  # the snapshot has no memory samples
     assert result.stdout.rstrip().endswith("→ scale up: 3 → 5")
+
+
+def test_a_rollout_target_decides_as_a_deployment() -> None:
+    """With delivery:, the HPA scales the Argo Rollout; the decision is the same (the scale subresource)."""
+    rollout = {"scaleTargetRef": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "web"}}
+    cpus = ["900m", "800m", "700m"]
+    assert decide(snapshot(3, cpus, spec=rollout)) == decide(snapshot(3, cpus))
