@@ -241,26 +241,34 @@ class AnalysisRun:
             for name, r in self.results.items()
         )
 
+    def _open(self) -> list[tuple[Metric, Measurement | None]]:
+        """Metrics that may still need a measurement, with their last one: not completed, count not
+        reached (the bookkeeping generateMetricTasks and calculateNextReconcileTime share)."""
+        out: list[tuple[Metric, Measurement | None]] = []
+        for metric in self.metrics:
+            result = self.results.get(metric.name)
+            if result is not None and result.phase.completed:
+                continue
+            if result is None or not result.measurements:
+                out.append((metric, None))
+                continue
+            count = metric.effective_count
+            if count is None or result.count < count:
+                out.append((metric, result.measurements[-1]))
+        return out
+
     def due(self, now: float) -> list[Metric]:
         """generateMetricTasks: the metrics to measure now."""
         if self.terminating():
             return []
         tasks: list[Metric] = []
-        for metric in self.metrics:
-            result = self.results.get(metric.name)
-            if result is not None and result.phase.completed:
-                continue
-            last = result.measurements[-1] if result and result.measurements else None
+        for metric, last in self._open():
             if last is None:
-                if metric.initial_delay is not None and (
+                delayed = metric.initial_delay is not None and (
                     self.started_at is None or self.started_at + metric.initial_delay > now
-                ):
-                    continue
-                tasks.append(metric)
-                continue
-            count = metric.effective_count
-            assert result is not None  # a last measurement implies a result
-            if count is not None and result.count >= count:
+                )
+                if not delayed:
+                    tasks.append(metric)
                 continue
             interval = ERROR_RETRY_SECONDS if last.phase is Phase.ERROR else metric.interval
             if interval is None:
@@ -272,22 +280,13 @@ class AnalysisRun:
     def next_time(self) -> float | None:
         """calculateNextReconcileTime: the earliest moment a metric is due again (None: nothing is)."""
         times: list[float] = []
-        for metric in self.metrics:
-            result = self.results.get(metric.name)
-            if result is not None and result.phase.completed:
-                continue
-            last = result.measurements[-1] if result and result.measurements else None
+        for metric, last in self._open():
             if last is None:
                 if metric.initial_delay is not None and self.started_at is not None:
                     times.append(self.started_at + metric.initial_delay)
+            elif last.finished_at is None:
                 continue
-            if last.finished_at is None:
-                continue
-            count = metric.effective_count
-            assert result is not None
-            if count is not None and result.count >= count:
-                continue
-            if last.phase is Phase.ERROR:
+            elif last.phase is Phase.ERROR:
                 times.append(last.finished_at + ERROR_RETRY_SECONDS)
             elif metric.interval is not None:
                 times.append(last.finished_at + metric.interval)
