@@ -6,11 +6,7 @@ reads the template, asks Prometheus, and sleeps until the next measurement.
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -28,40 +24,67 @@ from kubeship.deliver.analysis import (
     resolve_args,
 )
 from kubeship.errors import AnalysisError, UsageError
+from kubeship.promsnap import instant_query
 
 TEMPLATE_KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
-MAX_TEMPLATE_BYTES = 4 * 2**20
 SUPPORTED = ("prometheus",)
+# No real AnalysisTemplate comes near these; an alias bomb or a hostile nesting does at once.
+MAX_TEMPLATE_BYTES = 4 * 2**20
+MAX_NODES = 100_000  # counted with aliases expanded, as resolving the arguments would walk them
+MAX_DEPTH = 64
+
+
+def _bounded(doc: Any, where: str) -> None:
+    """Refuse, in at most MAX_NODES steps, a document that expands past the limits."""
+    budget = MAX_NODES
+    stack = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise UsageError(
+                f"{where}: expands to over {MAX_NODES:,} values (YAML aliases?); an AnalysisTemplate needs "
+                "a few hundred: write it out without nested anchors"
+            )
+        if depth > MAX_DEPTH:
+            raise UsageError(f"{where}: nested deeper than {MAX_DEPTH} levels; not an AnalysisTemplate")
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack += [(child, depth + 1) for child in children]
 
 
 def load_template(path: Path, name: str | None = None) -> dict[str, Any]:
     """The AnalysisTemplate in `path` (a file may hold several objects: `name` picks one)."""
     try:
         if path.stat().st_size > MAX_TEMPLATE_BYTES:
-            raise UsageError(
-                f"{path}: larger than {MAX_TEMPLATE_BYTES // 2**20} MiB; not an AnalysisTemplate"
-            )
-        docs = [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
+            limit = MAX_TEMPLATE_BYTES // 2**20
+            raise UsageError(f"{path}: larger than {limit} MiB; not an AnalysisTemplate")
+        docs = list(yaml.safe_load_all(path.read_text()))
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not text (UTF-8); give the YAML of an AnalysisTemplate") from None
+    except RecursionError:
+        raise UsageError(f"{path}: nested too deeply to be an AnalysisTemplate") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise UsageError(f"{where}: not YAML ({getattr(exc, 'problem', exc)})") from None
-    templates = [d for d in docs if d.get("kind") in TEMPLATE_KINDS]
+    for i, doc in enumerate(docs):
+        _bounded(doc, f"{path} (document {i + 1})")
+    templates = [d for d in docs if isinstance(d, dict) and d.get("kind") in TEMPLATE_KINDS]
     if name is not None:
-        templates = [t for t in templates if (t.get("metadata") or {}).get("name") == name]
-    if len(templates) != 1:
-        names = [(t.get("metadata") or {}).get("name") for t in templates]
-        what = (
-            "no AnalysisTemplate"
-            if not templates
-            else f"{len(templates)} templates ({', '.join(map(str, names))})"
-        )
-        raise UsageError(
-            f"{path}: {what}; " + ("pick one with --template NAME" if templates else "give a file with one")
-        )
+        templates = [t for t in templates if _name(t) == name]
+    if not templates:
+        raise UsageError(f"{path}: no AnalysisTemplate (or ClusterAnalysisTemplate) in it")
+    if len(templates) > 1:
+        names = ", ".join(str(_name(t)) for t in templates)
+        raise UsageError(f"{path}: {len(templates)} templates ({names}); pick one with --template NAME")
     return templates[0]
+
+
+def _name(template: dict[str, Any]) -> Any:
+    meta = template.get("metadata")
+    return meta.get("name") if isinstance(meta, dict) else None
 
 
 def prepare(template: Mapping[str, Any], args: Mapping[str, str], once: bool = False) -> list[Metric]:
@@ -84,30 +107,18 @@ def prometheus_measure(override: str | None) -> Callable[[Metric, float], tuple[
     """A measurement as Argo's Prometheus provider takes it: an instant query at `now`."""
 
     def measure(metric: Metric, now: float) -> tuple[Any, str] | Exception:
-        cfg = metric.provider.get("prometheus") or {}
-        address = override or cfg.get("address")
-        if not address:
+        cfg = metric.provider["prometheus"]
+        address, query = override or cfg.get("address"), cfg.get("query")
+        if not isinstance(address, str) or not address:
             return ValueError("no Prometheus address: give --prometheus URL")
-        if cfg.get("rangeQuery"):
-            return ValueError("rangeQuery is not supported by kubeship analyze yet")
+        if not isinstance(query, str) or cfg.get("rangeQuery"):
+            return ValueError(
+                "give provider.prometheus.query, an instant query (rangeQuery is not supported)"
+            )
+        timeout = cfg.get("timeout", 30)
         try:
-            timeout = float(cfg.get("timeout", 30))
-        except (TypeError, ValueError):
-            timeout = 30.0
-        params = urllib.parse.urlencode({"query": str(cfg.get("query", "")), "time": f"{now:.3f}"})
-        try:
-            with urllib.request.urlopen(f"{address.rstrip('/')}/api/v1/query?{params}", timeout=timeout) as r:
-                body = json.load(r)
-        except urllib.error.HTTPError as exc:
-            detail = exc.read().decode(errors="replace")[:300]
-            return ValueError(f"Prometheus refused the query ({exc.code}): {detail}")
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            return ValueError(f"Prometheus unreachable at {address}: {getattr(exc, 'reason', exc)}")
-        if body.get("status") != "success":
-            return ValueError(f"Prometheus: {body.get('error', body)}")
-        try:
-            return prometheus_result(body["data"])
-        except (TemplateError, KeyError, TypeError, ValueError) as exc:
+            return prometheus_result(instant_query(address, query, now, timeout=float(timeout)))
+        except (UsageError, TemplateError, KeyError, TypeError, ValueError) as exc:
             return ValueError(str(exc))
 
     return measure

@@ -27,16 +27,25 @@ def snapshot(
     return build(hpa, answers, now, window)
 
 
-def _query(url: str, promql: str, at: float) -> Vector:
+def instant_query(url: str, promql: str, at: float, timeout: float = 10) -> dict[str, Any]:
+    """Prometheus' `data` for an instant query at `at`; UsageError saying what went wrong."""
     params = urllib.parse.urlencode({"query": promql, "time": f"{at:.3f}"})
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/api/v1/query?{params}", timeout=10) as response:
+        with urllib.request.urlopen(f"{url.rstrip('/')}/api/v1/query?{params}", timeout=timeout) as response:
             body = json.load(response)
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:200]
         raise UsageError(f"{url}: query refused ({exc.code}): {detail}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise UsageError(f"{url}: Prometheus unreachable ({exc})") from None
-    if body.get("status") != "success" or body["data"]["resultType"] != "vector":
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise UsageError(f"{url}: Prometheus unreachable ({getattr(exc, 'reason', exc)})") from None
+    data: Any = body.get("data") if isinstance(body, dict) and body.get("status") == "success" else None
+    if not isinstance(data, dict):
         raise UsageError(f"{url}: unexpected answer to {promql}: {str(body)[:200]}")
-    return [(r["metric"], float(r["value"][1])) for r in body["data"]["result"]]
+    return data
+
+
+def _query(url: str, promql: str, at: float) -> Vector:
+    data = instant_query(url, promql, at)
+    if data.get("resultType") != "vector":
+        raise UsageError(f"{url}: unexpected answer to {promql}: {str(data)[:200]}")
+    return [(r["metric"], float(r["value"][1])) for r in data["result"]]

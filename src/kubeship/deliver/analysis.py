@@ -358,12 +358,13 @@ _ARG = re.compile(r"\{\{\s*args\.([A-Za-z0-9_.-]+)\s*\}\}")
 def resolve_args(template: Mapping[str, Any], given: Mapping[str, str]) -> dict[str, Any]:
     """Substitute `{{args.x}}` everywhere in the template's metrics, as Argo does when it creates the
     run: template defaults < given values; an argument with neither is an error."""
-    spec = template.get("spec") or {}
+    spec = _spec(template)
     values: dict[str, str | None] = {}
-    for arg in spec.get("args") or []:
-        if isinstance(arg, Mapping) and isinstance(arg.get("name"), str):
-            value = arg.get("value")
-            values[arg["name"]] = None if value is None else str(value)
+    for i, arg in enumerate(_list(spec, "args")):
+        if not isinstance(arg, Mapping) or not isinstance(arg.get("name"), str):
+            raise TemplateError(f"spec.args[{i}]: an argument is a map with a name")
+        value = arg.get("value")
+        values[arg["name"]] = None if value is None else str(value)
     unknown = sorted(set(given) - set(values))
     if unknown:
         raise TemplateError(
@@ -394,6 +395,46 @@ def resolve_args(template: Mapping[str, Any], given: Mapping[str, str]) -> dict[
     return {**template, "spec": {**spec, "metrics": sub(spec.get("metrics") or [])}}
 
 
+def _spec(template: Mapping[str, Any]) -> Mapping[str, Any]:
+    spec = template.get("spec")
+    if not isinstance(spec, Mapping):
+        raise TemplateError("spec must be a map with the template's metrics")
+    return spec
+
+
+def _list(spec: Mapping[str, Any], key: str) -> list[Any]:
+    value = spec.get(key) or []
+    if not isinstance(value, list):
+        raise TemplateError(f"spec.{key} must be a list")
+    return value
+
+
+def _text(metric: Mapping[str, Any], key: str) -> str | None:
+    """An optional string field (a duration, a condition): anything else is Argo's type error."""
+    value = metric.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        example = "result[0] < 0.01" if key.endswith("Condition") else "1m"
+        raise TemplateError(f'{key} must be a string, like "{example}"')
+    return value
+
+
+def _dry_run(spec: Mapping[str, Any]) -> list[re.Pattern[str]]:
+    patterns = []
+    for i, entry in enumerate(_list(spec, "dryRun")):
+        name = entry.get("metricName") if isinstance(entry, Mapping) else None
+        if not isinstance(name, str):
+            raise TemplateError(f"spec.dryRun[{i}]: give metricName, a metric name or a regular expression")
+        try:
+            patterns.append(re.compile(".*" if name == "*" else name))
+        except re.error as exc:
+            raise TemplateError(
+                f"spec.dryRun[{i}].metricName {name!r} is not a regular expression: {exc}"
+            ) from None
+    return patterns
+
+
 def _int_or_string(metric: Mapping[str, Any], key: str, default: int) -> int:
     value = metric.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -408,11 +449,11 @@ def _int_or_string(metric: Mapping[str, Any], key: str, default: int) -> int:
 
 def metrics_from_template(template: Mapping[str, Any]) -> list[Metric]:
     """The metrics of a resolved AnalysisTemplate, validated as analysisutil.ValidateMetrics does."""
-    spec = template.get("spec") or {}
-    raw = spec.get("metrics")
-    if not isinstance(raw, list) or not raw:
+    spec = _spec(template)
+    raw = _list(spec, "metrics")
+    if not raw:
         raise TemplateError("spec.metrics is empty: an AnalysisTemplate needs at least one metric")
-    dry_patterns = [str(d.get("metricName", "")) for d in spec.get("dryRun") or [] if isinstance(d, Mapping)]
+    dry_patterns = _dry_run(spec)
     metrics: list[Metric] = []
     seen: set[str] = set()
     for i, m in enumerate(raw):
@@ -429,16 +470,16 @@ def metrics_from_template(template: Mapping[str, Any]) -> list[Metric]:
             raise TemplateError(f"{where}: no provider specified")
         if len(provider) > 1:
             raise TemplateError(f"{where}: multiple providers specified")
+        if not isinstance(next(iter(provider.values())), Mapping):
+            raise TemplateError(f"{where}: provider.{next(iter(provider))} must be a map of its settings")
         try:
             count = _int_or_string(m, "count", 0)
             failure_limit = _int_or_string(m, "failureLimit", 0)
             inconclusive_limit = _int_or_string(m, "inconclusiveLimit", 0)
             error_limit = _int_or_string(m, "consecutiveErrorLimit", DEFAULT_CONSECUTIVE_ERROR_LIMIT)
-            interval = parse_go_duration(m["interval"]) if m.get("interval") else None
-            delay = parse_go_duration(m["initialDelay"]) if m.get("initialDelay") else None
-            success = compile_condition(m["successCondition"]) if m.get("successCondition") else None
-            failure = compile_condition(m["failureCondition"]) if m.get("failureCondition") else None
-        except (TemplateError, ExprError) as exc:
+            interval, delay = (_text(m, k) for k in ("interval", "initialDelay"))
+            success, failure = (_text(m, k) for k in ("successCondition", "failureCondition"))
+        except TemplateError as exc:
             raise TemplateError(f"{where}: {exc}") from None
         if count > 0 and count < failure_limit:
             raise TemplateError(f"{where}: count must be >= failureLimit")
@@ -446,22 +487,23 @@ def metrics_from_template(template: Mapping[str, Any]) -> list[Metric]:
             raise TemplateError(f"{where}: count must be >= inconclusiveLimit")
         if error_limit < 0:
             raise TemplateError(f"{where}: consecutiveErrorLimit must be >= 0")
-        dry = any(p == "*" or re.search(p, name) for p in dry_patterns)
-        metrics.append(
-            Metric(
+        try:
+            metric = Metric(
                 name=name,
                 provider=provider,
-                success=success,
-                failure=failure,
-                interval=interval,
-                initial_delay=delay,
+                success=compile_condition(success) if success else None,
+                failure=compile_condition(failure) if failure else None,
+                interval=parse_go_duration(interval) if interval else None,
+                initial_delay=parse_go_duration(delay) if delay else None,
                 count=count,
                 failure_limit=failure_limit,
                 inconclusive_limit=inconclusive_limit,
                 consecutive_error_limit=error_limit,
-                dry_run=dry,
+                dry_run=any(p.search(name) for p in dry_patterns),  # Go's MatchString: unanchored
             )
-        )
+        except (TemplateError, ExprError) as exc:
+            raise TemplateError(f"{where}: {exc}") from None
+        metrics.append(metric)
     return metrics
 
 
