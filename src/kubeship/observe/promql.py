@@ -46,30 +46,30 @@ def hpa_name(spec: AppSpec) -> str:
     return f"keda-hpa-{spec.name}" if keda else spec.name
 
 
-def _selector(parts: list[str], extra: dict[str, str]) -> str:
+def label_selector(parts: list[str], extra: dict[str, str]) -> str:
     """`{a="b",c=~"d"}`: `extra` values starting with `~` are regexes (`status="~5.."`)."""
     for key, value in extra.items():
         parts.append(f'{key}=~"{value[1:]}"' if value.startswith("~") else f'{key}="{value}"')
     return "{" + ",".join(parts) + "}"
 
 
-def _namespace(spec: AppSpec) -> list[str]:
+def namespace_matchers(spec: AppSpec) -> list[str]:
     return [f'namespace="{spec.namespace}"'] if spec.namespace else []
 
 
 def matcher(spec: AppSpec, **extra: str) -> str:
     """The app's own series: `{job="web",status=~"5.."}`."""
-    return _selector([f'job="{job(spec)}"'], extra)
+    return label_selector([f'job="{job(spec)}"'], extra)
 
 
 def pod_matcher(spec: AppSpec, **extra: str) -> str:
     """kube-state-metrics and cAdvisor series of the Deployment's pods, by pod name."""
-    return _selector([*_namespace(spec), f'pod=~"{deployment_pod_pattern(spec.name)}"'], extra)
+    return label_selector([*namespace_matchers(spec), f'pod=~"{deployment_pod_pattern(spec.name)}"'], extra)
 
 
 def hpa_matcher(spec: AppSpec, **extra: str) -> str:
     """kube-state-metrics series of the app's HPA (KEDA's, with engine keda)."""
-    return _selector([*_namespace(spec), f'horizontalpodautoscaler="{hpa_name(spec)}"'], extra)
+    return label_selector([*namespace_matchers(spec), f'horizontalpodautoscaler="{hpa_name(spec)}"'], extra)
 
 
 def le(bound: float) -> str:

@@ -23,7 +23,7 @@ from kubeship.names import (
     READY_PATH,
     ROLLOUT_HASH_SERIES_LABEL,
 )
-from kubeship.observe.promql import ERROR_STATUS, job, le
+from kubeship.observe.promql import ERROR_STATUS, job, label_selector, le, namespace_matchers
 from kubeship.render.labels import metadata
 from kubeship.spec.models import AppSpec, Delivery
 
@@ -45,7 +45,8 @@ def template_name(spec: AppSpec, gate: bool = False) -> str:
     return f"{spec.name}-slo-gate" if gate else f"{spec.name}-slo"
 
 
-def _delivery(spec: AppSpec) -> Delivery:
+def delivery(spec: AppSpec) -> Delivery:
+    """The spec's delivery section; only specs that have one get here."""
     if spec.delivery is None:
         raise ValueError("the spec has no delivery section")
     return spec.delivery
@@ -55,18 +56,18 @@ def error_threshold(spec: AppSpec) -> float:
     """The canary's highest acceptable 5xx ratio: the error budget spent `burnRate` times too fast."""
     if spec.slo is None or spec.slo.availability is None:
         raise ValueError("the canary analysis needs slo.availability")
-    return min(1.0, _delivery(spec).analysis.burn_rate * (1 - spec.slo.availability.target))
+    return min(1.0, delivery(spec).analysis.burn_rate * (1 - spec.slo.availability.target))
 
 
 def min_requests(spec: AppSpec) -> int:
     """Requests per window before a verdict: 3 / threshold, so a single error can't fail a canary
     and a real regression at the threshold shows as ≈ 3 errors."""
-    given = _delivery(spec).analysis.min_requests
+    given = delivery(spec).analysis.min_requests
     return given if given is not None else math.ceil(3 / error_threshold(spec))
 
 
 def stable_margin(spec: AppSpec) -> float:
-    d = _delivery(spec).analysis
+    d = delivery(spec).analysis
     if d.stable_margin is not None:
         return d.stable_margin
     budget = 1 - (spec.slo.availability.target if spec.slo and spec.slo.availability else 0.999)
@@ -75,12 +76,8 @@ def stable_margin(spec: AppSpec) -> float:
 
 def _selector(spec: AppSpec, hash_arg: str, **extra: str) -> str:
     own = "|".join((HEALTH_PATH, READY_PATH, METRICS_PATH))
-    parts = [f'job="{job(spec)}"']
-    if spec.namespace:
-        parts.append(f'namespace="{spec.namespace}"')
-    parts += [f'{ROLLOUT_HASH_SERIES_LABEL}="{{{{args.{hash_arg}}}}}"', f'route!~"{own}"']
-    parts += [f'{k}=~"{v[1:]}"' if v.startswith("~") else f'{k}="{v}"' for k, v in extra.items()]
-    return "{" + ",".join(parts) + "}"
+    canary = f'{ROLLOUT_HASH_SERIES_LABEL}="{{{{args.{hash_arg}}}}}"'
+    return label_selector([f'job="{job(spec)}"', *namespace_matchers(spec), canary, f'route!~"{own}"'], extra)
 
 
 def _error_ratio(spec: AppSpec, hash_arg: str, window: str) -> str:
@@ -98,7 +95,7 @@ def _guard(spec: AppSpec, window: str) -> str:
 def gates(spec: AppSpec) -> list[Gate]:
     """The metrics: error ratio against the availability SLO; the slow share against the latency SLO;
     optionally the canary's error ratio against the stable pods'."""
-    d = _delivery(spec).analysis
+    d = delivery(spec).analysis
     w = d.window
     guard = _guard(spec, w)
     out = [Gate("error-ratio", f"{_error_ratio(spec, CANARY_HASH_ARG, w)}\n{guard}", error_threshold(spec))]
@@ -132,7 +129,7 @@ def conditions(threshold: float) -> tuple[str, str]:
 
 
 def analysis_template(spec: AppSpec, gate: bool = False) -> dict[str, Any]:
-    d = _delivery(spec).analysis
+    d = delivery(spec).analysis
     metrics = []
     for g in gates(spec):
         success, failure = conditions(g.threshold)
@@ -145,7 +142,7 @@ def analysis_template(spec: AppSpec, gate: bool = False) -> dict[str, Any]:
             "consecutiveErrorLimit": d.consecutive_error_limit,
             "successCondition": success,
             "failureCondition": failure,
-            "provider": {"prometheus": {"address": _delivery(spec).prometheus, "query": g.query}},
+            "provider": {"prometheus": {"address": delivery(spec).prometheus, "query": g.query}},
         }
         metrics.append(metric)
     args = [{"name": CANARY_HASH_ARG}]
@@ -162,6 +159,6 @@ def analysis_template(spec: AppSpec, gate: bool = False) -> dict[str, Any]:
 def rollout_args(spec: AppSpec) -> list[dict[str, Any]]:
     """What the Rollout passes: the hashes of its newest (canary) and stable ReplicaSets."""
     args: list[dict[str, Any]] = [{"name": CANARY_HASH_ARG, "valueFrom": {"podTemplateHashValue": "Latest"}}]
-    if _delivery(spec).analysis.compare_stable:
+    if delivery(spec).analysis.compare_stable:
         args.append({"name": STABLE_HASH_ARG, "valueFrom": {"podTemplateHashValue": "Stable"}})
     return args

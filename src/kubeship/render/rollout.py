@@ -12,24 +12,18 @@ import math
 from typing import Any
 
 from kubeship.names import PORT_NAME
-from kubeship.render.analysis import analysis_template, rollout_args, template_name
+from kubeship.render.analysis import analysis_template, delivery, rollout_args, template_name
 from kubeship.render.labels import metadata, selector
 from kubeship.render.network import service_name
 from kubeship.render.workload import rolling_update, workload_spec
-from kubeship.spec.models import AppSpec, Delivery
+from kubeship.spec.models import AppSpec
 
 ROLLOUT_API = "argoproj.io/v1alpha1"
 
 
-def _delivery(spec: AppSpec) -> Delivery:
-    if spec.delivery is None:
-        raise ValueError("the spec has no delivery section")
-    return spec.delivery
-
-
 def traffic_routing(spec: AppSpec) -> str:
     """nginx when the spec says so, or by default when the app's Ingress is nginx's: exact weights."""
-    d = _delivery(spec)
+    d = delivery(spec)
     if d.traffic_routing is not None:
         return d.traffic_routing
     nginx = spec.ingress is not None and spec.ingress.class_name == "nginx"
@@ -38,12 +32,12 @@ def traffic_routing(spec: AppSpec) -> str:
 
 def second_service_name(spec: AppSpec) -> str:
     """The canary Service (canary) or the preview Service (blueGreen)."""
-    suffix = "canary" if _delivery(spec).strategy == "canary" else "preview"
+    suffix = "canary" if delivery(spec).strategy == "canary" else "preview"
     return f"{service_name(spec)}-{suffix}"
 
 
 def uses_gate(spec: AppSpec) -> bool:
-    d = _delivery(spec)
+    d = delivery(spec)
     return d.analysis.enabled and (d.strategy == "blueGreen" or any(s.analysis is not None for s in d.steps))
 
 
@@ -53,7 +47,7 @@ def _analysis(spec: AppSpec, gate: bool) -> dict[str, Any]:
 
 def steps(spec: AppSpec) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for step in _delivery(spec).steps:
+    for step in delivery(spec).steps:
         if step.weight is not None:
             out.append({"setWeight": step.weight})
         elif step.pause is not None:
@@ -65,14 +59,14 @@ def steps(spec: AppSpec) -> list[dict[str, Any]]:
 
 def _starting_step(spec: AppSpec) -> int:
     """Background analysis starts after the first weight is set: before it the canary has no traffic."""
-    for i, step in enumerate(_delivery(spec).steps):
+    for i, step in enumerate(delivery(spec).steps):
         if step.weight is not None:
-            return min(i + 1, len(_delivery(spec).steps) - 1)
+            return min(i + 1, len(delivery(spec).steps) - 1)
     return 0
 
 
 def strategy(spec: AppSpec) -> dict[str, Any]:
-    d = _delivery(spec)
+    d = delivery(spec)
     main = service_name(spec)
     if d.strategy == "blueGreen":
         body: dict[str, Any] = {
@@ -99,15 +93,15 @@ def strategy(spec: AppSpec) -> dict[str, Any]:
 
 
 def rollout(spec: AppSpec) -> dict[str, Any]:
-    body = workload_spec(spec)
-    template = body.pop("template")
-    body |= {
-        # A canary that never becomes ready is rolled back too, not left hanging (argo #1376).
-        "progressDeadlineSeconds": 600,
-        "progressDeadlineAbort": True,
-        "strategy": strategy(spec),
-        "template": template,
-    }
+    body = workload_spec(
+        spec,
+        {
+            # A canary that never becomes ready is rolled back too, not left hanging (argo #1376).
+            "progressDeadlineSeconds": 600,
+            "progressDeadlineAbort": True,
+            "strategy": strategy(spec),
+        },
+    )
     return {"apiVersion": ROLLOUT_API, "kind": "Rollout", "metadata": metadata(spec), "spec": body}
 
 
@@ -124,7 +118,7 @@ def second_service(spec: AppSpec) -> dict[str, Any]:
 
 def analysis_templates(spec: AppSpec) -> list[dict[str, Any]]:
     """The AnalysisTemplates the Rollout names: background (canary) and gate (steps, blue-green)."""
-    d = _delivery(spec)
+    d = delivery(spec)
     objects = []
     if d.analysis.enabled and d.strategy == "canary":
         objects.append(analysis_template(spec, gate=False))

@@ -45,8 +45,9 @@ def command(spec: AppSpec) -> list[str]:
     return cmd
 
 
-def workload_spec(spec: AppSpec) -> dict[str, Any]:
-    """What a Deployment and a Rollout share: replicas (unless an HPA owns them), selector, template."""
+def workload_spec(spec: AppSpec, kind_fields: dict[str, Any]) -> dict[str, Any]:
+    """What a Deployment and a Rollout share: replicas (unless an HPA owns them), selector, template;
+    `kind_fields` (the strategy, ...) go before the template, where a reader looks for them."""
     template_meta: dict[str, Any] = {"labels": labels(spec)}
     digest = config_hash(spec)
     if digest:
@@ -57,6 +58,7 @@ def workload_spec(spec: AppSpec) -> dict[str, Any]:
     return body | {
         "revisionHistoryLimit": spec.revision_history_limit,
         "selector": {"matchLabels": selector(spec)},
+        **kind_fields,
         "template": {"metadata": template_meta, "spec": pod_spec(spec)},
     }
 
@@ -66,11 +68,7 @@ def rolling_update(spec: AppSpec) -> dict[str, Any]:
 
 
 def deployment(spec: AppSpec) -> dict[str, Any]:
-    body = workload_spec(spec)
-    body = {k: body[k] for k in body if k != "template"} | {
-        "strategy": {"type": "RollingUpdate", "rollingUpdate": rolling_update(spec)},
-        "template": body["template"],
-    }
+    body = workload_spec(spec, {"strategy": {"type": "RollingUpdate", "rollingUpdate": rolling_update(spec)}})
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": metadata(spec), "spec": body}
 
 
