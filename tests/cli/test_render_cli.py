@@ -82,3 +82,14 @@ def test_init_writes_the_ping_example_app() -> None:
     # examples/ping/app.py is what `kubeship init` writes: one program, kept in two places on purpose
     template = ROOT / "src" / "kubeship" / "cli" / "templates" / "app.py"
     assert (ROOT / "examples" / "ping" / "app.py").read_text() == template.read_text()
+
+
+def test_render_says_what_a_weight_means_without_traffic_routing(tmp_path: Path) -> None:
+    spec = tmp_path / "kubeship.yaml"
+    spec.write_text(
+        'name: shop\nversion: "1"\nimage: {name: shop, tag: "1"}\nreplicas: 4\n'
+        "slo: {availability: {target: 99.9%}}\ndelivery: {}\n"
+    )
+    result = run_cli("render", "-f", str(spec), cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "setWeight 5 → 1 of 4 pods ≈ 25 %" in result.stderr and "kind: Rollout" in result.stdout

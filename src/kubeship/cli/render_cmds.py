@@ -65,7 +65,12 @@ def render(
             objects += observe_objects(spec, alert)
         return objects
 
-    objects = objects_for(load_spec(spec_path, env))
+    from kubeship.render.rollout import notes
+
+    spec = load_spec(spec_path, env)
+    objects = objects_for(spec)
+    for note in notes(spec):
+        click.echo(f"kubeship: note: {note}", err=True)
     if kustomize_dir is not None:
         from kubeship.render.kustomize import kustomize_tree
         from kubeship.spec import load_environments
