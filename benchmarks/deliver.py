@@ -15,6 +15,7 @@ from pathlib import Path
 
 from kubeship.deliver import simulate as sim
 from kubeship.render import render
+from kubeship.render.analysis import min_requests
 from kubeship.spec import load_spec
 
 SEED = Path(__file__).resolve().parent.parent / "examples" / "seed" / "kubeship.yaml"
@@ -26,10 +27,11 @@ def main() -> int:
     )
     parser.add_argument("--trials", type=int, default=10_000)
     args = parser.parse_args()
-    objects = render(load_spec(SEED, "prod"))
+    spec = load_spec(SEED, "prod")
+    objects = render(spec)
     rollout = next(o for o in objects if o["kind"] == "Rollout")
     templates = [o for o in objects if o["kind"] == "AnalysisTemplate"]
-    plan, guard = sim.plan(rollout, templates), sim.min_requests(templates)
+    plan, guard = sim.plan(rollout, templates, window=300), min_requests(spec)
     for rps, error_rate in ((100, 0.1), (100, 0.0005), (1000, 0.02), (1000, 0.0005)):
         traffic = sim.Traffic(rps, error_rate, 0.005, 0.0005, 0.005)
         t0 = time.perf_counter()

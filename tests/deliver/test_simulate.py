@@ -3,6 +3,7 @@ shortcut to evaluating every value, and its verdicts to what the rendered analys
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +11,9 @@ import pytest
 
 from kubeship.deliver.analysis import AnalysisRun, Phase
 from kubeship.deliver.rehearse import rehearse
-from kubeship.deliver.simulate import Traffic, _phases, is_threshold, min_requests, plan, simulate
+from kubeship.deliver.simulate import Traffic, _phases, is_threshold, plan, simulate
 from kubeship.render import render
+from kubeship.render.analysis import min_requests
 from kubeship.spec import load_spec
 from tests.conftest import ROOT, run_cli
 
@@ -20,10 +22,11 @@ SEED = ROOT / "examples" / "seed" / "kubeship.yaml"
 
 @pytest.fixture(scope="module")
 def seed_plan():  # type: ignore[no-untyped-def]
-    objects = render(load_spec(SEED, "prod"))
+    spec = load_spec(SEED, "prod")
+    objects = render(spec)
     rollout = next(o for o in objects if o["kind"] == "Rollout")
     templates = [o for o in objects if o["kind"] == "AnalysisTemplate"]
-    return plan(rollout, templates), min_requests(templates)
+    return plan(rollout, templates, window=300), min_requests(spec)
 
 
 def test_plan_is_the_guides_release(seed_plan) -> None:  # type: ignore[no-untyped-def]
@@ -87,8 +90,13 @@ def test_cli_json_and_plot(tmp_path: Path) -> None:
         "--plot", str(tmp_path / "r.png"), "--format", "json", cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    import json
-
     data = json.loads(result.stdout)
     assert data["bad"]["aborted"] == 1.0 and (tmp_path / "r.png").stat().st_size > 10_000
-    assert run_cli("deliver", "simulate", "-f", str(SEED), "--rps", "100", cwd=ROOT).returncode != 0
+    for bad in (
+        ["--rps", "100"],
+        ["--env", "prod", "--rps", "100", "--latency", "soon"],
+        ["--env", "prod", "--rps", "0"],
+        ["--env", "prod", "--rps", "9", "--trials", "10000000"],
+    ):
+        refused = run_cli("deliver", "simulate", "-f", str(SEED), *bad, cwd=ROOT)  # no delivery outside prod
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr  # fmt: skip

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from kubeship.deliver.analysis import AnalysisRun, Measurement, Metric
 
 # The run's final phase as an exit code, so CI can gate on it (0 = Successful).
+MAX_TRIALS = 200_000  # ≈ 1 GB of simulated counts; far past where the percentages stop moving
 PHASE_EXIT = {"Successful": 0, "Failed": 10, "Error": 11, "Inconclusive": 12, "Running": 13}
 
 
@@ -144,8 +145,10 @@ def simulate_cmd(
     from kubeship.deliver.rehearse import rehearse
     from kubeship.spec import load_spec
 
-    if not 0 <= error_rate <= 1 or rps <= 0 or trials < 1:
-        raise UsageError("--error-rate is a share from 0 to 1; --rps and --trials must be positive")
+    if not 0 <= error_rate <= 1 or not 0 < rps < 1e9 or not 1 <= trials <= MAX_TRIALS:
+        raise UsageError(
+            f"--error-rate is a share from 0 to 1, --rps a rate above 0, --trials 1 to {MAX_TRIALS:,}"
+        )
     report = rehearse(load_spec(spec_path, env), rps, error_rate, latency, trials, seed)
     if plot is not None:
         from kubeship.deliver.plot import draw

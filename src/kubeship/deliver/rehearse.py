@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from kubeship.deliver.simulate import Outcome, Plan, Summary, Traffic, min_requests, plan, simulate, summarize
+from kubeship.deliver.simulate import Outcome, Plan, Summary, Traffic, plan, simulate, summarize
+from kubeship.errors import UsageError
 from kubeship.render import render
-from kubeship.render.analysis import error_threshold
+from kubeship.render.analysis import error_threshold, min_requests
 from kubeship.spec.models import AppSpec
 from kubeship.spec.quantity import parse_duration
 
@@ -65,12 +66,20 @@ class Report:
 def rehearse(
     spec: AppSpec, rps: float, error_rate: float, latency: str, trials: int, seed: int = 0
 ) -> Report:
-    if spec.delivery is None:
-        raise ValueError("the spec has no delivery section: add delivery: {} to rehearse its canary")
+    d = spec.delivery
+    if d is None or d.strategy != "canary" or not d.analysis.enabled:
+        raise UsageError(
+            "deliver simulate rehearses a canary judged by its analysis: the spec needs delivery: {} "
+            "(strategy canary, analysis enabled)"
+        )
+    try:
+        extra = parse_duration(latency)
+    except ValueError as exc:
+        raise UsageError(f"--latency: {exc}") from None
     objects = render(spec)
     rollout = next(o for o in objects if o["kind"] == "Rollout")
     templates = [o for o in objects if o["kind"] == "AnalysisTemplate"]
-    p = plan(rollout, templates)
+    p = plan(rollout, templates, parse_duration(d.analysis.window))
     budget = 1 - spec.slo.availability.target if spec.slo and spec.slo.availability else 0.001
     base_error = budget / 2  # a good version meets the SLO with room to spare
     lat = spec.slo.latency if spec.slo else None
@@ -78,11 +87,11 @@ def rehearse(
     slow = base_slow
     if lat is not None and base_slow > 0:
         # Exponential latencies fitted to the base slow share: added latency L makes P(slow) = s0^((T-L)/T).
-        threshold, extra = lat.threshold_seconds, parse_duration(latency) if latency != "0s" else 0.0
+        threshold = lat.threshold_seconds
         slow = base_slow ** max(0.0, (threshold - extra) / threshold)
     bad = Traffic(rps, max(error_rate, base_error), slow, base_error, base_slow)
     good = Traffic(rps, base_error, base_slow, base_error, base_slow)
-    guard = min_requests(templates)
+    guard = min_requests(spec)
     bad_outcome = simulate(p, bad, guard, trials, seed)
     good_outcome = simulate(p, good, guard, trials, seed + 1)
     return Report(

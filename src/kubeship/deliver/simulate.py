@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from kubeship.deliver.analysis import Metric, Phase, measurement_phase, metrics_from_template, resolve_args
-from kubeship.render.analysis import CANARY_HASH_ARG, STABLE_HASH_ARG
+from kubeship.spec.quantity import parse_duration
 
 Array = npt.NDArray[Any]
 OK, FAILED, INCONCLUSIVE, ERROR, RUNNING = 0, 1, 2, 3, 4
@@ -64,18 +64,18 @@ class Plan:
 def _metrics(template: Mapping[str, Any] | None) -> tuple[Metric, ...]:
     if template is None:
         return ()
-    resolved = resolve_args(template, {CANARY_HASH_ARG: "canary", STABLE_HASH_ARG: "stable"}
-                            if len((template.get("spec") or {}).get("args") or []) > 1
-                            else {CANARY_HASH_ARG: "canary"})  # fmt: skip
-    metrics = tuple(metrics_from_template(resolved))
+    # Any value will do for the ReplicaSet hashes: the simulator draws the series it selects.
+    hashes = {arg["name"]: "simulated" for arg in template["spec"].get("args") or []}
+    metrics = tuple(metrics_from_template(resolve_args(template, hashes)))
     unknown = [m.name for m in metrics if m.name not in KNOWN]
     if unknown:
         raise ValueError(f"deliver simulate models kubeship's own metrics only, not {', '.join(unknown)}")
     return metrics
 
 
-def plan(rollout: Mapping[str, Any], templates: Sequence[Mapping[str, Any]]) -> Plan:
-    """The release a rendered canary Rollout describes, as instants `interval` apart."""
+def plan(rollout: Mapping[str, Any], templates: Sequence[Mapping[str, Any]], window: float) -> Plan:
+    """The release a rendered canary Rollout describes, as instants `interval` apart; `window` is the
+    queries' rate window in seconds."""
     canary = rollout["spec"]["strategy"].get("canary")
     if canary is None:
         raise ValueError("deliver simulate rehearses canary releases (blue-green switches at once)")
@@ -85,7 +85,6 @@ def plan(rollout: Mapping[str, Any], templates: Sequence[Mapping[str, Any]]) -> 
     gate_template = next((t for n, t in by_name.items() if n.endswith("-gate")), None)
     gate = _metrics(gate_template)
     interval = next((m.interval for m in (*background, *gate) if m.interval), 60.0)
-    window = _window(templates, interval)
     start = int(bg_ref.get("startingStep", 0)) if bg_ref else 10**9
     instants: list[Instant] = []
     notes: list[str] = []
@@ -105,31 +104,13 @@ def plan(rollout: Mapping[str, Any], templates: Sequence[Mapping[str, Any]]) -> 
             count = gate[0].effective_count or 1
             instants += [Instant(weight, bg, i, k == count - 1) for k in range(count)]
     instants.append(Instant(1.0, False, None))  # promoted: the background run is terminated
-    return Plan(interval, window, tuple(instants), background, gate, tuple(notes))
+    window_steps = max(1, math.ceil(window / interval))
+    return Plan(interval, window_steps, tuple(instants), background, gate, tuple(notes))
 
 
 def _seconds(duration: str) -> float:
-    from kubeship.spec.quantity import parse_duration
-
+    """A pause duration as Argo reads it: bare seconds, or a number with a unit."""
     return float(duration) if duration.isdigit() else parse_duration(duration)
-
-
-def _window(templates: Sequence[Mapping[str, Any]], interval: float) -> int:
-    for t in templates:
-        for m in t["spec"]["metrics"]:
-            found = re.search(r"\[(\d+[smhd])\]", m["provider"]["prometheus"]["query"])
-            if found:
-                return max(1, math.ceil(_seconds(found.group(1)) / interval))
-    return 1
-
-
-def min_requests(templates: Sequence[Mapping[str, Any]]) -> int:
-    for t in templates:
-        for m in t["spec"]["metrics"]:
-            found = re.search(r">= (\d+)\s*$", m["provider"]["prometheus"]["query"])
-            if found:
-                return int(found.group(1))
-    return 1
 
 
 @dataclass
