@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from kubeship.cli.params import key_values
 from kubeship.errors import BuildError, UsageError
 
 if TYPE_CHECKING:
@@ -101,12 +102,7 @@ def build(
         click.echo(f"{f.file}:{f.line}: {f.severity.label} {f.rule} {f.message}", err=True)
     if any(f.severity >= Severity.ERROR for f in findings):
         raise BuildError(f"{docker_file}: fix the errors above first (kubeship check --explain ID says why)")
-    args = {}
-    for item in build_args:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--build-arg {item!r}: expected KEY=VALUE")
-        args[key] = value
+    args = key_values(build_args, "--build-arg")
     git = _git(context)
     if git is not None:
         args.setdefault("REVISION", git.commit + ("-dirty" if git.dirty else ""))

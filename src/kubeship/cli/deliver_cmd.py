@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubeship.cli.params import key_values
 from kubeship.errors import UsageError
 
 if TYPE_CHECKING:
@@ -18,16 +19,6 @@ if TYPE_CHECKING:
 # The run's final phase as an exit code, so CI can gate on it (0 = Successful).
 MAX_TRIALS = 200_000  # ≈ 1 GB of simulated counts; far past where the percentages stop moving
 PHASE_EXIT = {"Successful": 0, "Failed": 10, "Error": 11, "Inconclusive": 12, "Running": 13}
-
-
-def _args(pairs: tuple[str, ...]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise UsageError(f"--arg {pair!r}: write NAME=VALUE")
-        out[name] = value
-    return out
 
 
 @click.command()
@@ -49,7 +40,7 @@ def analyze(
     """
     from kubeship.analyze import load_template, prepare, prometheus_measure, run
 
-    metrics = prepare(load_template(template_file, name), _args(arg_pairs), once=once)
+    metrics = prepare(load_template(template_file, name), key_values(arg_pairs, "--arg"), once=once)
     start = time.time()
 
     def progress(metric: Metric, m: Measurement) -> None:
