@@ -120,7 +120,6 @@ class Outcome:
     status: Array  # 0 promoted, 1 aborted (Failed), 3 aborted (Error), 2 paused (Inconclusive)
     at: Array
     hurt: Array  # canary requests that failed before the end
-    slow: Array  # canary requests over the latency threshold before the end
     weights: Array  # the timeline's weight per instant
     ratio: Array  # the first trial's measured canary error ratio per instant (NaN: none)
     values: dict[str, Array] = field(default_factory=dict)  # recorded per trial and instant
@@ -201,6 +200,16 @@ class _Run:
         return worst
 
 
+def _answer(name: str, k: int, wn: Array, error_ratio: Array, window: Callable[[str, int], Array]) -> Array:
+    """What the rendered query `name` answers at instant k (read only where the guard is met)."""
+    if name == "error-ratio":
+        return error_ratio
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if name == "slow-ratio":
+            return np.asarray(window("s", k) / wn)
+        return np.asarray(error_ratio - window("se", k) / np.maximum(window("sn", k), 1))
+
+
 def simulate(
     p: Plan,
     traffic: Traffic,
@@ -208,7 +217,6 @@ def simulate(
     trials: int,
     seed: int = 0,
     record: bool = False,
-    progress: Callable[[int], None] = lambda _: None,
 ) -> Outcome:
     rng = np.random.default_rng(seed)
     steps = len(p.instants)
@@ -216,11 +224,13 @@ def simulate(
     dt = p.interval
     # Requests between instant k and k+1 (the last instant is the promotion: nothing after it).
     n = rng.poisson(traffic.rps * weights[None, :-1] * dt, size=(trials, steps - 1))
-    errors = rng.binomial(n, traffic.error_rate)
-    slow = rng.binomial(n, traffic.slow_rate)
-    stable_n = rng.poisson(traffic.rps * (1 - weights[None, :-1]) * dt, size=(trials, steps - 1))
-    stable_e = rng.binomial(stable_n, traffic.base_error_rate)
-    counts = {"n": n, "e": errors, "s": slow, "sn": stable_n, "se": stable_e}
+    counts = {"n": n, "e": rng.binomial(n, traffic.error_rate)}
+    names = {m.name for m in (*p.background, *p.gate)}
+    if "slow-ratio" in names:
+        counts["s"] = rng.binomial(n, traffic.slow_rate)
+    if "error-ratio-vs-stable" in names:  # the stable pods' traffic matters to this metric alone
+        counts["sn"] = rng.poisson(traffic.rps * (1 - weights[None, :-1]) * dt, size=(trials, steps - 1))
+        counts["se"] = rng.binomial(counts["sn"], traffic.base_error_rate)
     zero = np.zeros((trials, 1), dtype=np.int64)
     cum = {k: np.concatenate([zero, np.cumsum(a, axis=1)], axis=1) for k, a in counts.items()}
 
@@ -235,15 +245,11 @@ def simulate(
     values: dict[str, Array] = {}
     ratio = np.full(steps, np.nan)
     for k, instant in enumerate(p.instants[:-1]):
-        wn, we = window("n", k), window("e", k)
+        wn = window("n", k)
         guard_met = wn >= max(guard, 1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            measured = {
-                "error-ratio": we / wn,
-                "slow-ratio": window("s", k) / wn,
-                "error-ratio-vs-stable": we / wn - window("se", k) / np.maximum(window("sn", k), 1),
-            }
-        ratio[k] = measured["error-ratio"][0] if guard_met[0] else np.nan
+            error_ratio = window("e", k) / wn
+        ratio[k] = error_ratio[0] if guard_met[0] else np.nan
         runs: list[_Run] = []
         if instant.background:
             runs.append(background)
@@ -253,9 +259,10 @@ def simulate(
             runs.append(gate)
         for run in runs:
             for i, metric in enumerate(run.metrics):
-                value = measured[metric.name]
+                value = _answer(metric.name, k, wn, error_ratio, window)
                 if record and run is background:
-                    values[metric.name] = values.get(metric.name, np.full((trials, steps), np.nan))
+                    if metric.name not in values:
+                        values[metric.name] = np.full((trials, steps), np.nan)
                     values[metric.name][:, k] = np.where(guard_met, value, np.inf)  # inf: no answer
                 run.record(i, _phases(metric, guard_met, value), live)
             verdict = run.verdict()
@@ -264,11 +271,9 @@ def simulate(
             live &= ~ended
         if instant.gate_last:
             gate = None
-        progress(1)
     end = np.minimum((at / dt).astype(int), steps - 1)
     hurt = cum["e"][np.arange(trials), end]
-    slowed = cum["s"][np.arange(trials), end]
-    return Outcome(status, at, hurt, slowed, weights, ratio, values)
+    return Outcome(status, at, hurt, weights, ratio, values)
 
 
 @dataclass(frozen=True)
