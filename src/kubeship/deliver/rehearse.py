@@ -8,7 +8,7 @@ from typing import Any
 from kubeship.deliver.simulate import Outcome, Plan, Summary, Traffic, plan, simulate, summarize
 from kubeship.errors import UsageError
 from kubeship.render import render
-from kubeship.render.analysis import error_threshold, min_requests
+from kubeship.render.analysis import error_budget, error_threshold, min_requests
 from kubeship.spec.models import AppSpec
 from kubeship.spec.quantity import parse_duration
 
@@ -80,8 +80,7 @@ def rehearse(
     rollout = next(o for o in objects if o["kind"] == "Rollout")
     templates = [o for o in objects if o["kind"] == "AnalysisTemplate"]
     p = plan(rollout, templates, parse_duration(d.analysis.window))
-    budget = 1 - spec.slo.availability.target if spec.slo and spec.slo.availability else 0.001
-    base_error = budget / 2  # a good version meets the SLO with room to spare
+    base_error = error_budget(spec) / 2  # a good version meets the SLO with room to spare
     lat = spec.slo.latency if spec.slo else None
     base_slow = (1 - lat.target) / 2 if lat else 0.0
     slow = base_slow

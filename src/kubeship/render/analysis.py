@@ -52,11 +52,16 @@ def delivery(spec: AppSpec) -> Delivery:
     return spec.delivery
 
 
-def error_threshold(spec: AppSpec) -> float:
-    """The canary's highest acceptable 5xx ratio: the error budget spent `burnRate` times too fast."""
+def error_budget(spec: AppSpec) -> float:
+    """The availability SLO's allowed 5xx ratio (the spec loader requires the SLO with delivery)."""
     if spec.slo is None or spec.slo.availability is None:
         raise ValueError("the canary analysis needs slo.availability")
-    return min(1.0, delivery(spec).analysis.burn_rate * (1 - spec.slo.availability.target))
+    return 1 - spec.slo.availability.target
+
+
+def error_threshold(spec: AppSpec) -> float:
+    """The canary's highest acceptable 5xx ratio: the error budget spent `burnRate` times too fast."""
+    return min(1.0, delivery(spec).analysis.burn_rate * error_budget(spec))
 
 
 def min_requests(spec: AppSpec) -> int:
@@ -67,11 +72,8 @@ def min_requests(spec: AppSpec) -> int:
 
 
 def stable_margin(spec: AppSpec) -> float:
-    d = delivery(spec).analysis
-    if d.stable_margin is not None:
-        return d.stable_margin
-    budget = 1 - (spec.slo.availability.target if spec.slo and spec.slo.availability else 0.999)
-    return max(2 * budget, 0.005)
+    given = delivery(spec).analysis.stable_margin
+    return given if given is not None else max(2 * error_budget(spec), 0.005)
 
 
 def _selector(spec: AppSpec, hash_arg: str, **extra: str) -> str:

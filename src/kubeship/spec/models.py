@@ -741,7 +741,7 @@ class DeliveryAnalysis(Model):
     )
     count: int = Field(5, ge=1, description="Measurements of an inline {analysis: {}} step.")
     compare_stable: bool = Field(
-        False, description="Also fail when the canary's error ratio exceeds the stable pods' by this margin."
+        False, description="Also fail when the canary's error ratio exceeds the stable pods' by stableMargin."
     )
     stable_margin: Ratio | None = Field(
         None, description="Default max(2 x error budget, 0.5 %): what the canary may be worse than stable."
