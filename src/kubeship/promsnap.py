@@ -30,8 +30,9 @@ def snapshot(
 def instant_query(url: str, promql: str, at: float, timeout: float = 10) -> dict[str, Any]:
     """Prometheus' `data` for an instant query at `at`; UsageError saying what went wrong."""
     params = urllib.parse.urlencode({"query": promql, "time": f"{at:.3f}"})
+    full, url = f"{url.rstrip('/')}/api/v1/query?{params}", _without_password(url)
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/api/v1/query?{params}", timeout=timeout) as response:
+        with urllib.request.urlopen(full, timeout=timeout) as response:
             body = json.load(response)
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:200]
@@ -42,6 +43,15 @@ def instant_query(url: str, promql: str, at: float, timeout: float = 10) -> dict
     if not isinstance(data, dict):
         raise UsageError(f"{url}: unexpected answer to {promql}: {str(body)[:200]}")
     return data
+
+
+def _without_password(url: str) -> str:
+    """The URL as messages may show it: a password in `user:pass@host` is never printed."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def _query(url: str, promql: str, at: float) -> Vector:

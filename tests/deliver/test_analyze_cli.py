@@ -46,3 +46,12 @@ def test_bad_templates_are_refused_in_one_line(tmp_path: Path, text: str, code: 
     result = run_cli("analyze", str(path), "--prometheus", "http://127.0.0.1:9", "--once", cwd=ROOT)
     assert result.returncode == code, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_password_in_the_prometheus_url_is_never_printed() -> None:
+    from kubeship.errors import UsageError
+    from kubeship.promsnap import instant_query
+
+    with pytest.raises(UsageError) as caught:
+        instant_query("http://bob:canary-pw-77@127.0.0.1:9", "up", 0, timeout=2)
+    assert "canary-pw-77" not in str(caught.value) and "bob:***@" in str(caught.value)
