@@ -123,6 +123,10 @@ def test_replica_ratio_weights_are_explained() -> None:
         ("delivery: {steps: [{pause: soon}]}", "duration"),
         ("delivery: {trafficRouting: nginx}", "className: nginx"),
         ("delivery: {strategy: blueGreen, steps: [{weight: 5}]}", "steps are for strategy canary"),
+        (
+            "delivery: {steps: [{analysis: {}}], analysis: {enabled: false}}",
+            "needs delivery.analysis.enabled",
+        ),
     ],
 )
 def test_spec_errors(delivery: str, error: str) -> None:

@@ -894,6 +894,12 @@ def _delivery_errors(spec: AppSpec) -> list[tuple[Loc, str]]:
                 "className: nginx, or use trafficRouting: none",
             )
         )
+    if not d.analysis.enabled:
+        errors += [
+            (("delivery", "steps", i, "analysis"), "an analysis step needs delivery.analysis.enabled: true")
+            for i, step in enumerate(d.steps)
+            if step.analysis is not None
+        ]
     if d.strategy == "blueGreen" and "steps" in d.model_fields_set:
         errors.append((("delivery", "steps"), "steps are for strategy canary; blueGreen switches at once"))
     return errors
