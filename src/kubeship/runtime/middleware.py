@@ -4,11 +4,11 @@ Each ASGI layer costs about a microsecond (a coroutine, a wrapped `send`), so
 the concerns are composed in a single `__call__` rather than stacked. Their
 order is fixed here and pinned by a test:
 
-    request id  →  access log + metrics  →  recovery  →  health / readiness / metrics
-                →  CORS  →  auth  →  the user's app
+    request id  →  access log + metrics  →  recovery  →  health / readiness
+                →  client certificate (mTLS)  →  metrics  →  CORS  →  auth  →  the user's app
 
 so a recovered exception is logged and counted as an ordinary 500, and probes
-never need a token.
+never need a token or a client certificate (the kubelet has neither).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from kubeship.runtime.cors import CorsPolicy
 from kubeship.runtime.drain import DrainState
 from kubeship.runtime.log import LogWriter, iso_time, writer
 from kubeship.runtime.settings import RuntimeSettings
+from kubeship.runtime.tls import serving_context
 from kubeship.runtime.types import ASGIApp, Message, Receive, Scope, Send
 
 ReadinessCheck = Callable[[], bool | Awaitable[bool]]
@@ -42,6 +43,7 @@ ReadinessCheck = Callable[[], bool | Awaitable[bool]]
 _RID_HEADER = REQUEST_ID_HEADER.encode()
 _VALID_RID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")  # refuse ids that could forge log lines
 _OWN_PATHS = frozenset({HEALTH_PATH, READY_PATH, METRICS_PATH})
+_PROBE_PATHS = frozenset({HEALTH_PATH, READY_PATH})
 _JSON = (b"content-type", b"application/json")
 _STATUS_TEXT = {s.value: str(s.value) for s in HTTPStatus}
 UNKNOWN_ROUTE = "<unknown>"
@@ -74,6 +76,7 @@ class Runtime:
         self.metrics = metrics if metrics is not None else metrics_mod.RedMetrics()
         self._cors = self.settings.cors if self.settings.cors.enabled else None
         self._auth = self.settings.auth
+        self._clients = self.settings.clients if self.settings.clients.enabled else None
         self._log_probes = self.settings.log_probes
         self._access_log = self.settings.access_log
         self._json_errors = self.settings.json_errors
@@ -194,7 +197,13 @@ class Runtime:
         error = None
         try:
             # 2.-3. access log, metrics and recovery wrap everything below
-            if path in _OWN_PATHS:
+            if (
+                self._clients is not None
+                and path not in _PROBE_PATHS
+                and (refused := self._clients.check(scope, path)) is not None
+            ):
+                await _send_json(send_wrapper, refused[0], {**refused[1], "request_id": rid})
+            elif path in _OWN_PATHS:
                 await self._own_endpoint(path, scope["method"], send_wrapper)
             elif cors is not None and origin is not None and _is_preflight(scope):
                 await _preflight(cors, scope, origin, send_wrapper)
@@ -277,6 +286,9 @@ class Runtime:
             claims = scope.get("auth")
             if claims is not None:
                 record["user"] = claims.get("sub")
+            extensions = scope.get("extensions")
+            if extensions is not None and (tls := extensions.get("tls")) and tls.get("identity"):
+                record["peer"] = tls["identity"]
             if error is not None:
                 record["error"] = error
             lines.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
@@ -291,10 +303,11 @@ class Runtime:
             await _send_json(send, 200, {"status": "ok"})
         elif path == READY_PATH:
             failed = await self.failed_readiness()
-            if failed:
-                await _send_json(send, 503, {"status": "not ready", "failed": failed})
-            else:
-                await _send_json(send, 200, {"status": "ready"})
+            ready: dict[str, Any] = {"status": "not ready", "failed": failed} if failed else {}
+            tls = serving_context()
+            if tls is not None and tls.error is not None:
+                ready["tls"] = tls.status()  # still serving, on the last good certificate
+            await _send_json(send, 503 if failed else 200, ready or {"status": "ready"})
         else:
             self._fold()
             body = self.metrics.exposition()

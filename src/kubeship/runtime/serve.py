@@ -38,6 +38,7 @@ from typing import Any
 from kubeship.errors import AppLoadError, ConfigError, ServeError
 from kubeship.names import DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT
 from kubeship.runtime.drain import DRAIN_FILE_ENV, DrainState
+from kubeship.runtime.settings import ENV_MTLS_REQUIRED
 
 APP_ENV = "KUBESHIP_APP"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -66,9 +67,18 @@ def serve(options: ServeOptions) -> None:
         os.environ.setdefault(MULTIPROC_ENV, str(metrics_dir))
         os.environ[DRAIN_FILE_ENV] = str(state_dir / "draining")
         os.environ[APP_ENV] = options.target
+        if options.tls_client_ca is not None:
+            os.environ.setdefault(ENV_MTLS_REQUIRED, "true")  # every path but the probes
         _check_port_free(options.host, options.port)
         worker_app()  # import and wrap once here: errors surface before any worker starts
-        _run_granian(options, DrainState())
+        if options.tls_cert is not None and options.tls_key is not None:
+            from kubeship.runtime import tls_server
+            from kubeship.runtime.tls import TlsFiles
+
+            files = TlsFiles(options.tls_cert, options.tls_key, options.tls_client_ca)
+            tls_server.run(options, DrainState(), files, worker_app)
+        else:
+            _run_granian(options, DrainState())
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
 
@@ -132,6 +142,10 @@ def _check_options(options: ServeOptions) -> None:
     for path in (options.tls_cert, options.tls_key, options.tls_client_ca):
         if path is not None and not path.is_file():
             raise ConfigError(f"{path}: TLS file not found")
+    if options.tls_cert is not None and options.tls_key is not None:
+        from kubeship.runtime.tls import TlsFiles, build_context
+
+        build_context(TlsFiles(options.tls_cert, options.tls_key, options.tls_client_ca), server=True)
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -175,47 +189,42 @@ def _run_granian(options: ServeOptions, drain: DrainState) -> None:
             super().signal_handler_interrupt()
 
     server = DrainingServer(options.target, **granian_options(options))
-    scheme = "https" if options.tls_cert else "http"
     writer.event(
         "info",
         "serving",
         app=options.target,
-        url=f"{scheme}://{options.host}:{options.port}",
+        url=f"http://{options.host}:{options.port}",
         workers=options.workers,
         pid=os.getpid(),
-        mtls=options.tls_client_ca is not None,
     )
     server.serve(target_loader=worker_app, wrap_loader=False)
     writer.event("info", "stopped")
 
 
 def granian_options(options: ServeOptions) -> dict[str, Any]:
-    """Granian's settings for `options` (the benchmarks run bare apps with the same ones)."""
+    """Granian's settings for plain HTTP (the benchmarks run bare apps with the same ones).
+
+    TLS is served by tls_server.py: Granian can neither reload a certificate nor
+    tell the app who the client is."""
     from granian.constants import HTTPModes, Interfaces, Loops, TaskImpl
     from granian.log import LogLevels
 
-    tls: dict[str, Any] = {}
-    if options.tls_cert is not None:
-        tls = {"ssl_cert": options.tls_cert, "ssl_key": options.tls_key}
-    if options.tls_client_ca is not None:
-        tls |= {"ssl_ca": options.tls_client_ca, "ssl_client_verify": True}
     return {
         "address": options.host,
         "port": options.port,
         "interface": Interfaces.ASGI,
         "workers": options.workers,
-        "loop": Loops.uvloop if _has_uvloop() else Loops.asyncio,
+        "loop": Loops.uvloop if has_uvloop() else Loops.asyncio,
         # Not TaskImpl.rust: faster, but anyio's to_thread (FastAPI's sync handlers) breaks under it.
         "task_impl": TaskImpl.asyncio,
-        "http": HTTPModes.auto if tls else HTTPModes.http1,
+        "http": HTTPModes.http1,
         "backlog": 2048,
         "log_level": LogLevels.warning,
         "workers_kill_timeout": max(1, math.ceil(options.shutdown_timeout)),
-        **tls,
     }
 
 
-def _has_uvloop() -> bool:
+def has_uvloop() -> bool:
     try:
         import uvloop  # noqa: F401
     except ImportError:

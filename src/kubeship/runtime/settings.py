@@ -14,6 +14,7 @@ from pathlib import Path
 from kubeship.errors import ConfigError
 from kubeship.runtime.auth import AuthPolicy
 from kubeship.runtime.cors import CorsPolicy
+from kubeship.runtime.tls import ClientPolicy
 
 ENV_CONFIG_PATH = "KUBESHIP_CONFIG_PATH"
 ENV_SECRETS_PATH = "KUBESHIP_SECRETS_PATH"
@@ -27,6 +28,8 @@ ENV_AUTH_AUDIENCE = "KUBESHIP_AUTH_AUDIENCE"
 ENV_AUTH_ISSUER = "KUBESHIP_AUTH_ISSUER"
 ENV_AUTH_PUBLIC = "KUBESHIP_AUTH_PUBLIC"
 ENV_AUTH_SCOPES = "KUBESHIP_AUTH_SCOPES"
+ENV_MTLS_REQUIRED = "KUBESHIP_MTLS_REQUIRED"
+ENV_MTLS_ALLOW = "KUBESHIP_MTLS_ALLOW"
 ENV_LOG_PROBES = "KUBESHIP_LOG_PROBES"
 ENV_ACCESS_LOG = "KUBESHIP_ACCESS_LOG"
 
@@ -35,6 +38,7 @@ ENV_ACCESS_LOG = "KUBESHIP_ACCESS_LOG"
 class RuntimeSettings:
     cors: CorsPolicy = field(default_factory=CorsPolicy)
     auth: AuthPolicy | None = None
+    clients: ClientPolicy = field(default_factory=ClientPolicy)
     access_log: bool = (
         True  # off when the ingress already logs every request: saves ~1/3 of the runtime's cost
     )
@@ -64,9 +68,13 @@ class RuntimeSettings:
                 public=_csv(env.get(ENV_AUTH_PUBLIC, "")),
                 scopes=_scopes(env.get(ENV_AUTH_SCOPES, "")),
             )
+        clients = ClientPolicy(
+            required=_bool(env, ENV_MTLS_REQUIRED), allowed=_identities(env.get(ENV_MTLS_ALLOW, ""))
+        )
         return cls(
             cors=cors,
             auth=auth,
+            clients=clients,
             access_log=_bool(env, ENV_ACCESS_LOG, default=True),
             log_probes=_bool(env, ENV_LOG_PROBES),
         )
@@ -96,3 +104,14 @@ def _scopes(value: str) -> dict[str, str]:
             raise ConfigError(f"{ENV_AUTH_SCOPES}: {item!r} should look like /prefix=scope")
         out[prefix] = scope
     return out
+
+
+def _identities(value: str) -> dict[str, frozenset[str]]:
+    """`/admin=spiffe://a,/admin=spiffe://b,/internal=billing.shop.svc` → {prefix: identities}."""
+    out: dict[str, set[str]] = {}
+    for item in _csv(value):
+        prefix, sep, who = item.partition("=")
+        if not sep or not prefix.startswith("/") or not who:
+            raise ConfigError(f"{ENV_MTLS_ALLOW}: {item!r} should look like /prefix=identity")
+        out.setdefault(prefix, set()).add(who)
+    return {prefix: frozenset(ids) for prefix, ids in out.items()}
