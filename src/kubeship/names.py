@@ -67,3 +67,10 @@ CONFIG_ENV_PREFIX: Final = "APP_"
 def env_name(key: str, prefix: str = CONFIG_ENV_PREFIX) -> str:
     """The environment variable for a config or secret key: `log-level` → `APP_LOG_LEVEL`."""
     return prefix + key.upper().replace("-", "_").replace(".", "_")
+
+
+# The certificate `kubeship serve` serves with (its --tls-* flags read these), and
+# `outbound_context()` presents: the rendered Deployment points them at the Secret.
+ENV_TLS_CERT = "KUBESHIP_TLS_CERT"
+ENV_TLS_KEY = "KUBESHIP_TLS_KEY"
+ENV_TLS_CLIENT_CA = "KUBESHIP_TLS_CLIENT_CA"

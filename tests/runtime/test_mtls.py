@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from pathlib import Path
 from typing import Any
@@ -165,3 +166,37 @@ def test_bad_files_at_start_are_one_clear_error(tmp_path: Path) -> None:
                 str(tmp_path / "tls.key"), "--port", str(free_port()))  # fmt: skip
     assert r.returncode != 0 and "Traceback" not in r.stderr
     assert "does not belong to the certificate" in r.stderr
+
+
+def test_outbound_context_presents_the_pod_certificate_and_follows_rotation(
+    serve: Any, tmp_path: Path
+) -> None:
+    """Service to service: the caller's own mounted certificate, re-read after renewal."""
+    import asyncio
+
+    import kubeship.runtime.tls as tls
+    from kubeship.runtime import outbound_context
+
+    ca = CA()
+    svc, url = start_mtls(serve, tmp_path, ca)
+    own = tmp_path / "own"
+    mount(own, ca.pem, ca.issue(uris=(OPS,)))
+    ctx = outbound_context(own / "tls.crt", own / "tls.key", own / "ca.crt")
+    with httpx.Client(verify=ctx, timeout=5) as client:
+        assert client.get(url + "/ping").status_code == 200
+
+        mount(own, ca.pem, ca.issue(uris=(BILLING,)))  # renewed with another identity
+        ctx._next_check = 0.0  # what RECHECK_SECONDS of waiting would do
+        with httpx.Client(verify=ctx, timeout=5) as fresh:  # a new connection
+            assert fresh.get(url + "/ping").status_code == 200
+
+    async def call() -> int:
+        async with httpx.AsyncClient(verify=ctx, timeout=5) as client:
+            return (await client.get(url + "/ping")).status_code
+
+    assert asyncio.run(call()) == 200
+    svc.wait_log(lambda rec: rec.get("peer") == BILLING)
+    peers = [line.get("peer") for line in svc.log_lines() if line.get("msg") == "request"]
+    assert peers[0] == OPS and peers.count(BILLING) == 2
+    # It trusts only the mounted CA: a server from another CA is refused.
+    assert tls.build_context(ctx.files, server=False).verify_mode == ssl.CERT_REQUIRED

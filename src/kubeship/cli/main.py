@@ -10,7 +10,14 @@ import click
 
 from kubeship import __version__
 from kubeship.errors import KubeshipError, UsageError
-from kubeship.names import DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT
+from kubeship.names import (
+    DEFAULT_DRAIN_SECONDS,
+    DEFAULT_PORT,
+    DEFAULT_SHUTDOWN_TIMEOUT,
+    ENV_TLS_CERT,
+    ENV_TLS_CLIENT_CA,
+    ENV_TLS_KEY,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -50,12 +57,18 @@ def cli() -> None:
     type=click.Path(path_type=Path),
     help="Directory a Secret is mounted at (sets KUBESHIP_SECRETS_PATH).",
 )
-@click.option("--tls-cert", type=click.Path(path_type=Path), help="Serve HTTPS with this certificate.")
-@click.option("--tls-key", type=click.Path(path_type=Path), help="Private key of --tls-cert.")
+@click.option(
+    "--tls-cert",
+    type=click.Path(path_type=Path),
+    envvar=ENV_TLS_CERT,
+    help="Serve HTTPS with this certificate; re-read when it changes (rotation).",
+)
+@click.option("--tls-key", type=click.Path(path_type=Path), envvar=ENV_TLS_KEY, help="Key of --tls-cert.")
 @click.option(
     "--tls-client-ca",
     type=click.Path(path_type=Path),
-    help="Require client certificates signed by this CA (mTLS).",
+    envvar=ENV_TLS_CLIENT_CA,
+    help="mTLS: every path but /healthz and /readyz needs a client certificate this CA bundle signed.",
 )
 def serve(
     target: str,

@@ -19,9 +19,13 @@ if TYPE_CHECKING:
     from kubeship.runtime.middleware import Runtime, wrap
     from kubeship.runtime.secrets import Secret
     from kubeship.runtime.settings import RuntimeSettings
+    from kubeship.runtime.tls import ClientPolicy, client_identity, outbound_context
 
 _HOMES = {
     "AuthPolicy": "auth",
+    "ClientPolicy": "tls",
+    "client_identity": "tls",
+    "outbound_context": "tls",
     "Config": "config",
     "CorsPolicy": "cors",
     "DrainState": "drain",
@@ -34,6 +38,7 @@ _HOMES = {
 }
 __all__ = [
     "AuthPolicy",
+    "ClientPolicy",
     "Config",
     "CorsPolicy",
     "DrainState",
@@ -41,6 +46,8 @@ __all__ = [
     "RuntimeSettings",
     "Secret",
     "app_config",
+    "client_identity",
+    "outbound_context",
     "secret",
     "wrap",
 ]

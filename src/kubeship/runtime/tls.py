@@ -19,6 +19,7 @@ verified certificate (401), and applies the per-path identity rules (403).
 
 from __future__ import annotations
 
+import os
 import ssl
 import threading
 import time
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from kubeship.errors import ConfigError
+from kubeship.names import ENV_TLS_CERT, ENV_TLS_CLIENT_CA, ENV_TLS_KEY
 from kubeship.runtime.config import Fingerprint, fingerprint
 from kubeship.runtime.log import writer
 
@@ -257,3 +259,24 @@ class ClientPolicy:
                     "required": f"one of: {', '.join(sorted(identities))}",
                 }
         return None
+
+
+def outbound_context(
+    cert: str | Path | None = None, key: str | Path | None = None, ca: str | Path | None = None
+) -> RotatingContext:
+    """A client SSLContext for service-to-service calls: presents the pod's own certificate,
+    trusts the mounted CA (only it), and follows their rotation like the server does.
+
+    Defaults are the files `kubeship serve` serves with (KUBESHIP_TLS_CERT, _KEY,
+    _CLIENT_CA, which the rendered Deployment sets). Works with any client that
+    takes an SSLContext:
+
+    >>> httpx.AsyncClient(verify=outbound_context())  # doctest: +SKIP
+    """
+    chosen = []
+    for given, env in ((cert, ENV_TLS_CERT), (key, ENV_TLS_KEY), (ca, ENV_TLS_CLIENT_CA)):
+        value = given if given is not None else os.environ.get(env)
+        if not value:
+            raise ConfigError(f"outbound mTLS: pass the file or set {env} (the pod's mounted certificate)")
+        chosen.append(Path(value))
+    return RotatingContext(TlsFiles(*chosen), server=False)
