@@ -42,3 +42,22 @@ async def admin() -> dict[str, str]:
 async def login_check(password: str) -> dict[str, bool]:
     # Compares with a mounted secret; the value itself must never be printed.
     return {"ok": secret("db-password").reveal() == password}
+
+
+@app.delete("/databases/{name}", status_code=204)
+async def drop_database(name: str) -> None:
+    return None
+
+
+@app.put("/users/{user_id}/roles")
+async def set_roles(user_id: int) -> dict[str, int]:
+    return {"id": user_id}
+
+
+@app.post("/exports/{name}")
+async def export(name: str) -> dict[str, str]:
+    from kubeship.runtime.audit import audit
+
+    # The app's own record; a Secret passed by mistake is redacted, never written.
+    audit("export.create", target=name, rows=42, token=secret("db-password"))
+    return {"export": name}

@@ -114,7 +114,8 @@ def serve(
     )
 
 
-from kubeship.cli.autoscale_cmd import autoscale  # noqa: E402  (after the group exists)
+from kubeship.cli.audit_cmd import audit  # noqa: E402  (after the group exists)
+from kubeship.cli.autoscale_cmd import autoscale  # noqa: E402
 from kubeship.cli.build_cmd import build, dockerfile, push  # noqa: E402
 from kubeship.cli.check_cmd import check  # noqa: E402
 from kubeship.cli.deliver_cmd import analyze, deliver  # noqa: E402
@@ -122,6 +123,7 @@ from kubeship.cli.observe_cmd import observe  # noqa: E402
 from kubeship.cli.render_cmds import init, render, schema  # noqa: E402
 
 cli.add_command(analyze)
+cli.add_command(audit)
 cli.add_command(autoscale)
 cli.add_command(build)
 cli.add_command(check)

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from kubeship.names import HEALTH_PATH, METRICS_PATH, READY_PATH, REQUEST_ID_HEADER, UNMATCHED_ROUTE
+from kubeship.runtime import audit as audit_mod
 from kubeship.runtime import metrics as metrics_mod
 from kubeship.runtime.auth import AuthFailure
 from kubeship.runtime.config import Config
@@ -77,6 +78,7 @@ class Runtime:
         self._cors = self.settings.cors if self.settings.cors.enabled else None
         self._auth = self.settings.auth
         self._clients = self.settings.clients if self.settings.clients.enabled else None
+        self._audit = self.settings.audit
         self._log_probes = self.settings.log_probes
         self._access_log = self.settings.access_log
         self._json_errors = self.settings.json_errors
@@ -98,6 +100,8 @@ class Runtime:
             self.config = current_config()
         if self.config is not None:
             self.config.watch()
+        if self._audit is not None:
+            self._audit.open()
 
     def _after_fork(self) -> None:
         self._process_ready = False
@@ -120,6 +124,8 @@ class Runtime:
     def _process_stop(self) -> None:
         if self.config is not None:
             self.config.stop()
+        if self._audit is not None:
+            self._audit.close()
         self._fold()
         self.metrics.process_exit()
         self.log.flush()
@@ -161,6 +167,16 @@ class Runtime:
             if cors.allows_origin(origin_text):
                 cors_headers = cors.response_headers(origin_text)
 
+        trail = self._audit
+        bound = None
+        refuse_unaudited = False
+        if trail is not None:
+            request_audit = audit_mod.RequestAudit(trail, scope, rid)
+            bound = audit_mod.bind(request_audit)
+            hit = audit_mod.match(trail.operations, scope["method"], scope["path"])
+            send = _audited(send, request_audit, hit)
+            refuse_unaudited = hit is not None and not trail.healthy and not trail.fail_open
+
         status = 0
         sent = 0
         finished = False
@@ -197,7 +213,9 @@ class Runtime:
         error = None
         try:
             # 2.-3. access log, metrics and recovery wrap everything below
-            if (
+            if refuse_unaudited:
+                await _send_json(send_wrapper, 503, _UNAUDITED | {"request_id": rid})
+            elif (
                 self._clients is not None
                 and path not in _PROBE_PATHS
                 and (refused := self._clients.check(scope, path)) is not None
@@ -235,9 +253,13 @@ class Runtime:
                 pass  # the app answered before raising (Starlette sends its 500, then re-raises)
             elif status:
                 raise  # a response is half out: let the server abort the connection
+            elif isinstance(exc, audit_mod.AuditUnavailable):
+                await _send_json(send_wrapper, 503, _UNAUDITED | {"request_id": rid})
             else:
                 await _send_json(send_wrapper, 500, {"error": "internal server error", "request_id": rid})
         finally:
+            if bound is not None:
+                audit_mod.unbind(bound)
             end = perf_counter()
             self.in_flight -= 1
             # Logging and metrics happen in batches (`_fold`): per request, one tuple.
@@ -345,6 +367,49 @@ class Runtime:
             return message
 
         await self.app(scope, receive_wrapper, send)
+
+
+_UNAUDITED = {"error": "the audit trail cannot record this operation; refused (fail closed)"}
+
+
+def _audited(
+    send: Send, request: audit_mod.RequestAudit, hit: tuple[audit_mod.Operation, dict[str, str]] | None
+) -> Send:
+    """`send` that writes the audit record of a sensitive request before its response starts,
+    and answers 503 instead when that record (or an `audit()` call) could not be written."""
+    replaced = False
+    trail, scope, rid = request.trail, request.scope, request.rid
+
+    def refuse() -> Awaitable[None]:
+        nonlocal replaced
+        replaced = True
+        writer.event("error", "audit record not written; answering 503", request_id=rid, error=trail.error)
+        body = orjson.dumps(_UNAUDITED | {"request_id": rid})
+        headers = [_JSON, (b"content-length", str(len(body)).encode())]
+        return _send_both(send, {"type": "http.response.start", "status": 503, "headers": headers}, body)
+
+    def audited_send(message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start":
+            if hit is not None:
+                op, params = hit
+                record = {
+                    "kind": "request",
+                    "action": op.action,
+                    "target": scope["path"],
+                    "params": params,
+                    "outcome": message["status"],
+                    **audit_mod.request_fields(scope, rid),
+                }
+                if not trail.write(record) and not trail.fail_open:
+                    return refuse()
+            if request.refused:
+                return refuse()  # the app went on after audit() could not record
+            return send(message)
+        if replaced:
+            return _done()  # the app's body is dropped: its status was never confirmed to the client
+        return send(message)
+
+    return audited_send
 
 
 def wrap(app: ASGIApp, **kwargs: Any) -> Runtime:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kubeship.errors import ConfigError
+from kubeship.runtime.audit import AuditTrail, Operation
 from kubeship.runtime.auth import AuthPolicy
 from kubeship.runtime.cors import CorsPolicy
 from kubeship.runtime.tls import ClientPolicy
@@ -30,6 +31,13 @@ ENV_AUTH_PUBLIC = "KUBESHIP_AUTH_PUBLIC"
 ENV_AUTH_SCOPES = "KUBESHIP_AUTH_SCOPES"
 ENV_MTLS_REQUIRED = "KUBESHIP_MTLS_REQUIRED"
 ENV_MTLS_ALLOW = "KUBESHIP_MTLS_ALLOW"
+ENV_AUDIT_FILE = "KUBESHIP_AUDIT_FILE"
+ENV_AUDIT_KEY_FILE = "KUBESHIP_AUDIT_KEY_FILE"
+ENV_AUDIT_OPERATIONS = "KUBESHIP_AUDIT_OPERATIONS"
+ENV_AUDIT_FAIL_OPEN = "KUBESHIP_AUDIT_FAIL_OPEN"
+ENV_SERVICE = "KUBESHIP_SERVICE"
+ENV_VERSION = "KUBESHIP_VERSION"
+ENV_POD = "KUBESHIP_POD"
 ENV_LOG_PROBES = "KUBESHIP_LOG_PROBES"
 ENV_ACCESS_LOG = "KUBESHIP_ACCESS_LOG"
 
@@ -39,6 +47,7 @@ class RuntimeSettings:
     cors: CorsPolicy = field(default_factory=CorsPolicy)
     auth: AuthPolicy | None = None
     clients: ClientPolicy = field(default_factory=ClientPolicy)
+    audit: AuditTrail | None = None
     access_log: bool = (
         True  # off when the ingress already logs every request: saves ~1/3 of the runtime's cost
     )
@@ -71,10 +80,26 @@ class RuntimeSettings:
         clients = ClientPolicy(
             required=_bool(env, ENV_MTLS_REQUIRED), allowed=_identities(env.get(ENV_MTLS_ALLOW, ""))
         )
+        audit = None
+        if env.get(ENV_AUDIT_FILE):
+            if not env.get(ENV_AUDIT_KEY_FILE):
+                raise ConfigError(
+                    f"{ENV_AUDIT_FILE} needs {ENV_AUDIT_KEY_FILE}: the chain's HMAC key (a Secret)"
+                )
+            audit = AuditTrail(
+                path=Path(env[ENV_AUDIT_FILE]),
+                key_file=Path(env[ENV_AUDIT_KEY_FILE]),
+                operations=tuple(Operation.parse(op) for op in _csv(env.get(ENV_AUDIT_OPERATIONS, ""))),
+                fail_open=_bool(env, ENV_AUDIT_FAIL_OPEN),
+                service=env.get(ENV_SERVICE),
+                version=env.get(ENV_VERSION),
+                pod=env.get(ENV_POD),
+            )
         return cls(
             cors=cors,
             auth=auth,
             clients=clients,
+            audit=audit,
             access_log=_bool(env, ENV_ACCESS_LOG, default=True),
             log_probes=_bool(env, ENV_LOG_PROBES),
         )
