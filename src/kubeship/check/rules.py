@@ -526,13 +526,24 @@ def secret_in_env(doc: Document) -> Iterator[str | tuple[str, Path]]:
     "The pod mounts a service-account token it probably never uses: a stolen token talks to the API.",
     "set automountServiceAccountToken: false unless the app calls the Kubernetes API",
 )
-def sa_token(doc: Document) -> Iterator[str | tuple[str, Path]]:
-    for pod, _ in _workload_pods(doc):
-        if pod.get("automountServiceAccountToken") is not False:
-            yield (
-                "pod automounts a service-account token",
-                [*pod_spec_path(doc.obj.get("kind")), "automountServiceAccountToken"],
-            )
+def sa_token(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    # A token is expected where the objects bind the pod's ServiceAccount to a role: it is used.
+    bound = {
+        (str(subject.get("namespace") or doc.namespace), str(subject.get("name")))
+        for kind in ("RoleBinding", "ClusterRoleBinding")
+        for doc in index.by_kind.get(kind, [])
+        for subject in doc.obj.get("subjects") or []
+        if isinstance(subject, dict) and subject.get("kind") == "ServiceAccount"
+    }
+    for doc in index.docs:
+        for pod, _ in _workload_pods(doc):
+            account = str(pod.get("serviceAccountName") or "default")
+            if pod.get("automountServiceAccountToken") is not False and (doc.namespace, account) not in bound:
+                yield (
+                    doc,
+                    "pod automounts a service-account token",
+                    [*pod_spec_path(doc.obj.get("kind")), "automountServiceAccountToken"],
+                )
 
 
 @_register(

@@ -27,10 +27,25 @@ def scrape_job(spec: AppSpec) -> dict[str, Any]:
     sd: dict[str, Any] = {"role": "pod"}
     if spec.namespace:
         sd["namespaces"] = {"names": [spec.namespace]}
+    tls: dict[str, Any] = {}
+    if spec.tls is not None:
+        # Prometheus mounts the app's Secret (prometheus.yml `secrets:` or a volume) and scrapes with
+        # it: the pods ask every caller for a certificate of their CA, /metrics included.
+        d = f"/etc/prometheus/secrets/{spec.name}-tls"
+        tls = {
+            "scheme": "https",
+            "tls_config": {
+                "ca_file": f"{d}/ca.crt",
+                "cert_file": f"{d}/tls.crt",
+                "key_file": f"{d}/tls.key",
+                "insecure_skip_verify": False,
+            },
+        }
     return {
         "job_name": job(spec),
         "scrape_interval": spec.observe.scrape_interval,
         "metrics_path": METRICS_PATH,
+        **tls,
         "kubernetes_sd_configs": [sd],
         "relabel_configs": [
             {"source_labels": [_meta_label(LABEL_NAME)], "action": "keep", "regex": spec.name},
@@ -77,6 +92,17 @@ def service_monitor(spec: AppSpec) -> dict[str, Any]:
             }
         ],
     }
+    if spec.tls is not None:
+        secret = f"{spec.name}-tls"
+        body["endpoints"][0] |= {
+            "scheme": "https",
+            "tlsConfig": {
+                "ca": {"secret": {"name": secret, "key": "ca.crt"}},
+                "cert": {"secret": {"name": secret, "key": "tls.crt"}},
+                "keySecret": {"name": secret, "key": "tls.key"},
+                "serverName": f"{spec.service.name or spec.name}.{spec.namespace or 'default'}.svc",
+            },
+        }
     if spec.namespace:
         body["namespaceSelector"] = {"matchNames": [spec.namespace]}
     return {

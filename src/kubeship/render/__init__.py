@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubeship.masked import Secret
-from kubeship.render import config, network, rollout, scaling, workload
+from kubeship.render import config, network, rollout, scaling, security, siem, workload
 from kubeship.render.output import to_yaml
 from kubeship.spec.models import AppSpec
 
@@ -23,7 +23,12 @@ def render(
     a value renders empty, for the cluster's secret tooling to fill.
     """
     objects = [
+        security.namespace(spec),
+        security.service_account(spec),
+        *security.role(spec),
+        security.certificate(spec),
         config.config_map(spec),
+        siem.siem_config_map(spec),
         *config.secrets(spec, secret_values or {}),
         scaling.adapter_rules(spec),
         *(rollout.analysis_templates(spec) if spec.delivery else []),

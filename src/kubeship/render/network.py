@@ -6,7 +6,7 @@ from typing import Any
 
 from kubeship.names import PORT_NAME
 from kubeship.render.labels import metadata, selector
-from kubeship.spec.models import AppSpec
+from kubeship.spec.models import AppSpec, EgressPeer
 
 
 def service_name(spec: AppSpec) -> str:
@@ -46,27 +46,76 @@ def ingress(spec: AppSpec) -> dict[str, Any] | None:
         for h in ing.hosts
     ]
     meta = metadata(spec)
-    if ing.annotations:
-        meta["annotations"] = dict(sorted(ing.annotations.items()))
+    annotations = {**tls_annotations(spec), **ing.annotations}  # the spec's own win
+    if annotations:
+        meta["annotations"] = dict(sorted(annotations.items()))
     return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": meta, "spec": body}
 
 
+NGINX = "nginx.ingress.kubernetes.io/"
+
+
+def tls_annotations(spec: AppSpec) -> dict[str, str]:
+    """ingress-nginx: HTTPS to the pods, presenting the app's certificate (the pods ask for one) and
+    checking theirs; with `tls.edge`, client certificates verified at the edge too."""
+    tls, ing = spec.tls, spec.ingress
+    if tls is None or ing is None or ing.class_name != "nginx":
+        return {}
+    ns = spec.namespace or "default"
+    secret = f"{ns}/{spec.name}-tls"
+    out = {
+        NGINX + "backend-protocol": "HTTPS",
+        NGINX + "proxy-ssl-secret": secret,
+        NGINX + "proxy-ssl-verify": "on",
+        NGINX + "proxy-ssl-name": f"{service_name(spec)}.{ns}.svc",
+        NGINX + "proxy-ssl-server-name": "on",
+    }
+    if tls.edge is not None:
+        out |= {
+            NGINX + "auth-tls-secret": tls.edge.client_ca_secret,
+            NGINX + "auth-tls-verify-client": tls.edge.verify,
+            NGINX + "auth-tls-verify-depth": str(tls.edge.depth),
+            NGINX + "auth-tls-pass-certificate-to-upstream": "false",
+        }
+    return out
+
+
 def network_policy(spec: AppSpec) -> dict[str, Any] | None:
-    """Ingress to the app port from its own namespace and the listed ones; nothing else."""
-    if not spec.network_policy.enabled:
+    """Default deny both ways: in, the app port from its own namespace and the listed ones; out,
+    DNS and the declared dependencies only."""
+    np = spec.network_policy
+    if not np.enabled:
         return None
     peers: list[dict[str, Any]] = [{"podSelector": {}}]
-    peers += [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}}
-        for ns in spec.network_policy.from_namespaces
-    ]
+    peers += [_namespace(ns) for ns in np.from_namespaces]
+    body: dict[str, Any] = {
+        "podSelector": {"matchLabels": selector(spec)},
+        "policyTypes": ["Ingress"] if np.egress is None else ["Ingress", "Egress"],
+        "ingress": [{"from": peers, "ports": [{"port": PORT_NAME, "protocol": "TCP"}]}],
+    }
+    if np.egress is not None:
+        dns = {
+            "to": [{**_namespace("kube-system"), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}],
+        }
+        body["egress"] = [dns] + [_egress_rule(peer) for peer in np.egress]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": metadata(spec),
-        "spec": {
-            "podSelector": {"matchLabels": selector(spec)},
-            "policyTypes": ["Ingress"],
-            "ingress": [{"from": peers, "ports": [{"port": PORT_NAME, "protocol": "TCP"}]}],
-        },
+        "spec": body,
     }
+
+
+def _namespace(name: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
+def _egress_rule(peer: EgressPeer) -> dict[str, Any]:
+    to: dict[str, Any]
+    if peer.cidr is not None:
+        to = {"ipBlock": {"cidr": peer.cidr}}
+    else:
+        to = _namespace(peer.namespace) if peer.namespace else {}
+        to["podSelector"] = {"matchLabels": dict(sorted(peer.pods.items()))} if peer.pods else {}
+    return {"to": [to], "ports": [{"port": p, "protocol": peer.protocol} for p in peer.ports]}

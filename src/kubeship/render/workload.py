@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from kubeship.names import PORT_NAME, ROLLOUT_HASH_LABEL, env_name
+from kubeship.render import security, siem
 from kubeship.render.config import (
     CONFIG_DIR,
     CONFIG_HASH_ANNOTATION,
@@ -80,7 +81,8 @@ def template_hash_label(spec: AppSpec) -> str:
 def pod_spec(spec: AppSpec) -> dict[str, Any]:
     sec = spec.security
     pod: dict[str, Any] = {
-        "automountServiceAccountToken": sec.service_account_token,
+        "serviceAccountName": security.service_account_name(spec),
+        "automountServiceAccountToken": security.mounts_token(spec),
         "terminationGracePeriodSeconds": termination_grace_seconds(spec),
         "securityContext": {
             "runAsNonRoot": True,
@@ -93,6 +95,9 @@ def pod_spec(spec: AppSpec) -> dict[str, Any]:
     spread = topology_spread(spec)
     if spread:
         pod["topologySpreadConstraints"] = spread
+    sidecar = siem.forwarder(spec)
+    if sidecar is not None:
+        pod["initContainers"] = [sidecar]
     pod["containers"] = [container(spec)]
     pod["volumes"] = volumes(spec)
     return pod
@@ -114,10 +119,11 @@ def container(spec: AppSpec) -> dict[str, Any]:
         "requests": dict(sorted(c.resources.requests.items())),
         **({"limits": dict(sorted(c.resources.limits.items()))} if c.resources.limits else {}),
     }
-    out["livenessProbe"] = _probe(c.probes.liveness)
-    out["readinessProbe"] = _probe(c.probes.readiness)
+    https = spec.tls is not None
+    out["livenessProbe"] = _probe(c.probes.liveness, https)
+    out["readinessProbe"] = _probe(c.probes.readiness, https)
     if c.probes.startup is not None:
-        out["startupProbe"] = _probe(c.probes.startup)
+        out["startupProbe"] = _probe(c.probes.startup, https)
     out["securityContext"] = {
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": spec.security.read_only_root_filesystem,
@@ -145,7 +151,7 @@ def env_vars(spec: AppSpec) -> list[dict[str, Any]]:
             {"name": env_name(key, ""), "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
             for key in sorted(secret.keys)
         ]
-    return env
+    return env + security.tls_env(spec) + siem.audit_env(spec)
 
 
 def volumes(spec: AppSpec) -> list[dict[str, Any]]:
@@ -158,7 +164,11 @@ def volumes(spec: AppSpec) -> list[dict[str, Any]]:
         vols.append(
             {"name": "secrets", "projected": {"sources": [{"secret": {"name": name}} for name in mounted]}}
         )
-    return vols
+    if spec.tls is not None:
+        vols.append(
+            {"name": "tls", "secret": {"secretName": security.tls_secret_name(spec), "defaultMode": 0o440}}
+        )
+    return vols + siem.audit_volumes(spec)
 
 
 def volume_mounts(spec: AppSpec) -> list[dict[str, Any]]:
@@ -167,7 +177,9 @@ def volume_mounts(spec: AppSpec) -> list[dict[str, Any]]:
         mounts.append({"name": "config", "mountPath": CONFIG_DIR, "readOnly": True})
     if any(s.mount for s in spec.secrets.values()):
         mounts.append({"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True})
-    return mounts
+    if spec.tls is not None:
+        mounts.append({"name": "tls", "mountPath": security.TLS_DIR, "readOnly": True})
+    return mounts + siem.audit_mounts(spec)
 
 
 def topology_spread(spec: AppSpec) -> list[dict[str, Any]]:
@@ -189,8 +201,13 @@ def topology_spread(spec: AppSpec) -> list[dict[str, Any]]:
     ]
 
 
-def _probe(probe: Probe) -> dict[str, Any]:
-    out: dict[str, Any] = {"httpGet": {"path": probe.path, "port": PORT_NAME}}
+def _probe(probe: Probe, https: bool) -> dict[str, Any]:
+    # The kubelet does not verify the certificate and presents none: the runtime lets
+    # /healthz and /readyz through without one (see kubeship.runtime.tls).
+    get: dict[str, Any] = {"path": probe.path, "port": PORT_NAME}
+    if https:
+        get["scheme"] = "HTTPS"
+    out: dict[str, Any] = {"httpGet": get}
     if probe.initial_delay_seconds:
         out["initialDelaySeconds"] = probe.initial_delay_seconds
     out |= {

@@ -436,11 +436,50 @@ class Availability(Model):
     disruption_budget: Disruption | None = Disruption()
 
 
+class RbacRule(Model):
+    """One PolicyRule of the app's Role: only what the app itself calls on the API server."""
+
+    api_groups: list[str] = Field(default_factory=lambda: [""], description='"" is the core group.')
+    resources: list[str] = Field(min_length=1)
+    verbs: list[
+        Literal["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]
+    ] = Field(min_length=1)
+    resource_names: list[str] | None = None
+
+
 class Security(Model):
     run_as_user: int = Field(10001, ge=1)
     run_as_group: int = Field(10001, ge=1)
     read_only_root_filesystem: bool = True
-    service_account_token: bool = False
+    service_account_token: bool = Field(
+        False, description="Mount an API token; implied by rbac (a Role is useless without one)."
+    )
+    rbac: list[RbacRule] = Field(
+        default_factory=list, description="The app's Role (its own ServiceAccount, bound in its namespace)."
+    )
+    pod_security: Literal["restricted", "baseline"] | None = Field(
+        "restricted",
+        description="Render the namespace (spec.namespace) with this Pod Security Standard enforced; "
+        "null when the platform owns the Namespace object.",
+    )
+
+
+class EgressPeer(Model):
+    """A dependency the app calls: pods (by labels, optionally in another namespace) or a CIDR."""
+
+    namespace: Name | None = None
+    pods: dict[str, str] | None = Field(None, description="Pod labels; none: every pod of the namespace.")
+    cidr: str | None = Field(None, description="An address block outside the cluster, e.g. 10.2.0.0/16.")
+    ports: list[Annotated[int, Field(ge=1, le=65535)]] = Field(min_length=1)
+    protocol: Literal["TCP", "UDP"] = "TCP"
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> EgressPeer:
+        if self.cidr is not None and (self.namespace is not None or self.pods is not None):
+            raise PydanticCustomError("egress", "give cidr, or namespace/pods, not both", {})
+        if self.cidr is None and self.namespace is None and self.pods is None:
+            raise PydanticCustomError("egress", "give cidr, namespace or pods: where the app connects", {})
+        return self
 
 
 class NetworkPolicy(Model):
@@ -449,6 +488,35 @@ class NetworkPolicy(Model):
         default_factory=list,
         description="Namespaces allowed in besides the app's own (ingress controller, monitoring).",
     )
+    egress: list[EgressPeer] | None = Field(
+        default_factory=list,
+        description="Where the app may connect besides DNS (default-deny otherwise); null: no egress rule.",
+    )
+
+
+class EdgeTls(Model):
+    """Client certificates at the Ingress (ingress-nginx verifies them before proxying)."""
+
+    client_ca_secret: str = Field(description="namespace/name of a Secret whose ca.crt signs clients.")
+    verify: Literal["on", "optional"] = "on"
+    depth: int = Field(1, ge=1, le=5, description="Certificate chain depth accepted.")
+
+
+class Tls(Model):
+    """mTLS on the app's port, with a cert-manager Certificate that rotates without a restart."""
+
+    issuer: Name = Field(description="The cert-manager Issuer (or ClusterIssuer) that signs it.")
+    issuer_kind: Literal["Issuer", "ClusterIssuer"] = "Issuer"
+    mtls: bool = Field(True, description="Every path but the probes needs a client certificate of the CA.")
+    duration: Duration = Field("2160h", description="90 days, cert-manager's default lifetime.")
+    renew_before: Duration = Field(
+        "720h", description="Renew 30 days ahead: a failing issuer has a month to be fixed."
+    )
+    trust_domain: str = Field("cluster.local", description="SPIFFE trust domain of the URI SAN.")
+    allow: dict[Annotated[str, Field(pattern=r"^/")], list[str]] = Field(
+        default_factory=dict, description="Path prefix → client identities (URI/DNS SAN or CN) allowed."
+    )
+    edge: EdgeTls | None = None
 
 
 def _duration(value: Any) -> str:
@@ -801,6 +869,34 @@ class Build(Model):
         return f"{self.base}@{self.base_digest}" if self.base_digest else self.base
 
 
+class Siem(Model):
+    """Where the audit records go: an rsyslog sidecar, RFC 5424 over TCP with TLS (RFC 5425)."""
+
+    address: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")] = Field(
+        description="host:port of the SIEM's syslog-over-TLS listener (6514 is the standard port)."
+    )
+    ca_secret: Name = Field(description="Secret with ca.crt: the CA that signed the SIEM's certificate.")
+    image: str = Field(
+        "docker.io/rsyslog/syslog_appliance_alpine:8.2404.0", description="Any image with rsyslogd and gtls."
+    )
+    retention_days: int = Field(
+        180, ge=180, description="Kept by the SIEM (MLPS 2.0 asks at least 180); written on the ConfigMap."
+    )
+
+
+class Audit(Model):
+    """Sensitive operations recorded in a tamper-evident trail (see kubeship.runtime.audit)."""
+
+    operations: list[Annotated[str, Field(pattern=r"^[A-Za-z]+ /\S*$")]] = Field(
+        min_length=1, description="METHOD /route/{param}, e.g. DELETE /databases/{name}."
+    )
+    key_secret: Name = Field(description="Secret with the chain's HMAC key under `key` (32+ random chars).")
+    fail_open: bool = Field(
+        False, description="false: a sensitive request fails (503) if it can't be recorded."
+    )
+    siem: Siem | None = None
+
+
 class AppSpec(Model):
     """Everything kubeship derives a deployment from."""
 
@@ -827,6 +923,8 @@ class AppSpec(Model):
     alerts: list[AlertRule] = Field(default_factory=list)
     alerting: Alerting | None = None
     delivery: Delivery | None = None
+    tls: Tls | None = None
+    audit: Audit | None = None
 
 
 class SpecFile(AppSpec):
@@ -870,6 +968,50 @@ def reference_errors(spec: AppSpec) -> list[tuple[Loc, str]]:
                     (loc, f"no receiver {name!r} under alerting.receivers (defined: {', '.join(names)})")
                 )
     errors += _delivery_errors(spec)
+    errors += _security_errors(spec)
+    return errors
+
+
+def _security_errors(spec: AppSpec) -> list[tuple[Loc, str]]:
+    errors: list[tuple[Loc, str]] = []
+    tls, audit, np = spec.tls, spec.audit, spec.network_policy
+    if tls is not None and tls.allow and not tls.mtls:
+        errors.append((("tls", "allow"), "client identities need client certificates: set tls.mtls: true"))
+    if (
+        tls is not None
+        and tls.edge is not None
+        and (spec.ingress is None or spec.ingress.class_name != "nginx")
+    ):
+        errors.append(
+            (
+                ("tls", "edge"),
+                "edge client certificates are ingress-nginx settings: add ingress with className: nginx",
+            )
+        )
+    if audit is not None:
+        wanted = [(("audit", "keySecret"), audit.key_secret, "key")]
+        if audit.siem is not None:
+            wanted.append((("audit", "siem", "caSecret"), audit.siem.ca_secret, "ca.crt"))
+        for loc, name, key in wanted:
+            declared = spec.secrets.get(name)
+            if declared is None or (not declared.external and key not in declared.keys):
+                errors.append(
+                    (
+                        loc,
+                        f"declare it under secrets: {name}: {{keys: {{{key}: {{fromEnv: ...}}}}}} "
+                        "(or external: true if the cluster has it), so it is rendered or checked like the others",
+                    )
+                )
+    if audit is not None and audit.siem is not None and np.enabled and np.egress is not None:
+        port = int(audit.siem.address.rpartition(":")[2])
+        if not any(peer.cidr is not None and port in peer.ports for peer in np.egress):
+            errors.append(
+                (
+                    ("audit", "siem", "address"),
+                    f"egress is default-deny and nothing allows the SIEM: add networkPolicy.egress: "
+                    f"[{{cidr: <SIEM address>/32, ports: [{port}]}}]",
+                )
+            )
     return errors
 
 
