@@ -21,7 +21,9 @@ def test_render_to_stdout_is_a_stream_kubectl_takes() -> None:
     docs = list(YAML(typ="safe").load_all(result.stdout))
     kinds = [d["kind"] for d in docs]
     assert (
-        kinds[:3] == ["ServiceAccount", "ConfigMap", "Secret"] and "Rollout" in kinds and "HorizontalPodAutoscaler" in kinds
+        kinds[:3] == ["ServiceAccount", "ConfigMap", "Secret"]
+        and "Rollout" in kinds
+        and "HorizontalPodAutoscaler" in kinds
     )  # prod releases through Argo Rollouts (environments.prod.delivery)
     assert "canary-cli-pw" not in result.stdout + result.stderr
     for doc in docs:
