@@ -179,3 +179,38 @@ def test_spec_errors(change: str, error: str) -> None:
 
     with pytest.raises(SpecError, match=error):
         parse_spec("name: a\nversion: '1'\nimage: {name: a, tag: '1'}\n" + change)
+
+
+def test_cluster_audit_policy_is_valid_and_keeps_secret_bodies_out() -> None:
+    from kubeship.check import Options, check_documents, load_documents
+    from tests.conftest import run_cli
+
+    r = run_cli("audit", "policy")
+    assert r.returncode == 0 and "--audit-log-maxage=180" in r.stdout
+    docs, loaded = load_documents(r.stdout, "policy.yaml")
+    assert [*loaded, *check_documents(docs, Options())] == []  # strict: audit.k8s.io/v1 schema bundled
+    from kubeship.render.cluster_audit import policy
+
+    rules = policy()["rules"]
+
+    def level(group: str, resource: str, verb: str) -> str:
+        """The first matching rule decides, as in the API server."""
+        for rule in rules:
+            if "users" in rule or "userGroups" in rule or "nonResourceURLs" in rule:
+                continue
+            if "verbs" in rule and verb not in rule["verbs"]:
+                continue
+            if "resources" in rule and not any(
+                g["group"] == group and resource in g["resources"] for g in rule["resources"]
+            ):
+                continue
+            return str(rule["level"])
+        return "None"
+
+    assert level("", "secrets", "get") == level("", "secrets", "update") == "Metadata"  # never the body
+    assert level("rbac.authorization.k8s.io", "clusterrolebindings", "create") == "RequestResponse"
+    assert level("", "namespaces", "delete") == "RequestResponse"
+    assert level("", "persistentvolumeclaims", "delete") == "RequestResponse"
+    assert level("", "pods/exec", "create") == "Metadata"
+    assert level("apps", "deployments", "patch") == "Metadata"
+    assert level("apps", "deployments", "list") == "None"

@@ -48,6 +48,7 @@ _OWN_GROUPS = {
     "argoproj.io/v1alpha1": "argo-rollouts.yaml",
     "kustomize.config.k8s.io/v1beta1": "kustomize.yaml",  # kustomization.yaml: not an object, but
     "kustomize.config.k8s.io/v1alpha1": "kustomize.yaml",  # it sits among the manifests checked
+    "audit.k8s.io/v1": "audit.yaml",  # the API server's audit Policy: a file, kept with the manifests
 }
 
 

@@ -21,6 +21,29 @@ def audit() -> None:
 
 
 @audit.command()
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write here instead of stdout.")
+def policy(output: Path | None) -> None:
+    """The API server's audit Policy (audit.k8s.io/v1) for the cluster's sensitive operations.
+
+    Secrets at Metadata only, RBAC changes and namespace/volume deletions at
+    RequestResponse, exec/attach at Metadata; the kube-apiserver flags that keep
+    the log 180 days are in the header.
+    """
+    from kubeship.render.cluster_audit import apiserver_flags
+    from kubeship.render.cluster_audit import policy as make_policy
+    from kubeship.render.output import to_yaml
+
+    header = "# kube-apiserver flags (static pod manifest or your distribution's config):\n"
+    header += "".join(f"#   {flag}\n" for flag in apiserver_flags())
+    text = header + to_yaml([make_policy()])
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+        click.echo(f"wrote {output}", err=True)
+
+
+@audit.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--key-file",

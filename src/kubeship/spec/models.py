@@ -999,7 +999,7 @@ def _security_errors(spec: AppSpec) -> list[tuple[Loc, str]]:
                     (
                         loc,
                         f"declare it under secrets: {name}: {{keys: {{{key}: {{fromEnv: ...}}}}}} "
-                        "(or external: true if the cluster has it), so it is rendered or checked like the others",
+                        "(or external: true if the cluster has it), to be rendered and checked",
                     )
                 )
     if audit is not None and audit.siem is not None and np.enabled and np.egress is not None:
