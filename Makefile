@@ -56,6 +56,7 @@ bench: venv
 	$(BIN)/python benchmarks/simulate.py
 	$(BIN)/python benchmarks/deliver.py
 	$(BIN)/python benchmarks/serve.py
+	$(BIN)/python benchmarks/serve_tls.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
