@@ -989,7 +989,7 @@ def _security_errors(spec: AppSpec) -> list[tuple[Loc, str]]:
             )
         )
     if audit is not None:
-        wanted = [(("audit", "keySecret"), audit.key_secret, "key")]
+        wanted: list[tuple[Loc, str, str]] = [(("audit", "keySecret"), audit.key_secret, "key")]
         if audit.siem is not None:
             wanted.append((("audit", "siem", "caSecret"), audit.siem.ca_secret, "ca.crt"))
         for loc, name, key in wanted:
