@@ -214,3 +214,20 @@ def test_cluster_audit_policy_is_valid_and_keeps_secret_bodies_out() -> None:
     assert level("", "pods/exec", "create") == "Metadata"
     assert level("apps", "deployments", "patch") == "Metadata"
     assert level("apps", "deployments", "list") == "None"
+
+
+def test_tls_clients_check_a_name_the_certificate_holds_without_a_namespace() -> None:
+    """No namespace in the spec: only the short Service name is known, and everyone uses it."""
+    from kubeship.observe.scrape import service_monitor
+
+    spec = parse_spec(
+        "name: a\nversion: '1'\nimage: {name: a, tag: '1'}\ntls: {issuer: ca}\n"
+        "ingress: {className: nginx, hosts: [{host: a.example.com}]}\n"
+    )
+    objects = by_kind(render(spec))
+    names = objects["Certificate"][0]["spec"]["dnsNames"]
+    assert (
+        objects["Ingress"][0]["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-ssl-name"]
+        in names
+    )
+    assert service_monitor(spec)["spec"]["endpoints"][0]["tlsConfig"]["serverName"] in names

@@ -188,3 +188,22 @@ def test_fail_open_when_the_spec_says_so(serve: Any, tmp_path: Path) -> None:
     svc = serve_audited(serve, tmp_path, "/dev/full", KUBESHIP_AUDIT_FAIL_OPEN="true")
     assert httpx.delete(svc.url + "/databases/orders").status_code == 204
     svc.wait_log(lambda r: r.get("msg") == "audit trail write failed" and r.get("fail_open") is True)
+
+
+def test_verify_refuses_hostile_files_quickly_and_clearly(tmp_path: Path) -> None:
+    key = tmp_path / "k"
+    key.write_text(KEY)
+    cases = {
+        "empty": b"",
+        "huge-line": b"x" * (3 << 20) + b"\n",
+        "nested": b"[" * 5000 + b"]" * 5000 + b"\n",
+        "binary": bytes(range(256)) * 16 + b"\n",
+        "wrong-types": b'{"chain": [1], "seq": "0", "prev": 1, "kid": {}, "mac": null}\n',
+    }
+    for name, content in cases.items():
+        (tmp_path / name).write_bytes(content)
+        r = run_cli("audit", "verify", str(tmp_path / name), "--key-file", str(key), timeout=20)
+        assert "Traceback" not in r.stderr, name
+        assert r.returncode == 1, (name, r.stdout, r.stderr)
+    empty = run_cli("audit", "verify", str(tmp_path / "empty"), "--key-file", str(key))
+    assert "no audit records" in empty.stdout  # a writer always starts with `open`: emptied

@@ -14,6 +14,7 @@ from kubeship.names import (
 )
 from kubeship.observe.promql import job
 from kubeship.render.labels import metadata, selector
+from kubeship.render.network import service_host
 from kubeship.spec.models import AppSpec
 
 
@@ -100,7 +101,7 @@ def service_monitor(spec: AppSpec) -> dict[str, Any]:
                 "ca": {"secret": {"name": secret, "key": "ca.crt"}},
                 "cert": {"secret": {"name": secret, "key": "tls.crt"}},
                 "keySecret": {"name": secret, "key": "tls.key"},
-                "serverName": f"{spec.service.name or spec.name}.{spec.namespace or 'default'}.svc",
+                "serverName": service_host(spec),
             },
         }
     if spec.namespace:

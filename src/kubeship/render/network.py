@@ -13,6 +13,22 @@ def service_name(spec: AppSpec) -> str:
     return spec.service.name or spec.name
 
 
+def service_dns_names(spec: AppSpec) -> list[str]:
+    """The names the Service answers to in the cluster; only the short one when the spec leaves the
+    namespace to `kubectl -n` (the others cannot be known)."""
+    svc = service_name(spec)
+    if not spec.namespace:
+        return [svc]
+    ns = spec.namespace
+    return [svc, f"{svc}.{ns}", f"{svc}.{ns}.svc", f"{svc}.{ns}.svc.cluster.local"]
+
+
+def service_host(spec: AppSpec) -> str:
+    """The name in-cluster TLS clients (ingress-nginx, Prometheus) check: one the certificate holds."""
+    names = service_dns_names(spec)
+    return names[2] if len(names) > 2 else names[0]
+
+
 def service(spec: AppSpec) -> dict[str, Any]:
     svc = spec.service
     port: dict[str, Any] = {"name": PORT_NAME, "port": svc.port, "targetPort": PORT_NAME, "protocol": "TCP"}
@@ -67,7 +83,7 @@ def tls_annotations(spec: AppSpec) -> dict[str, str]:
         NGINX + "backend-protocol": "HTTPS",
         NGINX + "proxy-ssl-secret": secret,
         NGINX + "proxy-ssl-verify": "on",
-        NGINX + "proxy-ssl-name": f"{service_name(spec)}.{ns}.svc",
+        NGINX + "proxy-ssl-name": service_host(spec),
         NGINX + "proxy-ssl-server-name": "on",
     }
     if tls.edge is not None:

@@ -14,7 +14,7 @@ from kubeship.names import (
     MANAGER,
 )
 from kubeship.render.labels import metadata
-from kubeship.render.network import service_name
+from kubeship.render.network import service_dns_names
 from kubeship.spec.models import AppSpec
 
 TLS_DIR = "/etc/kubeship/tls"
@@ -98,14 +98,6 @@ def spiffe_id(spec: AppSpec) -> str | None:
     return f"spiffe://{spec.tls.trust_domain}/ns/{spec.namespace}/sa/{service_account_name(spec)}"
 
 
-def dns_names(spec: AppSpec) -> list[str]:
-    svc = service_name(spec)
-    if not spec.namespace:
-        return [svc]
-    ns = spec.namespace
-    return [svc, f"{svc}.{ns}", f"{svc}.{ns}.svc", f"{svc}.{ns}.svc.cluster.local"]
-
-
 def certificate(spec: AppSpec) -> dict[str, Any] | None:
     """The pod's certificate: server and client auth (it calls others with it too), renewed early,
     a new private key on every renewal; the kubelet refreshes the mount, the runtime re-reads it."""
@@ -116,8 +108,8 @@ def certificate(spec: AppSpec) -> dict[str, Any] | None:
         "secretName": tls_secret_name(spec),
         "duration": tls.duration,
         "renewBefore": tls.renew_before,
-        "commonName": dns_names(spec)[0],
-        "dnsNames": dns_names(spec),
+        "commonName": service_dns_names(spec)[0],
+        "dnsNames": service_dns_names(spec),
     }
     uri = spiffe_id(spec)
     if uri:

@@ -101,7 +101,9 @@ def verify(
     verdict = Verdict()
     state: dict[str, tuple[int, str]] = {}  # chain → (last seq, last mac)
     closed: set[str] = set()
-    seen_macs: dict[tuple[str, int], str] = {}
+    checkpoints = [cp for cp in checkpoints if isinstance(cp.get("seq"), int)]
+    wanted = {(str(cp.get("chain")), cp["seq"]) for cp in checkpoints}
+    seen_macs: dict[tuple[str, int], str] = {}  # only the (chain, seq) a checkpoint names
     for source, number, raw in lines:
         where = f"{source}:{number}"
         if not raw.strip():
@@ -157,17 +159,23 @@ def verify(
                 Problem(where, f"chain {chain} seq {seq}: does not follow the record before")
             )
         state[chain] = (seq, str(record["mac"]))
-        seen_macs[(chain, seq)] = str(record["mac"])
+        if (chain, seq) in wanted:
+            seen_macs[(chain, seq)] = str(record["mac"])
         if record.get("kind") == "close":
             closed.add(chain)
+    if verdict.records == 0 and not verdict.problems:
+        verdict.problems.append(
+            Problem(
+                "",
+                "no audit records at all (every chain starts with an open record): emptied, or not a trail",
+            )
+        )
     verdict.chains = len(state)
     for chain in state:
         if chain not in closed:
             verdict.open_chains.append(chain)
     for cp in checkpoints:
-        chain, seq, mac = str(cp.get("chain")), cp.get("seq"), cp.get("mac")
-        if not isinstance(seq, int):
-            continue
+        chain, seq, mac = str(cp.get("chain")), cp["seq"], cp.get("mac")
         if seen_macs.get((chain, seq)) != mac:
             last = state.get(chain)
             where = f"the file ends at seq {last[0]}" if last else "the file has no record of it"
@@ -247,6 +255,7 @@ class AuditTrail:
         self._last_checkpoint = time.monotonic()
         self.error: str | None = None
         self._key = self._read_key()
+        self._kid = key_id(self._key)
         self.chain = ""
 
     def _read_key(self) -> bytes:
@@ -282,7 +291,7 @@ class AuditTrail:
                 "chain": self.chain,
                 "seq": self._seq,
                 "prev": self._prev,
-                "kid": key_id(self._key),
+                "kid": self._kid,
                 "service": self.service,
                 "version": self.version,
                 "pod": self.pod,
@@ -410,8 +419,19 @@ def _safe(value: Any) -> Any:
     return text if len(text) <= MAX_CONTEXT_VALUE else text[:MAX_CONTEXT_VALUE] + "…"
 
 
+MAX_RECORD_BYTES = 1 << 20  # a record is a few hundred bytes; rsyslog forwards at most 64 KiB
+
+
 def read_lines(paths: Iterable[Path]) -> Iterator[tuple[str, int, bytes]]:
+    """(file, line number, line) of every line; a line past MAX_RECORD_BYTES is yielded cut (so it
+    is reported as not a record) and the rest of it skipped, never held in memory whole."""
     for path in paths:
         with path.open("rb") as fh:
-            for number, raw in enumerate(fh, 1):
+            number = 0
+            while raw := fh.readline(MAX_RECORD_BYTES + 1):
+                number += 1
+                if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
+                    while (rest := fh.readline(MAX_RECORD_BYTES)) and not rest.endswith(b"\n"):
+                        pass
+                    raw = raw[:MAX_RECORD_BYTES]
                 yield str(path), number, raw

@@ -31,6 +31,7 @@ import socket
 import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,22 @@ def _check_port_free(host: str, port: int) -> None:
             raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
+def start_drain(options: ServeOptions, drain: DrainState, then: Callable[[], None]) -> None:
+    """SIGTERM's first step, for either server: readiness 503 now, `then` (stop) after the window."""
+    from kubeship.runtime.log import writer
+
+    drain.start()
+    writer.event(
+        "info",
+        "SIGTERM: draining; readiness now 503",
+        drain_seconds=options.drain_seconds,
+        shutdown_timeout=options.shutdown_timeout,
+    )
+    timer = threading.Timer(options.drain_seconds, then)
+    timer.daemon = True
+    timer.start()
+
+
 def _run_granian(options: ServeOptions, drain: DrainState) -> None:
     from granian.server import MPServer
 
@@ -173,17 +190,7 @@ def _run_granian(options: ServeOptions, drain: DrainState) -> None:
         def signal_handler_interrupt(self, signum: int | None = None, *args: Any, **kwargs: Any) -> None:
             if signum == signal.SIGTERM and not self.draining and options.drain_seconds > 0:
                 self.draining = True
-                drain.start()
-                writer.event(
-                    "info",
-                    "SIGTERM: draining; readiness now 503",
-                    drain_seconds=options.drain_seconds,
-                    shutdown_timeout=options.shutdown_timeout,
-                )
-                stop = super().signal_handler_interrupt
-                timer = threading.Timer(options.drain_seconds, stop)
-                timer.daemon = True
-                timer.start()
+                start_drain(options, drain, then=super().signal_handler_interrupt)
                 return
             writer.event("info", "stopping: closing listeners, finishing in-flight requests")
             super().signal_handler_interrupt()

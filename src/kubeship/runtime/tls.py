@@ -233,10 +233,11 @@ class ClientPolicy:
 
     required: bool = False
     allowed: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    _ordered: tuple[tuple[str, frozenset[str]], ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ordered = sorted(self.allowed.items(), key=lambda item: -len(item[0]))
-        object.__setattr__(self, "_ordered", tuple(ordered))
+        object.__setattr__(self, "_ordered", tuple(ordered))  # frozen: set once, longest prefix first
 
     @property
     def enabled(self) -> bool:
@@ -246,10 +247,10 @@ class ClientPolicy:
         """None when allowed; else the status and JSON body (never the certificate itself)."""
         who = client_identity(scope)
         if who is None:
-            if self.required or any(path.startswith(p) for p, _ in self._ordered):  # type: ignore[attr-defined]
+            if self.required or any(path.startswith(p) for p, _ in self._ordered):
                 return 401, {"error": "a verified client certificate is required (mTLS)"}
             return None
-        for prefix, identities in self._ordered:  # type: ignore[attr-defined]
+        for prefix, identities in self._ordered:
             if path.startswith(prefix):
                 if who in identities:
                     return None

@@ -29,6 +29,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from kubeship.runtime.drain import DrainState
 from kubeship.runtime.log import writer
+from kubeship.runtime.serve import has_uvloop, start_drain
 from kubeship.runtime.tls import RotatingContext, TlsFiles, set_serving_context, tls_extension
 
 
@@ -60,16 +61,7 @@ def run(options: Any, drain: DrainState, files: TlsFiles, loader: Any) -> None:
         nonlocal draining
         if signum == signal.SIGTERM and not draining and options.drain_seconds > 0:
             draining = True
-            drain.start()
-            writer.event(
-                "info",
-                "SIGTERM: draining; readiness now 503",
-                drain_seconds=options.drain_seconds,
-                shutdown_timeout=options.shutdown_timeout,
-            )
-            timer = threading.Timer(options.drain_seconds, stop.set)
-            timer.daemon = True
-            timer.start()
+            start_drain(options, drain, then=stop.set)
             return
         stop.set()
 
@@ -107,8 +99,6 @@ def run(options: Any, drain: DrainState, files: TlsFiles, loader: Any) -> None:
 
 
 def _worker(options: Any, files: TlsFiles, loader: Any, sock: socket.socket) -> None:
-    from kubeship.runtime.serve import has_uvloop
-
     app = loader()
     server_ctx = RotatingContext(files)
     set_serving_context(server_ctx)
