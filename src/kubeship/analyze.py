@@ -24,53 +24,32 @@ from kubeship.deliver.analysis import (
     resolve_args,
 )
 from kubeship.errors import AnalysisError, UsageError
+from kubeship.limits import LimitError, check_size, limits, load_yaml_all
 from kubeship.promsnap import instant_query
 
 TEMPLATE_KINDS = ("AnalysisTemplate", "ClusterAnalysisTemplate")
 SUPPORTED = ("prometheus",)
-# No real AnalysisTemplate comes near these; an alias bomb or a hostile nesting does at once.
-MAX_TEMPLATE_BYTES = 4 * 2**20
-MAX_NODES = 100_000  # counted with aliases expanded, as resolving the arguments would walk them
-MAX_DEPTH = 64
-
-
-def _bounded(doc: Any, where: str) -> None:
-    """Refuse, in at most MAX_NODES steps, a document that expands past the limits."""
-    budget = MAX_NODES
-    stack = [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
-        budget -= 1
-        if budget < 0:
-            raise UsageError(
-                f"{where}: expands to over {MAX_NODES:,} values (YAML aliases?); an AnalysisTemplate needs "
-                "a few hundred: write it out without nested anchors"
-            )
-        if depth > MAX_DEPTH:
-            raise UsageError(f"{where}: nested deeper than {MAX_DEPTH} levels; not an AnalysisTemplate")
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        stack += [(child, depth + 1) for child in children]
 
 
 def load_template(path: Path, name: str | None = None) -> dict[str, Any]:
     """The AnalysisTemplate in `path` (a file may hold several objects: `name` picks one)."""
     try:
-        if path.stat().st_size > MAX_TEMPLATE_BYTES:
-            limit = MAX_TEMPLATE_BYTES // 2**20
-            raise UsageError(f"{path}: larger than {limit} MiB; not an AnalysisTemplate")
-        docs = list(yaml.safe_load_all(path.read_text()))
+        bound = limits()
+        size = path.stat().st_size
+        check_size(size, bound, 0)
+        docs = load_yaml_all(path.read_text(), bound)
+    except ValueError as exc:  # KUBESHIP_INPUT_LIMITS itself is wrong (UnicodeDecodeError is below)
+        if isinstance(exc, UnicodeDecodeError):
+            raise UsageError(f"{path}: not text (UTF-8); give the YAML of an AnalysisTemplate") from None
+        raise UsageError(str(exc)) from None
+    except LimitError as exc:
+        raise UsageError(exc.located(str(path))) from None
     except OSError as exc:
         raise UsageError(f"{path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not text (UTF-8); give the YAML of an AnalysisTemplate") from None
-    except RecursionError:
-        raise UsageError(f"{path}: nested too deeply to be an AnalysisTemplate") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise UsageError(f"{where}: not YAML ({getattr(exc, 'problem', exc)})") from None
-    for i, doc in enumerate(docs):
-        _bounded(doc, f"{path} (document {i + 1})")
     templates = [d for d in docs if isinstance(d, dict) and d.get("kind") in TEMPLATE_KINDS]
     if name is not None:
         templates = [t for t in templates if _name(t) == name]

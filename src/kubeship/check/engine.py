@@ -158,10 +158,15 @@ def load_config(text: str, source: str) -> CheckConfig:
     `kubernetesVersion`, `customChecks` (see kubeship.check.custom). ValueError names the problem."""
     import yaml
 
+    from kubeship.limits import LimitError, Limits, load_yaml_all
+
     try:
-        data = yaml.safe_load(text) or {}
+        docs = load_yaml_all(text, Limits())
     except yaml.YAMLError as exc:
         raise ValueError(f"{source}: invalid YAML: {exc}") from None
+    except LimitError as exc:
+        raise ValueError(exc.located(source)) from None
+    data = (docs[0] if docs else None) or {}
     if not isinstance(data, dict):
         raise ValueError(f"{source}: expected a mapping at the top level")
     known = {"select", "skip", "ignore", "externalRefs", "kubernetesVersion", "customChecks"}

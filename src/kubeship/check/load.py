@@ -13,6 +13,7 @@ import yaml
 from kubeship.check import fork
 from kubeship.check.heap import paused_gc
 from kubeship.check.model import Document, Finding, Severity
+from kubeship.limits import LimitError, Limits, violations
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -29,6 +30,7 @@ class _PositionLoader(_Loader):  # type: ignore[misc, valid-type]
     Only the marks are kept, not the node tree: holding thousands of trees slows everything after."""
 
     nodes: list[yaml.Node]
+    max_depth: int
 
     def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
         if kind is not yaml.ScalarNode or not implicit[0]:
@@ -43,7 +45,7 @@ class _PositionLoader(_Loader):  # type: ignore[misc, valid-type]
     def construct_document(self, node: yaml.Node) -> Any:
         self.nodes.append(node)
         try:
-            return self._plain(node, {})
+            return self._plain(node, {}, 1)
         except (TypeError, yaml.YAMLError):  # an unhashable key, a bad tag: PyYAML's own path says where
             self._forget()
             return super().construct_document(node)
@@ -55,14 +57,20 @@ class _PositionLoader(_Loader):  # type: ignore[misc, valid-type]
         self.constructed_objects.clear()
         self.recursive_objects.clear()
 
-    def _plain(self, node: yaml.Node, seen: dict[int, Any]) -> Any:
+    def _plain(self, node: yaml.Node, seen: dict[int, Any], depth: int) -> Any:
         """SafeConstructor's result for plain maps, lists and strings, without its generic machinery
-        (PyYAML's own constructors for every other tag, and for merge keys); aliases stay shared."""
+        (PyYAML's own constructors for every other tag, and for merge keys); aliases stay shared.
+        `depth` bounds nesting (a stream with anchors was bounded, aliases included, before)."""
         if id(node) in seen:
             return seen[id(node)]
         tag = node.tag
         if tag == _STR:
             return node.value
+        if depth > self.max_depth:
+            mark = node.start_mark
+            what = f"nested more than {self.max_depth} levels"
+            raise LimitError("depth", self.max_depth, what, mark.line + 1, mark.column + 1)
+        depth += 1
         if tag == _MAP:
             out: dict[Any, Any] = {}
             seen[id(node)] = out
@@ -71,14 +79,16 @@ class _PositionLoader(_Loader):  # type: ignore[misc, valid-type]
                     del seen[id(node)]
                     return self.construct_object(node, deep=True)
                 # strings inline: most nodes are, and a call per scalar is most of the cost
-                out[key.value if key.tag == _STR else self._plain(key, seen)] = (
-                    value.value if value.tag == _STR else self._plain(value, seen)
+                out[key.value if key.tag == _STR else self._plain(key, seen, depth)] = (
+                    value.value if value.tag == _STR else self._plain(value, seen, depth)
                 )
             return out
         if tag == _SEQ:
             items: list[Any] = []
             seen[id(node)] = items
-            items.extend(item.value if item.tag == _STR else self._plain(item, seen) for item in node.value)
+            items.extend(
+                item.value if item.tag == _STR else self._plain(item, seen, depth) for item in node.value
+            )
             return items
         return self.construct_object(node, deep=True)
 
@@ -100,16 +110,20 @@ class _ShapeLoader(_Loader):  # type: ignore[misc, valid-type]
         pass
 
 
-def load_documents(text: str, file: str, *, parallel: bool = False) -> tuple[list[Document], list[Finding]]:
-    """Objects of a multi-document stream (`List` kinds flattened) and parse findings.
+def load_documents(
+    text: str, file: str, *, parallel: bool = False, bound: Limits | None = None
+) -> tuple[list[Document], list[Finding]]:
+    """Objects of a multi-document stream (`List` kinds flattened) and parse findings; a document
+    over `bound` (an alias bomb, absurd nesting or size) is a KS007 finding and is not built.
 
     `parallel`: a large stream is cut in two at a document boundary and the second half parsed in a
     forked process meanwhile; the result is the same as reading it in one piece."""
+    bound = bound or Limits()
     cut = _halfway(text) if parallel else None
     if cut is None:
-        return _load_piece(text, file)
+        return _load_piece(text, file, bound)
     (docs, findings), (spans, more) = fork.in_two(
-        lambda: _load_piece(text[:cut], file, whole=text), lambda: _load_spans(text[cut:], file)
+        lambda: _load_piece(text[:cut], file, bound, whole=text), lambda: _load_spans(text[cut:], file, bound)
     )
     if any(f.rule == "KS001" for f in findings):
         return docs, findings  # as in one piece: nothing after a syntax error is read
@@ -128,30 +142,85 @@ def _halfway(text: str) -> int | None:
     return found.start() if found else None
 
 
-def _load_spans(text: str, file: str) -> tuple[list[tuple[Any, int, int, int, int, str]], list[Finding]]:
+def _load_spans(
+    text: str, file: str, bound: Limits
+) -> tuple[list[tuple[Any, int, int, int, int, str]], list[Finding]]:
     """What the forked half sends back: objects and positions, not its copy of the text."""
-    docs, findings = _load_piece(text, file)
+    docs, findings = _load_piece(text, file, bound)
     return [(d.obj, d.line, *(d.source or (text, 0, 0, 0))[1:], d.origin) for d in docs], findings
 
 
-def _load_piece(text: str, file: str, whole: str | None = None) -> tuple[list[Document], list[Finding]]:
+def _load_piece(
+    text: str, file: str, bound: Limits, whole: str | None = None
+) -> tuple[list[Document], list[Finding]]:
     """`text` read; `whole`: the stream `text` begins, which the documents' spans point into."""
     loader = _PositionLoader(text)
     loader.nodes = []
+    loader.max_depth = bound.depth
     docs: list[Document] = []
     findings: list[Finding] = []
+    over = _over_limits(text, bound) if _may_alias(text) else {}
     with paused_gc():
-        _load(loader, file, text if whole is None else whole, docs, findings)
+        _load(loader, file, text if whole is None else whole, docs, findings, over, bound)
     return docs, findings
 
 
-def _load(
-    loader: _PositionLoader, file: str, text: str, docs: list[Document], findings: list[Finding]
-) -> None:
+_BEFORE_ANCHOR = frozenset(" \t\n[{,:")
+_NOT_ANCHOR_NAME = frozenset(" \t\r\n[]{},")
+
+
+def _may_alias(text: str) -> bool:
+    """Whether the text has an anchor (`&name` where a node starts): without one there is no alias
+    and nothing expands. A quick pass over the few `&` real manifests hold (URLs, prose)."""
+    at = text.find("&")
+    while at != -1:
+        if (at == 0 or text[at - 1] in _BEFORE_ANCHOR) and text[at + 1 : at + 2] not in _NOT_ANCHOR_NAME:
+            return True
+        at = text.find("&", at + 1)
+    return False
+
+
+def _over_limits(text: str, bound: Limits) -> dict[int, LimitError]:
+    """Documents over a limit, by index, from a pass over the parser's events (nothing built)."""
+    found: dict[int, LimitError] = {}
     try:
-        while loader.check_data():
-            data = loader.get_data()
-            _collect(data, loader.nodes.pop() if loader.nodes else None, file, docs, findings, text)
+        for index, error in violations(yaml.parse(text, Loader=_Loader), bound):
+            found[index] = error
+    except yaml.YAMLError:
+        pass  # the load that follows reports it where it is
+    return found
+
+
+def _limit_finding(file: str, error: LimitError) -> Finding:
+    hint = f"{error.remedy()}; the document was not read"
+    return Finding(file, error.line, "KS007", Severity.ERROR, error.problem(), hint)
+
+
+def _load(
+    loader: _PositionLoader,
+    file: str,
+    text: str,
+    docs: list[Document],
+    findings: list[Finding],
+    over: dict[int, LimitError],
+    bound: Limits,
+) -> None:
+    index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if index in over:
+                findings.append(_limit_finding(file, over[index]))
+            else:
+                try:
+                    data = loader.construct_document(node)
+                except LimitError as error:
+                    findings.append(_limit_finding(file, error))
+                else:
+                    composed = loader.nodes.pop() if loader.nodes else None
+                    _collect(data, composed, file, docs, findings, text, bound)
+            loader.nodes.clear()
+            index += 1
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 1) if mark else 1
@@ -177,11 +246,22 @@ KS004_HINT = "every Kubernetes object needs apiVersion and kind"
 
 
 def _collect(
-    data: Any, node: yaml.Node | None, file: str, docs: list[Document], findings: list[Finding], text: str
+    data: Any,
+    node: yaml.Node | None,
+    file: str,
+    docs: list[Document],
+    findings: list[Finding],
+    text: str,
+    bound: Limits,
 ) -> None:
     if data is None:
         return  # an empty document (a trailing ---)
     line = node.start_mark.line + 1 if node is not None else 1
+    if node is not None and node.end_mark.index - node.start_mark.index > bound.scalar:
+        error = _oversized(text, node, bound)  # rare: only a document larger than one value may be
+        if error is not None:
+            findings.append(_limit_finding(file, error))
+            return
     if not isinstance(data, dict):
         message = f"{NOT_AN_OBJECT}: a {type(data).__name__}, not a mapping"
         findings.append(Finding(file, line, "KS004", Severity.ERROR, message, KS004_HINT))
@@ -190,7 +270,7 @@ def _collect(
         items = _child(node, "items")
         item_nodes = items.value if isinstance(items, yaml.SequenceNode) else []
         for i, item in enumerate(data["items"]):
-            _collect(item, item_nodes[i] if i < len(item_nodes) else node, file, docs, findings, text)
+            _collect(item, item_nodes[i] if i < len(item_nodes) else node, file, docs, findings, text, bound)
         return
     missing = [k for k in ("apiVersion", "kind") if not data.get(k)]
     if missing:  # both missing: likely not a manifest at all; one missing: a manifest with a mistake
@@ -203,6 +283,22 @@ def _collect(
         return
     span = (text, node.start_mark.index, node.end_mark.index, node.start_mark.column) if node else None
     docs.append(Document(data, file, line, span, _origin(text, node.start_mark.index) if node else ""))
+
+
+def _oversized(text: str, node: yaml.Node, bound: Limits) -> LimitError | None:
+    """A document too large, or holding a value too large (its events, scanned again)."""
+    start, end = node.start_mark.index, node.end_mark.index
+    if end - start > bound.bytes:
+        what = f"document of {end - start:,} bytes"
+        return LimitError("bytes", bound.bytes, what, node.start_mark.line + 1)
+    piece = " " * node.start_mark.column + text[start:end]
+    try:
+        for _, error in violations(yaml.parse(piece, Loader=_Loader), bound):
+            error.line += node.start_mark.line
+            return error
+    except yaml.YAMLError:
+        return None
+    return None
 
 
 def _origin(text: str, start: int) -> str:

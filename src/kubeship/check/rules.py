@@ -77,6 +77,10 @@ for _id, _name, _sev, _summary, _hint in (
     ("KS006", "api-deprecated", Severity.WARNING,
      "The apiVersion still works in the target version but is removed in a later one.",
      "Move to the replacement apiVersion before upgrading the cluster."),
+    ("KS007", "input-limit", Severity.ERROR,
+     "A document goes over an input limit (aliases expanding to millions of values, absurd nesting "
+     "or size): it is not read, so a hostile file cannot exhaust memory or time.",
+     "A genuine file: raise the limit named, e.g. KUBESHIP_INPUT_LIMITS=nodes=5000000,depth=200."),
 ):  # fmt: skip
     RULES[_id] = Rule(_id, _name, _sev, "schema", _summary, _hint)
 

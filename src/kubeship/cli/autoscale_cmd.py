@@ -11,6 +11,7 @@ from typing import Any, Literal
 import click
 
 from kubeship.errors import UsageError
+from kubeship.limits import LimitError, Limits, limits, load_json, load_yaml_all
 
 
 @click.group()
@@ -27,7 +28,9 @@ def _decide(snapshot: Path, hpa_file: Path | None = None) -> dict[str, object]:
     except OSError as exc:
         raise UsageError(f"{snapshot}: cannot read ({exc.strerror})") from None
     try:
-        data = json.loads(text)
+        data = load_json(text, _bound())
+    except LimitError as exc:
+        raise UsageError(exc.located(str(snapshot))) from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{snapshot}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     if not isinstance(data, dict):
@@ -42,6 +45,13 @@ def _decide(snapshot: Path, hpa_file: Path | None = None) -> dict[str, object]:
         raise UsageError(f"{snapshot}: unexpected shape ({type(exc).__name__}: {exc})") from None
 
 
+def _bound() -> Limits:
+    try:
+        return limits()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _hpa_from(path: Path) -> dict[str, object]:
     """The HPA of a kubeship.yaml (rendered) or the first HorizontalPodAutoscaler in a manifest."""
     import yaml
@@ -51,7 +61,9 @@ def _hpa_from(path: Path) -> dict[str, object]:
     except OSError as exc:
         raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
     try:
-        docs = [d for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+        docs = [d for d in load_yaml_all(text, _bound()) if isinstance(d, dict)]
+    except LimitError as exc:
+        raise UsageError(exc.located(str(path))) from None
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: not YAML ({exc})") from None
     for doc in docs:

@@ -87,7 +87,12 @@ def check(
     )
     from kubeship.check.engine import CheckConfig, load_config, reportable
     from kubeship.check.load import NOT_AN_OBJECT
+    from kubeship.limits import limits
 
+    try:
+        bound = limits()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     config = CheckConfig()
     default_config = Path(".kubeship-check.yaml")
     if config_path is None and default_config.is_file():
@@ -142,7 +147,7 @@ def check(
             ignore_file = Path(name).parent / ".dockerignore"
             findings += lint_dockerfile(text, name, has_dockerignore=ignore_file.is_file())
             continue
-        d, f = load_documents(text, name, parallel=True)
+        d, f = load_documents(text, name, parallel=True, bound=bound)
         if not d and f and all(x.message.startswith(NOT_AN_OBJECT) for x in f):
             foreign[name] = text  # no object at all: judged once the Kustomize patches are known
             continue

@@ -20,6 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from kubeship.errors import ConfigError
+from kubeship.limits import LimitError, Limits, limits, load_json, load_ruamel
 from kubeship.names import CONFIG_ENV_PREFIX, env_name
 from kubeship.runtime.log import LogWriter, writer
 
@@ -162,7 +163,7 @@ def load_mount(path: Path) -> dict[str, Any]:
             if entry.suffix in PARSED_SUFFIXES:
                 values.update(parse_mapping(entry))
             else:
-                values[entry.name] = _read_text(entry).removesuffix("\n")
+                values[entry.name] = _read_text(entry, "scalar", _bound().scalar).removesuffix("\n")
         return values
     if path.is_file():
         return parse_mapping(path)
@@ -171,21 +172,23 @@ def load_mount(path: Path) -> dict[str, Any]:
 
 def parse_mapping(path: Path) -> dict[str, Any]:
     """A YAML or JSON file whose top level is a mapping, with positions in errors."""
-    text = _read_text(path)
-    if path.suffix == ".json":
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    else:
-        try:
-            data = YAML(typ="safe", pure=True).load(text)
-        except MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-            raise ConfigError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
-        except YAMLError as exc:
-            raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    bound = _bound()
+    text = _read_text(path, "bytes", bound.bytes)
+    try:
+        if path.suffix == ".json":
+            data = load_json(text, bound)
+        else:
+            data = load_ruamel(YAML(typ="safe", pure=True), text, bound)
+    except LimitError as exc:
+        raise ConfigError(exc.located(str(path))) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
+    except YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -208,8 +211,19 @@ def fingerprint(path: Path) -> Fingerprint:
     return tuple(out)
 
 
-def _read_text(path: Path) -> str:
+def _bound() -> Limits:
     try:
+        return limits()
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _read_text(path: Path, name: str, limit: int) -> str:
+    """The file's text; one larger than `limit` bytes is refused before it is read."""
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise ConfigError(LimitError(name, limit, f"file of {size:,} bytes", 0).located(str(path)))
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror or type(exc).__name__}") from None

@@ -9,6 +9,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from kubeship.errors import SpecError
+from kubeship.limits import LimitError, limits, load_ruamel
 
 
 def pin_image_digest(path: Path, digest: str) -> None:
@@ -19,9 +20,13 @@ def pin_image_digest(path: Path, digest: str) -> None:
     yaml.preserve_quotes = True
     yaml.width = 4096
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"))
+        data = load_ruamel(yaml, path.read_text(encoding="utf-8"), limits())
     except OSError as exc:
         raise SpecError(f"{path}: cannot read: {exc}") from None
+    except LimitError as exc:
+        raise SpecError(exc.located(str(path))) from None
+    except ValueError as exc:  # KUBESHIP_INPUT_LIMITS itself
+        raise SpecError(str(exc)) from None
     image = data.get("image") if isinstance(data, dict) else None
     if not isinstance(image, dict):
         raise SpecError(f"{path}: no image: mapping to pin")

@@ -22,6 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from kubeship.errors import SpecError
+from kubeship.limits import LimitError, limits, load_ruamel
 from kubeship.spec.models import AppSpec, SpecFile, reference_errors
 
 Loc = tuple[str | int, ...]
@@ -102,7 +103,11 @@ def _without_environments(data: Any) -> dict[str, Any]:
 def _read_yaml(text: str, source: str) -> tuple[Any, Positions]:
     yaml = YAML(typ="rt", pure=True)
     try:
-        doc = yaml.load(text)
+        doc = load_ruamel(yaml, text, limits())
+    except ValueError as exc:  # KUBESHIP_INPUT_LIMITS itself is wrong
+        raise SpecError(str(exc)) from None
+    except LimitError as exc:
+        raise SpecError(exc.located(source)) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
