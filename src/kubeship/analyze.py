@@ -61,7 +61,7 @@ def load_template(path: Path, name: str | None = None) -> dict[str, Any]:
     return templates[0]
 
 
-def _name(template: dict[str, Any]) -> Any:
+def _name(template: Mapping[str, Any]) -> Any:
     meta = template.get("metadata")
     return meta.get("name") if isinstance(meta, dict) else None
 
@@ -71,7 +71,7 @@ def prepare(template: Mapping[str, Any], args: Mapping[str, str], once: bool = F
     try:
         metrics = metrics_from_template(resolve_args(template, args))
     except TemplateError as exc:
-        raise AnalysisError(f"{(template.get('metadata') or {}).get('name', 'template')}: {exc}") from None
+        raise AnalysisError(f"{_name(template) or 'template'}: {exc}") from None
     unsupported = [f"{m.name} ({m.provider_name})" for m in metrics if m.provider_name not in SUPPORTED]
     if unsupported:
         raise AnalysisError(

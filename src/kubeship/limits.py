@@ -209,6 +209,13 @@ def load_yaml_all(text: str, bound: Limits) -> list[Any]:
 
 def load_ruamel(yaml: Any, text: str, bound: Limits) -> Any:
     """`yaml.load(text)` for a ruamel.yaml `YAML()` instance, after `scan` has passed the text."""
+    import warnings
+
+    from ruamel.yaml.error import ReusedAnchorWarning
+
+    # An anchor defined twice is valid YAML (the last one counts): not a warning on stderr, which the
+    # runtime's JSON log does not own. A filter, not catch_warnings: that is not thread-safe.
+    warnings.filterwarnings("ignore", category=ReusedAnchorWarning)
     check_size(len(text), bound)
     scan(yaml.parse(text), bound)
     return yaml.load(text)

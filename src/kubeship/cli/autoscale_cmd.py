@@ -41,7 +41,7 @@ def _decide(snapshot: Path, hpa_file: Path | None = None) -> dict[str, object]:
         return run(data)
     except SnapshotError as exc:
         raise UsageError(f"{snapshot}: {exc}") from None
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{snapshot}: unexpected shape ({type(exc).__name__}: {exc})") from None
 
 

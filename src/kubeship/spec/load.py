@@ -119,7 +119,14 @@ def _read_yaml(text: str, source: str) -> tuple[Any, Positions]:
     if not isinstance(doc, CommentedMap):
         raise SpecError(f"{source}:1:1: expected a mapping (name: ..., image: ...) at the top level")
     positions: Positions = {(): (1, 1)}
-    return _plain(doc, (), positions), positions
+    try:
+        return _plain(doc, (), positions), positions
+    except _KeyError as exc:
+        raise SpecError(f"{source}:{exc}") from None
+
+
+class _KeyError(Exception):
+    """A key no spec field can have (its position and the problem)."""
 
 
 def _plain(node: Any, loc: Loc, positions: Positions) -> Any:
@@ -128,6 +135,8 @@ def _plain(node: Any, loc: Loc, positions: Positions) -> Any:
         out = {}
         for key, value in node.items():
             line, col = node.lc.key(key)
+            if not isinstance(key, str | int | float | bool):  # `? [a, b]`, a tagged or null key
+                raise _KeyError(f"{line + 1}:{col + 1}: a key must be a plain name, like `replicas`")
             positions[(*loc, str(key))] = (line + 1, col + 1)
             if not isinstance(value, CommentedMap | CommentedSeq):  # a mapping's problems point at its key
                 vline, vcol = node.lc.value(key)
