@@ -71,6 +71,7 @@ def test_scale_up_on_cpu() -> None:
         ("AbleToScale", "True", "SucceededRescale"),
         ("ScalingActive", "True", "ValidMetricFound"),
         ("ScalingLimited", "False", "DesiredWithinRange"),
+        ("ScaledToZero", "False", "NotScaledToZero"),  # set on every rescale while HPAScaleToZero is on
     ]
     assert result["currentMetrics"] == [
         {

@@ -53,7 +53,16 @@ def decide(snapshot: Json) -> Json:
         raise SnapshotError(
             f"spec.minReplicas ({min_replicas}) is greater than spec.maxReplicas ({max_replicas})"
         )
-    settings, downscale_window = _settings(snapshot.get("controller") or {})
+    controller = snapshot.get("controller") or {}
+    gates = feature_gates(controller)
+    metric_specs = spec.get("metrics") or []
+    has_object_or_external = any(m.get("type") in ("Object", "External") for m in metric_specs)
+    if min_replicas == 0 and not (gates["HPAScaleToZero"] and has_object_or_external):
+        raise SnapshotError(
+            "spec.minReplicas 0 needs the HPAScaleToZero feature gate (controller.featureGates) and an "
+            "Object or External metric; the API server rejects it otherwise"
+        )
+    settings, downscale_window = _settings(controller, spec.get("behavior"), gates)
     memory = _memory(snapshot.get("memory") or {})
     conditions: list[Json] = [
         _cond(
@@ -65,8 +74,41 @@ def decide(snapshot: Json) -> Json:
     ]
     metrics_status: list[Json] = []
     desired = current
+    # Scale to zero (KEP-2021): the HPA wakes a workload at zero only if it put it there itself.
+    scaled_to_zero = gates["HPAScaleToZero"] and _status_condition(hpa, "ScaledToZero") is True
+    previous = _previous_scaled_to_zero(hpa) if gates["HPAScaleToZero"] else None
+    if previous is not None:
+        conditions.append(previous)
 
-    if current == 0:
+    def rescaled(to: int) -> None:
+        _set(
+            conditions,
+            "AbleToScale",
+            True,
+            "SucceededRescale",
+            f"the HPA controller was able to update the target scale to {to}",
+        )
+        if gates["HPAScaleToZero"]:
+            if current > 0 and to == 0 and min_replicas == 0 and has_object_or_external:
+                _set(
+                    conditions,
+                    "ScaledToZero",
+                    True,
+                    "ScaledToZero",
+                    "the HPA controller scaled the workload to zero",
+                )
+            else:
+                _set(
+                    conditions,
+                    "ScaledToZero",
+                    False,
+                    "NotScaledToZero",
+                    "the HPA controller did not scale the workload to zero",
+                )
+
+    if current == 0 and not (
+        (min_replicas != 0 and scaled_to_zero) or (scaled_to_zero and has_object_or_external)
+    ):
         _set(
             conditions,
             "ScalingActive",
@@ -75,15 +117,16 @@ def decide(snapshot: Json) -> Json:
             "scaling is disabled since the replica count of the target is zero",
         )
         return _result(0, current, conditions, metrics_status, memory)
-    if current > max_replicas or current < min_replicas:
+    if current > max_replicas or (current < min_replicas and current != 0):
         desired = max_replicas if current > max_replicas else min_replicas
+        rescaled(desired)  # at once, no metrics read: upstream sets no other condition on this pass
         return _result(desired, current, conditions, metrics_status, memory)
 
     pods = [_pod(p) for p in snapshot.get("pods") or []]
     proposals: list[int | None] = []
     first_failure: Json | None = None
     steps: list[Json] = []
-    for metric in spec.get("metrics") or []:
+    for metric in metric_specs:
         try:
             proposal, status, samples = _metric(
                 metric, snapshot, pods, current, status_replicas, settings, now
@@ -126,17 +169,14 @@ def decide(snapshot: Json) -> Json:
     _set(conditions, "AbleToScale", True, decision.able_to_scale_reason, "")
     _set(conditions, "ScalingLimited", decision.limited, decision.limited_reason, "")
     memory = decision.memory
-    if decision.replicas != current:
-        _set(
-            conditions,
-            "AbleToScale",
-            True,
-            "SucceededRescale",
-            f"the HPA controller was able to update the target scale to {decision.replicas}",
-        )
+    final = decision.replicas
+    if current == 0 and min_replicas != 0 and scaled_to_zero and final < min_replicas:
+        final = min_replicas  # woken from zero with minReplicas raised since: not below it
+    if final != current:
+        rescaled(final)
         if behavior_json is not None:
-            memory = normalize.store_scale_event(behavior, memory, current, decision.replicas, now)
-    out = _result(decision.replicas, current, conditions, metrics_status, memory)
+            memory = normalize.store_scale_event(behavior, memory, current, final, now)
+    out = _result(final, current, conditions, metrics_status, memory)
     out["explanation"] = {
         "metrics": steps,
         "proposed": combined,
@@ -355,10 +395,61 @@ def _container(c: Json) -> Container:
     return Container(c.get("name", ""), {k: _milli(v) for k, v in requests.items()})
 
 
-def _settings(controller: Json) -> tuple[Settings, float]:
+# Feature gates the engine follows, with their defaults in the newest version `check` validates
+# against (1.37): HPAScaleToZero beta (on), HPAConfigurableTolerance beta since 1.35 (on).
+DEFAULT_GATES: dict[str, bool] = {"HPAScaleToZero": True, "HPAConfigurableTolerance": True}
+
+
+def feature_gates(controller: Json) -> dict[str, bool]:
+    """`controller.featureGates` over the defaults; an unknown gate is named, not ignored."""
+    given = controller.get("featureGates") or {}
+    if not isinstance(given, dict):
+        raise SnapshotError("controller.featureGates: expected a mapping of gate names to true/false")
+    unknown = sorted(set(given) - set(DEFAULT_GATES))
+    if unknown:
+        raise SnapshotError(
+            f"controller.featureGates: {', '.join(unknown)} not followed by the engine "
+            f"(known: {', '.join(DEFAULT_GATES)})"
+        )
+    return {**DEFAULT_GATES, **{k: bool(v) for k, v in given.items()}}
+
+
+def _status_condition(hpa: Json, kind: str) -> bool | None:
+    for c in (hpa.get("status") or {}).get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == kind:
+            return c.get("status") == "True"
+    return None
+
+
+def _previous_scaled_to_zero(hpa: Json) -> Json | None:
+    """The ScaledToZero condition the HPA holds: kept as it is on a pass that does not rescale."""
+    for c in (hpa.get("status") or {}).get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == "ScaledToZero":
+            return _cond(
+                "ScaledToZero", c.get("status") == "True", str(c.get("reason", "")), str(c.get("message", ""))
+            )
+    return None
+
+
+def tolerances(behavior: Json | None, default: float, configurable: bool = True) -> Tolerances:
+    """behavior.scale{Up,Down}.tolerance (Quantities, e.g. "0.05" or "50m") over the controller's."""
+
+    def one(direction: str) -> float:
+        rules = (behavior or {}).get(direction) or {}
+        if not configurable or rules.get("tolerance") is None:
+            return default
+        value = _milli(rules["tolerance"]) / 1000
+        if value < 0:
+            raise SnapshotError(f"spec.behavior.{direction}.tolerance must be greater than or equal to zero")
+        return value
+
+    return Tolerances(scale_down=one("scaleDown"), scale_up=one("scaleUp"))
+
+
+def _settings(controller: Json, behavior: Json | None, gates: dict[str, bool]) -> tuple[Settings, float]:
     tolerance = float(controller.get("tolerance", replicas.DEFAULT_TOLERANCE))
     settings = Settings(
-        Tolerances(tolerance, tolerance),
+        tolerances(behavior, tolerance, gates["HPAConfigurableTolerance"]),
         float(controller.get("cpuInitializationPeriodSeconds", replicas.DEFAULT_CPU_INITIALIZATION_PERIOD)),
         float(controller.get("initialReadinessDelaySeconds", replicas.DEFAULT_INITIAL_READINESS_DELAY)),
     )

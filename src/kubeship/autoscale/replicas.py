@@ -293,6 +293,9 @@ def per_pod_replicas(
 ) -> tuple[int, int]:
     """Get{Object,External}PerPodMetricReplicas (AverageValue targets) → (replicas, average)."""
     replicas = status_replicas
+    if status_replicas == 0:  # scaling from zero: Go's x/0 is +Inf (any usage) or NaN (none, no change)
+        replicas = min(MAX_INT32, math.ceil(value / target_average)) if value > 0 else 0
+        return replicas, min(MAX_INT64, value)
     ratio = value / (target_average * status_replicas)
     if not settings.tolerances.is_within(ratio):
         replicas = min(MAX_INT32, math.ceil(value / target_average))
