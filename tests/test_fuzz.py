@@ -38,10 +38,21 @@ def _snapshot_with_a_string_pod_metric() -> str:
         ("analysis", "apiVersion: argoproj.io/v1alpha1\nkind: AnalysisTemplate\nmetadata:\n  na"),
         ("spec", "? !!python/object:os.system : \u00e9"),
         ("snapshot", _snapshot_with_a_string_pod_metric()),
+        ("spec", "name: web\nx: &l1 [a, *l1]\n"),
     ],
 )
 def test_inputs_fuzzing_found(loader: str, text: str) -> None:
     assert attempt(loader, text) == "refused"
+
+
+def test_a_recursive_alias_in_a_manifest_is_refused_not_walked() -> None:
+    """Found at input 9,4xx of scripts/fuzz.py: check grew to 24 GB validating a Secret whose data held
+    `&l1 [*l0, *l1]` (a list inside itself)."""
+    from kubeship.check import load_documents
+
+    text = "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata:\n  l1: &l1 [x, *l1]\n"
+    docs, findings = load_documents(text, "s.yaml")
+    assert docs == [] and [(f.rule, f.line) for f in findings] == [("KS007", 5)]
 
 
 def test_memory_stayed_bounded_while_fuzzing() -> None:

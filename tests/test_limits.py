@@ -110,6 +110,14 @@ def test_merge_keys_count_what_they_copy(library: str) -> None:
         scan(events("\n".join(lines), library), Limits(nodes=50_000))
 
 
+@pytest.mark.parametrize("library", ["pyyaml", "ruamel"])
+def test_a_value_that_contains_itself_is_refused(library: str) -> None:
+    """PyYAML builds `&a [*a]` as a list inside itself: a schema validator walks it forever."""
+    for text in ("a: &a [x, *a]\n", "a: &a {b: {c: *a}}\n"):
+        with pytest.raises(LimitError, match="contains itself"):
+            scan(events(text, library), Limits())
+
+
 def test_scalar_alias_count_and_document_size() -> None:
     with pytest.raises(LimitError) as caught:
         scan(events("a: " + "x" * 101 + "\n", "pyyaml"), Limits(scalar=100))

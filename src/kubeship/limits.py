@@ -148,6 +148,9 @@ def _document(stream: Iterator[Any], start: int, bound: Limits) -> None:
             _add(stack, anchors, anchor, count, below + 1)
         elif kind == "AliasEvent":
             aliases += 1
+            if any(frame[2] == event.anchor for frame in stack):  # `&a [*a]`: a value inside itself
+                what = "contains itself through an alias, so it expands without end"
+                raise LimitError("nodes", bound.nodes, what, *_at(mark))
             count, levels = anchors.get(event.anchor, (1, 0))  # an unknown anchor: the parser says so
             nodes += count
             if aliases > bound.aliases:

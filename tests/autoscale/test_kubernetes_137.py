@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (Kubernetes-shaped fixtures read better unwrapped)
 """What kube-controller-manager 1.33–1.37 does that older engines did not: tolerance per direction
 (HPAConfigurableTolerance), scale to zero and back (HPAScaleToZero, the ScaledToZero condition), the
 conditions of the immediate rescale when replicas are out of [min, max], and Pods metrics with
@@ -13,21 +12,46 @@ import pytest
 from kubeship.autoscale.decide import SnapshotError, decide
 from tests.autoscale.test_decide import conditions, pod, snapshot
 
-QUEUE = {"type": "External", "external": {"metric": {"name": "queue_lag"}, "target": {"type": "AverageValue", "averageValue": "100"}}}
+QUEUE = {
+    "type": "External",
+    "external": {"metric": {"name": "queue_lag"}, "target": {"type": "AverageValue", "averageValue": "100"}},
+}
 
 
-def queue(current: int, lag: int, *, min_replicas: int = 0, status: list[dict[str, str]] | None = None, gates: dict[str, bool] | None = None, behavior: dict[str, Any] | None = None) -> dict[str, Any]:
+def queue(
+    current: int,
+    lag: int,
+    *,
+    min_replicas: int = 0,
+    status: list[dict[str, str]] | None = None,
+    gates: dict[str, bool] | None = None,
+    behavior: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     spec: dict[str, Any] = {"minReplicas": min_replicas, "metrics": [QUEUE]}
     if behavior is not None:
         spec["behavior"] = behavior
-    snap = snapshot(current, [], spec=spec, externalMetrics={"queue_lag": [{"metricName": "queue_lag", "value": str(lag), "timestamp": "2027-01-15T08:00:00Z"}]})
+    snap = snapshot(
+        current,
+        [],
+        spec=spec,
+        externalMetrics={
+            "queue_lag": [{"metricName": "queue_lag", "value": str(lag), "timestamp": "2027-01-15T08:00:00Z"}]
+        },
+    )
     snap["horizontalPodAutoscaler"]["status"] = {"conditions": status or []}
     if gates is not None:
         snap["controller"] = {"featureGates": gates}
     return snap
 
 
-STZ_TRUE = [{"type": "ScaledToZero", "status": "True", "reason": "ScaledToZero", "message": "the HPA controller scaled the workload to zero"}]
+STZ_TRUE = [
+    {
+        "type": "ScaledToZero",
+        "status": "True",
+        "reason": "ScaledToZero",
+        "message": "the HPA controller scaled the workload to zero",
+    }
+]
 
 
 # -- scale to zero -----------------------------------------------------------------------------
@@ -55,7 +79,10 @@ def test_at_zero_with_no_work_it_stays_and_keeps_its_condition() -> None:
 
 def test_a_workload_someone_else_set_to_zero_stays_paused() -> None:
     """No ScaledToZero=True: the zero is an operator's pause, as before the feature."""
-    for status in ([], [{"type": "ScaledToZero", "status": "False", "reason": "NotScaledToZero", "message": ""}]):
+    for status in (
+        [],
+        [{"type": "ScaledToZero", "status": "False", "reason": "NotScaledToZero", "message": ""}],
+    ):
         result = decide(queue(0, 5000, status=status))
         assert result["desiredReplicas"] == 0
         assert ("ScalingActive", "False", "ScalingDisabled") in conditions(result)
@@ -91,13 +118,19 @@ def test_out_of_range_rescales_at_once_with_upstreams_conditions(current: int, e
         ("AbleToScale", "True", "SucceededRescale"),
         ("ScaledToZero", "False", "NotScaledToZero"),
     ]
-    assert result["conditions"][0]["message"] == f"the HPA controller was able to update the target scale to {expected}"
+    assert (
+        result["conditions"][0]["message"]
+        == f"the HPA controller was able to update the target scale to {expected}"
+    )
 
 
 # -- tolerance per direction -------------------------------------------------------------------------
 
 
-CPU_AVERAGE = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "AverageValue", "averageValue": "1"}}}
+CPU_AVERAGE = {
+    "type": "Resource",
+    "resource": {"name": "cpu", "target": {"type": "AverageValue", "averageValue": "1"}},
+}
 
 
 @pytest.mark.parametrize(
@@ -115,13 +148,23 @@ CPU_AVERAGE = {"type": "Resource", "resource": {"name": "cpu", "target": {"type"
 def test_tolerance_per_direction(cpu: str, behavior: dict[str, Any] | None, expected: int) -> None:
     spec: dict[str, Any] = {"minReplicas": 1, "maxReplicas": 20, "metrics": [CPU_AVERAGE]}
     if behavior is not None:
-        spec["behavior"] = {**behavior, "scaleDown": {"stabilizationWindowSeconds": 0, **behavior.get("scaleDown", {})}}
+        spec["behavior"] = {
+            **behavior,
+            "scaleDown": {"stabilizationWindowSeconds": 0, **behavior.get("scaleDown", {})},
+        }
     assert decide(snapshot(10, [cpu] * 10, spec=spec))["desiredReplicas"] == expected
 
 
 def test_the_tolerance_gate_off_ignores_the_fields() -> None:
-    spec = {"minReplicas": 1, "maxReplicas": 20, "metrics": [CPU_AVERAGE], "behavior": {"scaleUp": {"tolerance": "0.01"}}}
-    snap = snapshot(10, ["1080m"] * 10, spec=spec, controller={"featureGates": {"HPAConfigurableTolerance": False}})
+    spec = {
+        "minReplicas": 1,
+        "maxReplicas": 20,
+        "metrics": [CPU_AVERAGE],
+        "behavior": {"scaleUp": {"tolerance": "0.01"}},
+    }
+    snap = snapshot(
+        10, ["1080m"] * 10, spec=spec, controller={"featureGates": {"HPAConfigurableTolerance": False}}
+    )
     assert decide(snap)["desiredReplicas"] == 10
     assert decide(snapshot(10, ["1080m"] * 10, spec=spec))["desiredReplicas"] == 11
 
@@ -132,13 +175,37 @@ def test_the_tolerance_gate_off_ignores_the_fields() -> None:
 def test_pods_metric_with_missing_pods_at_ratio_one_fills_them_with_zero_as_upstream() -> None:
     """calcPlainMetricReplicas: `usageRatio < 1.0` fills missing pods with the target, anything else
     (1.0 included) with 0; the new ratio 0.5 then scales 4 → 2 (Resource metrics fill nothing at 1.0)."""
-    metric = {"type": "Pods", "pods": {"metric": {"name": "rps"}, "target": {"type": "AverageValue", "averageValue": "100"}}}
-    items = [{"describedObject": {"kind": "Pod", "name": f"web-{i}"}, "metricName": "rps", "value": "100", "timestamp": "2027-01-15T08:00:00Z"} for i in range(2)]
-    snap = snapshot(4, [], spec={"minReplicas": 1, "metrics": [metric], "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}}, customMetrics={"rps": items})
+    metric = {
+        "type": "Pods",
+        "pods": {"metric": {"name": "rps"}, "target": {"type": "AverageValue", "averageValue": "100"}},
+    }
+    items = [
+        {
+            "describedObject": {"kind": "Pod", "name": f"web-{i}"},
+            "metricName": "rps",
+            "value": "100",
+            "timestamp": "2027-01-15T08:00:00Z",
+        }
+        for i in range(2)
+    ]
+    snap = snapshot(
+        4,
+        [],
+        spec={
+            "minReplicas": 1,
+            "metrics": [metric],
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}},
+        },
+        customMetrics={"rps": items},
+    )
     snap["pods"] = [pod(i) for i in range(4)]
     assert decide(snap)["desiredReplicas"] == 2
 
 
 def test_resource_metric_with_missing_pods_at_ratio_one_stays() -> None:
-    snap = snapshot(4, ["500m", "500m"], spec={"minReplicas": 1, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}})
+    snap = snapshot(
+        4,
+        ["500m", "500m"],
+        spec={"minReplicas": 1, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}},
+    )
     assert decide(snap)["desiredReplicas"] == 4  # 50 % of a 1-core request against a 50 % target: exactly 1.0
