@@ -63,6 +63,18 @@ def test_an_empty_queue_scales_to_zero_and_says_so() -> None:
     assert ("ScaledToZero", "True", "ScaledToZero") in conditions(result)
 
 
+def test_explain_says_who_holds_the_zero() -> None:
+    from kubeship.autoscale.explain import explain
+
+    held = decide(queue(0, 0, status=STZ_TRUE))
+    assert "the HPA put the workload at zero; it wakes it" in explain(held)
+    paused = decide(queue(0, 500, status=[]))
+    assert "set to zero by someone else" in explain(paused) and "scale it to 1" in explain(paused)
+    tol = {"scaleUp": {"tolerance": "0.3"}, "scaleDown": {"tolerance": "0.05"}}
+    within = decide(queue(4, 480, behavior=tol))  # 1.2 per pod of the target: within 30 % above
+    assert "within the tolerance (5% below, 30% above the target)" in explain(within)
+
+
 def test_a_workload_the_hpa_put_at_zero_wakes_when_work_arrives() -> None:
     result = decide(queue(0, 250, status=STZ_TRUE))
     assert result["desiredReplicas"] == 3  # ceil(250 / 100): from zero, no tolerance, no pod count
@@ -209,3 +221,41 @@ def test_resource_metric_with_missing_pods_at_ratio_one_stays() -> None:
         spec={"minReplicas": 1, "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}},
     )
     assert decide(snap)["desiredReplicas"] == 4  # 50 % of a 1-core request against a 50 % target: exactly 1.0
+
+
+# -- the spec ------------------------------------------------------------------------------------------
+
+WORKER = """\
+name: worker
+version: "1.0.0"
+image: {name: worker, tag: "1.0.0"}
+autoscaling:
+  minReplicas: 0
+  maxReplicas: 20
+  custom: [{name: queue_lag, type: External, target: "100", query: "sum(queue_lag)"}]
+  behavior:
+    scaleUp: {tolerance: 0.02}
+    scaleDown: {tolerance: 0.2, stabilizationWindowSeconds: 120}
+"""
+
+
+def test_the_spec_renders_scale_to_zero_and_tolerances_that_check_accepts() -> None:
+    from kubeship.check import check_documents, load_documents
+    from kubeship.render import render, to_yaml
+    from kubeship.spec.load import parse_spec
+
+    objects = render(parse_spec(WORKER))
+    (hpa,) = [o for o in objects if o["kind"] == "HorizontalPodAutoscaler"]
+    assert hpa["spec"]["minReplicas"] == 0
+    assert hpa["spec"]["behavior"]["scaleUp"]["tolerance"] == "0.02"
+    assert hpa["spec"]["behavior"]["scaleDown"]["tolerance"] == "0.2"
+    docs, findings = load_documents(to_yaml([hpa]), "hpa.yaml")
+    assert [f.rule for f in findings + check_documents(docs) if f.rule.startswith("KS00")] == []
+
+
+def test_the_spec_refuses_scale_to_zero_without_an_external_metric() -> None:
+    from kubeship.errors import SpecError
+    from kubeship.spec.load import parse_spec
+
+    with pytest.raises(SpecError, match="minReplicas 0 \\(scale to zero\\) needs an External custom metric"):
+        parse_spec(WORKER.replace("type: External", "type: Pods"))

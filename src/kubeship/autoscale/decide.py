@@ -186,6 +186,7 @@ def decide(snapshot: Json) -> Json:
         "behavior": "spec.behavior" if behavior_json is not None else "legacy (no behavior)",
         "minReplicas": min_replicas,
         "maxReplicas": max_replicas,
+        "tolerance": {"scaleDown": settings.tolerances.scale_down, "scaleUp": settings.tolerances.scale_up},
     }
     return out
 

@@ -36,6 +36,19 @@ def explain(result: Json) -> str:
     ex = result.get("explanation") or {}
     current = result["currentReplicas"]
     lines = [f"current replicas: {current}"]
+    conditions = {c["type"]: c for c in result.get("conditions") or []}
+    if not ex:  # no metric was read this pass
+        if conditions.get("ScalingActive", {}).get("reason") == "ScalingDisabled":
+            lines.append(
+                "→ stay at 0: the workload was set to zero by someone else (no ScaledToZero=True), which "
+                "pauses the HPA; scale it to 1 to hand it back"
+            )
+        else:
+            lines.append(
+                f"→ outside [minReplicas, maxReplicas]: set to {result['desiredReplicas']} at once, "
+                "without reading the metrics"
+            )
+        return "\n".join(lines + _zero(conditions)) + "\n"
     n = 0
     for step in ex.get("metrics", []):
         n += 1
@@ -65,8 +78,15 @@ def explain(result: Json) -> str:
                     "   pods left out are re-filled conservatively (missing: 0 on scale-up, 100% on "
                     "scale-down; unready: 0 on scale-up) and the ratio recomputed"
                 )
-        if abs(step["ratio"] - 1) <= 0.1 and step["proposal"] == current:
-            lines.append("   within the 10% tolerance: no change from this metric")
+        tol = ex.get("tolerance") or {"scaleDown": 0.1, "scaleUp": 0.1}
+        if 1 - tol["scaleDown"] <= step["ratio"] <= 1 + tol["scaleUp"] and step["proposal"] == current:
+            if tol["scaleDown"] == tol["scaleUp"]:
+                lines.append(f"   within the {tol['scaleUp']:.0%} tolerance: no change from this metric")
+            else:
+                lines.append(
+                    f"   within the tolerance ({tol['scaleDown']:.0%} below, {tol['scaleUp']:.0%} above the "
+                    "target): no change from this metric"
+                )
     if "proposed" not in ex:
         lines.append(f"→ no metric could be computed: the HPA keeps {result['desiredReplicas']} replicas")
         return "\n".join(lines) + "\n"
@@ -87,4 +107,11 @@ def explain(result: Json) -> str:
         else "stay"
     )
     lines.append(f"→ {verb}: {current} → {result['desiredReplicas']}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _zero(conditions)) + "\n"
+
+
+def _zero(conditions: dict[str, Json]) -> list[str]:
+    """What the ScaledToZero condition (HPAScaleToZero) means for the next passes."""
+    if conditions.get("ScaledToZero", {}).get("status") != "True":
+        return []  # NotScaledToZero, on every ordinary rescale: nothing to say
+    return ["  ScaledToZero: the HPA put the workload at zero; it wakes it when the metric shows work"]

@@ -56,7 +56,7 @@ class Autoscaler:
     max_replicas: int
     target_utilization: int
     behavior: Behavior | None = None
-    tolerance: float = replicas.DEFAULT_TOLERANCE
+    tolerances: Tolerances = Tolerances()  # behavior.scale{Up,Down}.tolerance, else the controller's
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ class Controller:
     def __init__(self, hpa: Autoscaler, loop: ControlLoop, startup_seconds: float, replicas: int) -> None:
         self.hpa, self.loop, self.startup_seconds = hpa, loop, startup_seconds
         self.settings = Settings(
-            Tolerances(hpa.tolerance, hpa.tolerance),
+            hpa.tolerances,
             loop.cpu_initialization_period,
             loop.initial_readiness_delay,
         )
@@ -338,7 +338,7 @@ def autoscaler_from_hpa(hpa: dict[str, object]) -> Autoscaler:
 
     ValueError if the HPA does not scale on CPU utilization: the model is CPU-bound.
     """
-    from kubeship.autoscale.decide import behavior_from_json
+    from kubeship.autoscale.decide import behavior_from_json, tolerances
 
     spec = hpa.get("spec")
     if not isinstance(spec, dict):
@@ -367,4 +367,5 @@ def autoscaler_from_hpa(hpa: dict[str, object]) -> Autoscaler:
         int(spec["maxReplicas"]),
         target,
         behavior_from_json(behavior) if isinstance(behavior, dict) else None,
+        tolerances(behavior if isinstance(behavior, dict) else None, replicas.DEFAULT_TOLERANCE),
     )

@@ -507,7 +507,8 @@ def simulate_queue(
     """Replay a queue (e.g. Kafka lag) through the HPA on a custom metric: pods, backlog, cost."""
     from dataclasses import replace
 
-    from kubeship.autoscale.decide import behavior_from_json
+    from kubeship.autoscale.decide import behavior_from_json, tolerances
+    from kubeship.autoscale.replicas import DEFAULT_TOLERANCE
     from kubeship.autoscale.queue import QueueWorkload
     from kubeship.autoscale.queue import simulate_queue as run
     from kubeship.autoscale.simulate import Autoscaler
@@ -531,7 +532,11 @@ def simulate_queue(
             raise UsageError(f"{config}: no custom metric {metric!r} (known: {known})")
         behavior = behavior_json(auto.behavior)
         hpa = Autoscaler(
-            auto.min_replicas, auto.max_replicas, 0, behavior_from_json(behavior) if behavior else None
+            auto.min_replicas,
+            auto.max_replicas,
+            0,
+            behavior_from_json(behavior) if behavior else None,
+            tolerances(behavior or None, DEFAULT_TOLERANCE),
         )
         target = target if target is not None else float(parse_quantity(chosen.target))
         kind = "External" if external or chosen.type == "External" else "Pods"

@@ -211,6 +211,8 @@ def _rules(rules: ScalingRules) -> dict[str, Any]:
         out["stabilizationWindowSeconds"] = rules.stabilization_window_seconds
     if rules.select_policy is not None:
         out["selectPolicy"] = rules.select_policy
+    if rules.tolerance is not None:
+        out["tolerance"] = f"{rules.tolerance:g}"  # a Quantity: "0.05"
     if rules.policies is not None:
         out["policies"] = [
             {"type": p.type, "value": p.value, "periodSeconds": p.period_seconds} for p in rules.policies

@@ -375,6 +375,13 @@ class ScalingPolicy(Model):
 
 class ScalingRules(Model):
     stabilization_window_seconds: int | None = Field(None, ge=0, le=3600)
+    tolerance: float | None = Field(
+        None,
+        ge=0,
+        le=10,
+        description="This direction's tolerance on the metric ratio (0.05 = 5 %; Kubernetes 1.33+, "
+        "HPAConfigurableTolerance); the controller's 10 % when omitted.",
+    )
     select_policy: Literal["Max", "Min", "Disabled"] | None = None
     policies: list[ScalingPolicy] | None = None
 
@@ -393,7 +400,9 @@ class Autoscaling(Model):
         "keda: a KEDA ScaledObject (it owns the HPA).",
     )
     keda: Keda = Keda()
-    min_replicas: int = Field(2, ge=1)
+    min_replicas: int = Field(
+        2, ge=0, description="0 scales to zero when idle (HPAScaleToZero): needs an External custom metric."
+    )
     max_replicas: int = Field(10, ge=1)
     cpu: Percent | None = None
     memory: Quantity | None = Field(None, description="Average memory per pod, e.g. 200Mi.")
@@ -410,6 +419,14 @@ class Autoscaling(Model):
             )
         if self.cpu is None and self.memory is None and not self.custom:
             raise PydanticCustomError("no_metrics", "give at least one of cpu, memory or custom", {})
+        if self.min_replicas == 0 and not any(m.type == "External" for m in self.custom):
+            raise PydanticCustomError(
+                "zero_needs_external",
+                "minReplicas 0 (scale to zero) needs an External custom metric, such as a queue's "
+                "backlog: CPU, memory and Pods metrics come from the pods and vanish with the last one, "
+                "so nothing would wake the workload (the API server rejects it too)",
+                {},
+            )
         if self.engine == "hpa" and any(m.kafka or m.keda_query for m in self.custom):
             raise PydanticCustomError(
                 "keda_only", "custom[].kafka and custom[].kedaQuery are KEDA triggers: set engine: keda", {}
