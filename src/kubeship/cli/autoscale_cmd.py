@@ -508,9 +508,9 @@ def simulate_queue(
     from dataclasses import replace
 
     from kubeship.autoscale.decide import behavior_from_json, tolerances
-    from kubeship.autoscale.replicas import DEFAULT_TOLERANCE
     from kubeship.autoscale.queue import QueueWorkload
     from kubeship.autoscale.queue import simulate_queue as run
+    from kubeship.autoscale.replicas import DEFAULT_TOLERANCE
     from kubeship.autoscale.simulate import Autoscaler
 
     if (per_pod_rate is None) != open_loop:
