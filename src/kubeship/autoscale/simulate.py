@@ -56,9 +56,7 @@ class Autoscaler:
     max_replicas: int
     target_utilization: int
     behavior: Behavior | None = None
-    tolerances: Tolerances = field(
-        default_factory=Tolerances
-    )  # behavior.scale{Up,Down}.tolerance, else the controller's
+    tolerances: Tolerances = field(default_factory=Tolerances)  # behavior's, else the controller's
 
 
 @dataclass(frozen=True)
