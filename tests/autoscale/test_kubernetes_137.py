@@ -105,16 +105,23 @@ def test_woken_with_min_replicas_raised_since_it_does_not_go_below_the_minimum()
     assert result["desiredReplicas"] == 3
 
 
-def test_with_the_gate_off_min_replicas_zero_is_refused_and_the_condition_dropped() -> None:
-    with pytest.raises(SnapshotError, match="HPAScaleToZero"):
-        decide(queue(2, 0, gates={"HPAScaleToZero": False}))
-    result = decide(queue(0, 500, min_replicas=1, status=STZ_TRUE, gates={"HPAScaleToZero": False}))
+def test_with_the_gate_off_it_is_the_controller_before_1_37() -> None:
+    """minReplicas 0 computes from zero whatever the condition says (TestScaleUpFromZeroCMObject), a
+    zero with minReplicas above it is paused, and no ScaledToZero condition is kept or set."""
+    off = {"HPAScaleToZero": False}
+    assert decide(queue(0, 250, gates=off))["desiredReplicas"] == 3
+    result = decide(queue(0, 500, min_replicas=1, status=STZ_TRUE, gates=off))
     assert result["desiredReplicas"] == 0 and "ScaledToZero" not in [c[0] for c in conditions(result)]
+    assert ("ScalingActive", "False", "ScalingDisabled") in conditions(result)
 
 
-def test_min_replicas_zero_needs_an_object_or_external_metric() -> None:
-    with pytest.raises(SnapshotError, match="Object or External metric"):
-        decide(snapshot(2, ["100m", "100m"], spec={"minReplicas": 0}))
+def test_with_only_pod_metrics_a_zero_is_never_woken() -> None:
+    """CPU needs pods: with no Object or External metric the HPA cannot wake what it stopped."""
+    snap = snapshot(0, [], spec={"minReplicas": 0})
+    snap["horizontalPodAutoscaler"]["status"] = {"conditions": STZ_TRUE}
+    result = decide(snap)
+    assert result["desiredReplicas"] == 0
+    assert ("ScalingActive", "False", "ScalingDisabled") in conditions(result)
     with pytest.raises(SnapshotError, match="NoSuchGate"):
         decide(queue(2, 0, gates={"NoSuchGate": True}))
 

@@ -57,11 +57,6 @@ def decide(snapshot: Json) -> Json:
     gates = feature_gates(controller)
     metric_specs = spec.get("metrics") or []
     has_object_or_external = any(m.get("type") in ("Object", "External") for m in metric_specs)
-    if min_replicas == 0 and not (gates["HPAScaleToZero"] and has_object_or_external):
-        raise SnapshotError(
-            "spec.minReplicas 0 needs the HPAScaleToZero feature gate (controller.featureGates) and an "
-            "Object or External metric; the API server rejects it otherwise"
-        )
     settings, downscale_window = _settings(controller, spec.get("behavior"), gates)
     memory = _memory(snapshot.get("memory") or {})
     conditions: list[Json] = [
@@ -106,9 +101,11 @@ def decide(snapshot: Json) -> Json:
                     "the HPA controller did not scale the workload to zero",
                 )
 
-    if current == 0 and not (
-        (min_replicas != 0 and scaled_to_zero) or (scaled_to_zero and has_object_or_external)
-    ):
+    if gates["HPAScaleToZero"]:  # 1.37: at zero, scale only what the HPA put there itself
+        wake = (min_replicas != 0 and scaled_to_zero) or (scaled_to_zero and has_object_or_external)
+    else:  # before: a target at zero is paused unless minReplicas is 0 too
+        wake = min_replicas == 0
+    if current == 0 and not wake:
         _set(
             conditions,
             "ScalingActive",
@@ -159,7 +156,14 @@ def decide(snapshot: Json) -> Json:
     behavior_json = spec.get("behavior")
     if behavior_json is None:
         decision = normalize.normalize_legacy(
-            current, combined, min_replicas, max_replicas, memory, now, downscale_window
+            current,
+            combined,
+            min_replicas,
+            max_replicas,
+            memory,
+            now,
+            downscale_window,
+            float(controller.get("scaleUpLimitFactor", normalize.SCALE_UP_LIMIT_FACTOR)),
         )
     else:
         behavior = normalize.default_behavior(behavior_from_json(behavior_json), downscale_window)

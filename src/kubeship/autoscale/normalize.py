@@ -105,6 +105,7 @@ def normalize_legacy(
     memory: Memory,
     now: float,
     downscale_stabilization: float = DEFAULT_DOWNSCALE_STABILIZATION,
+    scale_up_factor: float = SCALE_UP_LIMIT_FACTOR,
 ) -> Decision:
     """normalizeDesiredReplicas: max over the stabilization window, then min/max and the 2×/4 cap."""
     log = list(
@@ -123,7 +124,7 @@ def normalize_legacy(
     else:
         log.append(Recommendation(prenormalized, now))
     reason = "ScaleDownStabilized" if stabilized != prenormalized else "ReadyForNewScale"
-    desired, limited_reason = legacy_limits(current, stabilized, min_replicas, max_replicas)
+    desired, limited_reason = legacy_limits(current, stabilized, min_replicas, max_replicas, scale_up_factor)
     return Decision(
         desired,
         reason,
@@ -134,9 +135,12 @@ def normalize_legacy(
     )
 
 
-def legacy_limits(current: int, desired: int, min_replicas: int, max_replicas: int) -> tuple[int, str]:
-    """convertDesiredReplicasWithRules: min/max, and at most max(2x current, 4) in one step."""
-    scale_up_limit = int(max(SCALE_UP_LIMIT_FACTOR * current, SCALE_UP_LIMIT_MINIMUM))
+def legacy_limits(
+    current: int, desired: int, min_replicas: int, max_replicas: int, factor: float = SCALE_UP_LIMIT_FACTOR
+) -> tuple[int, str]:
+    """convertDesiredReplicasWithRules: min/max, and at most max(2x current, 4) in one step (`factor`:
+    upstream's scaleUpLimitFactor, a package variable its own tests set to 8)."""
+    scale_up_limit = int(max(factor * current, SCALE_UP_LIMIT_MINIMUM))
     if max_replicas > scale_up_limit:
         maximum, max_reason = scale_up_limit, "ScaleUpLimit"
     else:

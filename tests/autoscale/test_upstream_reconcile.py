@@ -1,0 +1,432 @@
+"""kube-controller-manager's reconcile tests (pkg/controller/podautoscaler/horizontal_test.go: TestScaleUp,
+TestScaleDown, ... each a whole pass of the controller against fake API clients), ported row for row
+and run through `decide`, the whole pass.
+
+`case()` builds the snapshot the way the file's `prepareTestClient` builds its fakes: pods
+`test-pod-N` with two containers of half the CPU request each, Ready at their start time (Go's zero
+time unless given; "hot" = now, "cool" = 3 minutes ago), PodMetrics splitting each reported level
+across the two containers with a one-minute window, the custom metric `qps` per pod (milli-units), the
+Object metric = the first level, the External metric = every level. The controller runs with the
+file's settings: tolerance 0.1, CPU initialisation period 2 min, readiness delay 10 s, downscale
+stabilisation 5 min, scaleUpLimitFactor 8 (its init()), and the feature gates of the file's time
+(HPAScaleToZero off: no ScaledToZero condition; the 1.33+ tests are in test_kubernetes_137.py).
+
+Each row keeps upstream's test name; `expected` conditions are statusOkWithOverrides(...) as there.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kubeship.autoscale.decide import decide, format_time
+
+NOW = 1_800_000_000.0
+HOT, COOL, ZERO = NOW, NOW - 180, "0001-01-01T00:00:00Z"
+ONE = "1.0"
+
+Cond = tuple[str, str, str]
+STATUS_OK: list[Cond] = [
+    ("AbleToScale", "True", "SucceededRescale"),
+    ("ScalingActive", "True", "ValidMetricFound"),
+    ("ScalingLimited", "False", "DesiredWithinRange"),
+]
+
+
+def ok(*overrides: Cond) -> list[Cond]:
+    """statusOkWithOverrides: replace the condition of the same type, or append."""
+    out = list(STATUS_OK)
+    for o in overrides:
+        kinds = [c[0] for c in out]
+        if o[0] in kinds:
+            out[kinds.index(o[0])] = o
+        else:
+            out.append(o)
+    return out
+
+
+READY_FOR_NEW_SCALE: Cond = ("AbleToScale", "True", "ReadyForNewScale")
+
+
+def _time(t: float | str) -> str:
+    return t if isinstance(t, str) else format_time(t)
+
+
+def _milli_cpu(m: int) -> str:
+    return f"{m}m"
+
+
+def pods_metric(name: str = "qps", average: str = "15.0") -> dict[str, Any]:
+    return {
+        "type": "Pods",
+        "pods": {"metric": {"name": name}, "target": {"type": "AverageValue", "averageValue": average}},
+    }
+
+
+def object_metric(value: str | None = None, average: str | None = None) -> dict[str, Any]:
+    target = {"type": "Value", "value": value} if value else {"type": "AverageValue", "averageValue": average}
+    described = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "some-deployment"}
+    return {
+        "type": "Object",
+        "object": {"metric": {"name": "qps"}, "describedObject": described, "target": target},
+    }
+
+
+def external_metric(value: str | None = None, average: str | None = None) -> dict[str, Any]:
+    target = {"type": "Value", "value": value} if value else {"type": "AverageValue", "averageValue": average}
+    return {
+        "type": "External",
+        "external": {
+            "metric": {"name": "qps", "selector": {"matchLabels": {"label": "value"}}},
+            "target": target,
+        },
+    }
+
+
+def container_cpu(target: int, container: str = "container1") -> dict[str, Any]:
+    return {
+        "type": "ContainerResource",
+        "containerResource": {
+            "name": "cpu",
+            "container": container,
+            "target": {"type": "Utilization", "averageUtilization": target},
+        },
+    }
+
+
+def rules(pods: int, pods_period: int, percent: int, percent_period: int, window: int) -> dict[str, Any]:
+    """generateScalingRules: the Max policy, a Pods and/or Percent policy, a stabilization window."""
+    policies = []
+    if pods:
+        policies.append({"type": "Pods", "value": pods, "periodSeconds": pods_period})
+    if percent:
+        policies.append({"type": "Percent", "value": percent, "periodSeconds": percent_period})
+    return {"stabilizationWindowSeconds": window, "selectPolicy": "Max", "policies": policies}
+
+
+def case(
+    *,
+    min_replicas: int = 2,
+    max_replicas: int = 6,
+    spec: int = 3,
+    status: int | None = None,
+    cpu_target: int = 0,
+    levels: tuple[int, ...] = (),
+    requests: tuple[str, ...] | None = None,
+    readiness: tuple[bool, ...] | None = None,
+    start: tuple[float | str, ...] | None = None,
+    phase: tuple[str, ...] | None = None,
+    deleting: tuple[bool, ...] | None = None,
+    metrics: tuple[dict[str, Any], ...] = (),
+    up: dict[str, Any] | None = None,
+    down: dict[str, Any] | None = None,
+    recommendations: tuple[tuple[int, float], ...] | None = None,
+    no_pod_metrics: bool = False,
+) -> dict[str, Any]:
+    status = spec if status is None else status
+    count = len(requests) if requests is not None else status
+    pods = []
+    for i in range(count):
+        started = _time(start[i]) if start else ZERO
+        request = requests[i] if requests else ONE
+        half = f"{int(float(request) * 1000) // 2}m"
+        pod: dict[str, Any] = {
+            "metadata": {"name": f"test-pod-{i}"},
+            "spec": {
+                "containers": [
+                    {"name": f"container{n}", "resources": {"requests": {"cpu": half}}} for n in (1, 2)
+                ]
+            },
+            "status": {
+                "phase": phase[i] if phase else "Running",
+                "startTime": started,
+                "conditions": [
+                    {
+                        "type": "Ready",
+                        "status": "True" if (readiness[i] if readiness else True) else "False",
+                        "lastTransitionTime": started,
+                    }
+                ],
+            },
+        }
+        if deleting and deleting[i]:
+            pod["metadata"]["deletionTimestamp"] = format_time(NOW)
+        pods.append(pod)
+    hpa_metrics = list(metrics)
+    if cpu_target:
+        hpa_metrics.insert(
+            0,
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": cpu_target},
+                },
+            },
+        )
+    if not hpa_metrics:
+        hpa_metrics = [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization"}}}]
+    hpa: dict[str, Any] = {
+        "metadata": {"name": "test-hpa", "namespace": "test-namespace"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "v1", "kind": "ReplicationController", "name": "test-rc"},
+            "minReplicas": min_replicas,
+            "maxReplicas": max_replicas,
+            "metrics": hpa_metrics,
+        },
+    }
+    if up is not None or down is not None:
+        hpa["spec"]["behavior"] = {k: v for k, v in (("scaleUp", up), ("scaleDown", down)) if v is not None}
+    snapshot: dict[str, Any] = {
+        "horizontalPodAutoscaler": hpa,
+        "scale": {"spec": {"replicas": spec}, "status": {"replicas": status}},
+        "pods": pods,
+        "podMetrics": []
+        if no_pod_metrics
+        else [
+            {
+                "metadata": {"name": f"test-pod-{i}"},
+                "timestamp": format_time(NOW),
+                "window": "1m",
+                "containers": [
+                    {"name": f"container{n}", "usage": {"cpu": _milli_cpu(level // 2), "memory": "512Ki"}}
+                    for n in (1, 2)
+                ],
+            }
+            for i, level in enumerate(levels)
+        ],
+        "customMetrics": {
+            "qps": [
+                {
+                    "describedObject": {"kind": "Pod", "name": f"test-pod-{i}"},
+                    "metricName": "qps",
+                    "value": f"{level}m",
+                    "timestamp": format_time(NOW),
+                }
+                for i, level in enumerate(levels)
+            ]
+        },
+        "externalMetrics": {
+            "qps": [
+                {"metricName": "qps", "value": f"{level}m", "timestamp": format_time(NOW)} for level in levels
+            ]
+        },
+        "now": format_time(NOW),
+        "controller": {
+            "tolerance": 0.1,
+            "cpuInitializationPeriodSeconds": 120,
+            "initialReadinessDelaySeconds": 10,
+            "downscaleStabilizationSeconds": 300,
+            "scaleUpLimitFactor": 8,
+            "featureGates": {"HPAScaleToZero": False},
+        },
+    }
+    if recommendations is not None:
+        snapshot["memory"] = {
+            "recommendations": [{"replicas": r, "timestamp": format_time(t)} for r, t in recommendations]
+        }
+    return snapshot
+
+
+def conditions(result: dict[str, Any]) -> list[Cond]:
+    return [(c["type"], c["status"], c["reason"]) for c in result["conditions"]]
+
+
+R = pytest.param
+ROWS = [
+    R(case(cpu_target=30, levels=(300, 500, 700), requests=(ONE,) * 3), 5, None, id="TestScaleUp"),
+    R(
+        case(metrics=(container_cpu(30),), levels=(300, 500, 700), requests=(ONE,) * 3),
+        5,
+        None,
+        id="TestScaleUpContainer",
+    ),
+    R(
+        case(cpu_target=30, levels=(300, 500, 700), requests=(ONE,) * 3, readiness=(False, True, True)),
+        4,
+        None,
+        id="TestScaleUpUnreadyLessScale",
+    ),
+    R(
+        case(cpu_target=30, levels=(300, 500, 700), requests=(ONE,) * 3, start=(HOT, COOL, COOL)),
+        4,
+        None,
+        id="TestScaleUpHotCpuLessScale",
+    ),
+    R(
+        case(cpu_target=30, levels=(400, 500, 700), requests=(ONE,) * 3, readiness=(True, False, False)),
+        3,
+        ok(READY_FOR_NEW_SCALE),
+        id="TestScaleUpUnreadyNoScale",
+    ),
+    R(
+        case(
+            cpu_target=30,
+            levels=(400, 500, 700),
+            requests=(ONE,) * 3,
+            readiness=(True, False, False),
+            start=(COOL, HOT, HOT),
+        ),
+        3,
+        ok(READY_FOR_NEW_SCALE),
+        id="TestScaleUpHotCpuNoScale",
+    ),
+    R(
+        case(
+            spec=2,
+            cpu_target=30,
+            levels=(500, 700),
+            requests=(ONE,) * 4,
+            readiness=(True, True, False, False),
+            phase=("Running", "Running", "Failed", "Failed"),
+        ),
+        4,
+        None,
+        id="TestScaleUpIgnoresFailedPods",
+    ),
+    R(
+        case(
+            spec=2,
+            cpu_target=30,
+            levels=(500, 700),
+            requests=(ONE,) * 4,
+            readiness=(True, True, False, False),
+            deleting=(False, False, True, True),
+        ),
+        4,
+        None,
+        id="TestScaleUpIgnoresDeletionPods",
+    ),
+    R(case(cpu_target=30, levels=(300, 500, 700), requests=(ONE,) * 3), 5, None, id="TestScaleUpDeployment"),
+    R(case(cpu_target=30, levels=(300, 500, 700), requests=(ONE,) * 3), 5, None, id="TestScaleUpReplicaSet"),
+    R(
+        case(metrics=(pods_metric(),), levels=(20000, 10000, 30000), requests=(ONE,) * 3),
+        4,
+        None,
+        id="TestScaleUpCM",
+    ),
+    R(
+        case(
+            metrics=(pods_metric(),),
+            levels=(50000, 10000, 30000),
+            requests=(ONE,) * 3,
+            readiness=(True, True, False),
+            start=(COOL, COOL, HOT),
+        ),
+        6,
+        None,
+        id="TestScaleUpCMUnreadyAndHotCpuNoLessScale",
+    ),
+    R(
+        case(
+            metrics=(pods_metric(),),
+            levels=(50000, 15000, 30000),
+            requests=(ONE,) * 3,
+            readiness=(False, True, False),
+            start=(HOT, COOL, HOT),
+        ),
+        6,
+        ok(("AbleToScale", "True", "SucceededRescale"), ("ScalingLimited", "True", "TooManyReplicas")),
+        id="TestScaleUpCMUnreadyandCpuHot",
+    ),
+    R(
+        case(
+            metrics=(pods_metric(),),
+            levels=(50000, 15000, 30000),
+            requests=(ONE,) * 3,
+            start=(HOT, COOL, HOT),
+        ),
+        6,
+        ok(("AbleToScale", "True", "SucceededRescale"), ("ScalingLimited", "True", "TooManyReplicas")),
+        id="TestScaleUpHotCpuNoScaleWouldScaleDown",
+    ),
+    R(case(metrics=(object_metric(value="15.0"),), levels=(20000,)), 4, None, id="TestScaleUpCMObject"),
+    R(
+        case(min_replicas=0, spec=0, metrics=(object_metric(value="15.0"),), levels=(20000,)),
+        2,
+        None,
+        id="TestScaleUpFromZeroCMObject",
+    ),
+    R(
+        case(min_replicas=0, spec=0, metrics=(object_metric(value="1.0"),), levels=(1000,)),
+        1,
+        None,
+        id="TestScaleUpFromZeroIgnoresToleranceCMObject",
+    ),
+    R(
+        case(metrics=(object_metric(average="10.0"),), levels=(40000,)),
+        4,
+        None,
+        id="TestScaleUpPerPodCMObject",
+    ),
+    R(case(metrics=(external_metric(value="6666m"),), levels=(8600,)), 4, None, id="TestScaleUpCMExternal"),
+    R(
+        case(metrics=(external_metric(average="2222m"),), levels=(8600,)),
+        4,
+        None,
+        id="TestScaleUpPerPodCMExternal",
+    ),
+    R(
+        case(
+            spec=5, cpu_target=50, levels=(100, 300, 500, 250, 250), requests=(ONE,) * 5, recommendations=()
+        ),
+        3,
+        None,
+        id="TestScaleDown",
+    ),
+    R(
+        case(
+            spec=5,
+            metrics=(container_cpu(50, "container2"),),
+            levels=(100, 300, 500, 250, 250),
+            requests=(ONE,) * 5,
+            recommendations=(),
+        ),
+        3,
+        None,
+        id="TestScaleDownContainerResource",
+    ),
+    R(
+        case(
+            spec=5,
+            up=rules(0, 0, 100, 15, 30),
+            cpu_target=50,
+            levels=(100, 300, 500, 250, 250),
+            requests=(ONE,) * 5,
+            recommendations=(),
+        ),
+        3,
+        None,
+        id="TestScaleDownWithScalingRules",
+    ),
+    R(
+        case(
+            cpu_target=30, metrics=({"type": "CheddarCheese"},), levels=(300, 400, 500), requests=(ONE,) * 3
+        ),
+        4,
+        None,
+        id="TestScaleUpOneMetricInvalid",
+    ),
+    R(
+        case(
+            min_replicas=0,
+            spec=0,
+            cpu_target=30,
+            metrics=({"type": "CheddarCheese"},),
+            levels=(300, 400, 500),
+            requests=(ONE,) * 3,
+            recommendations=(),
+        ),
+        4,
+        None,
+        id="TestScaleUpFromZeroOneMetricInvalid",
+    ),
+]
+
+
+@pytest.mark.parametrize(("snapshot", "expected", "expected_conditions"), ROWS)
+def test_reconcile(snapshot: dict[str, Any], expected: int, expected_conditions: list[Cond] | None) -> None:
+    result = decide(snapshot)
+    assert result["desiredReplicas"] == expected
+    assert conditions(result) == (expected_conditions or STATUS_OK)
