@@ -16,6 +16,7 @@ Each row keeps upstream's test name; `expected` conditions are statusOkWithOverr
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -123,6 +124,7 @@ def case(
     down: dict[str, Any] | None = None,
     recommendations: tuple[tuple[int, float], ...] | None = None,
     no_pod_metrics: bool = False,
+    no_metrics: bool = False,
 ) -> dict[str, Any]:
     status = spec if status is None else status
     count = len(requests) if requests is not None else status
@@ -222,6 +224,8 @@ def case(
             "featureGates": {"HPAScaleToZero": False},
         },
     }
+    if no_metrics:  # every metrics API answers "something went wrong": nothing in the snapshot
+        snapshot["podMetrics"], snapshot["customMetrics"], snapshot["externalMetrics"] = [], {}, {}
     if recommendations is not None:
         snapshot["memory"] = {
             "recommendations": [{"replicas": r, "timestamp": format_time(t)} for r, t in recommendations]
@@ -768,6 +772,133 @@ ROWS = [
         ok(READY_FOR_NEW_SCALE),
         id="TestMoreReplicasThanSpecNoScale",
     ),
+    R(
+        case(metrics=({"type": "CheddarCheese"},), levels=(20000,)),
+        3,
+        [("AbleToScale", "True", "SucceededGetScale"), ("ScalingActive", "False", "InvalidMetricSourceType")],
+        id="TestConditionInvalidSourceType",
+    ),
+    R(
+        case(
+            min_replicas=1,
+            max_replicas=5,
+            metrics=(pods_metric(),),
+            levels=(20000, 10000, 30000),
+            requests=(ONE,) * 3,
+        ),
+        4,
+        ok(
+            READY_FOR_NEW_SCALE,
+            ("AbleToScale", "True", "SucceededRescale"),
+            ("ScalingLimited", "False", "DesiredWithinRange"),
+        ),
+        id="TestNoBackoffUpscaleCM",
+    ),
+    R(
+        case(
+            min_replicas=1,
+            max_replicas=5,
+            cpu_target=10,
+            metrics=(pods_metric(),),
+            levels=(20000, 10000, 30000),
+            requests=(ONE,) * 3,
+        ),
+        5,
+        ok(
+            READY_FOR_NEW_SCALE,
+            ("AbleToScale", "True", "SucceededRescale"),
+            ("ScalingLimited", "True", "TooManyReplicas"),
+        ),
+        id="TestNoBackoffUpscaleCMNoBackoffCpu",
+    ),
+    R(
+        case(
+            min_replicas=1,
+            max_replicas=5,
+            spec=4,
+            cpu_target=100,
+            levels=(50, 50, 50),
+            requests=("0.1",) * 3,
+            recommendations=((10, NOW - 600), (4, NOW - 60)),
+        ),
+        4,
+        ok(READY_FOR_NEW_SCALE, ("AbleToScale", "True", "ScaleDownStabilized")),
+        id="TestStabilizeDownscale",
+    ),
+    R(
+        case(spec=1, levels=(0,) * 4, requests=(ONE,) * 4),
+        2,
+        [("AbleToScale", "True", "SucceededRescale")],
+        id="TestScaleUpRCImmediately",
+    ),
+    R(
+        case(
+            max_replicas=5, spec=6, cpu_target=50, levels=(8000, 9500, 1000), requests=("0.9", "1.0", "1.1")
+        ),
+        5,
+        [("AbleToScale", "True", "SucceededRescale")],
+        id="TestScaleDownRCImmediately",
+    ),
+]
+
+
+def computed_tolerance(extra: float) -> tuple[dict[str, Any], int]:
+    """TestComputedToleranceAlgImplementation: a target just past (or just within) the tolerance."""
+    start_pods, used = 10, 10 * 150
+    requested = 2 * used
+    requested_to_used = float(requested // used)
+    per_pod = requested // start_pods
+    target = abs(1 / (requested_to_used * (1 - 0.1))) + extra
+    ratio = used / (requested * target)
+    offsets = (100, -100, 10, -10, 2, -2, 1, -1, 0, 0)
+    snap = case(
+        min_replicas=0,
+        max_replicas=1000,
+        spec=start_pods,
+        cpu_target=int(target * 100),
+        levels=(used // 10,) * 10,
+        requests=tuple(f"{(per_pod + o) / 1000}" for o in offsets),
+        recommendations=(),
+    )
+    return snap, math.ceil(ratio * start_pods)
+
+
+ROWS += [
+    R(
+        computed_tolerance(0.01)[0],
+        computed_tolerance(0.01)[1],
+        None,
+        id="TestComputedToleranceAlgImplementation/tc1",
+    ),
+    R(
+        computed_tolerance(0.004)[0],
+        10,
+        ok(READY_FOR_NEW_SCALE),
+        id="TestComputedToleranceAlgImplementation/tc2",
+    ),
+]
+FAILED_GET = [("AbleToScale", "True", "SucceededGetScale"), ("ScalingActive", "False", "{}")]
+ROWS += [  # TestConditionFailedGetMetrics: one row per metric source, every metrics API failing
+    R(
+        case(
+            min_replicas=1,
+            max_replicas=100,
+            cpu_target=cpu,
+            metrics=specs,
+            levels=(100, 200, 300),
+            requests=("0.1",) * 3,
+            no_metrics=True,
+        ),
+        3,
+        [(t, st, r.format(reason)) for t, st, r in FAILED_GET],
+        id=f"TestConditionFailedGetMetrics/{reason}",
+    )
+    for reason, cpu, specs in (
+        ("FailedGetResourceMetric", 10, ()),
+        ("FailedGetPodsMetric", 0, (pods_metric(),)),
+        ("FailedGetObjectMetric", 0, (object_metric(value="15.0"),)),
+        ("FailedGetExternalMetric", 0, (external_metric(value="300m"),)),
+    )
 ]
 
 

@@ -282,6 +282,10 @@ def _metric(
         body = metric["external"]
         name = body["metric"]["name"]
         items = (snap.get("externalMetrics") or {}).get(name) or []
+        if not items:  # the API's empty answer is an error, not a zero (rest_metrics_client.go)
+            raise MetricError(
+                f"unable to get external metric {name}: no metrics returned from external metrics API"
+            )
         total = replicas.external_total([_milli(i["value"]) for i in items])
         target = body["target"]
         if target.get("type") == "AverageValue":
