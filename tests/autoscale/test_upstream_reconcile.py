@@ -125,6 +125,7 @@ def case(
     recommendations: tuple[tuple[int, float], ...] | None = None,
     no_pod_metrics: bool = False,
     no_metrics: bool = False,
+    no_external: bool = False,
 ) -> dict[str, Any]:
     status = spec if status is None else status
     count = len(requests) if requests is not None else status
@@ -224,6 +225,8 @@ def case(
             "featureGates": {"HPAScaleToZero": False},
         },
     }
+    if no_external:  # the external metrics API fails, the others answer
+        snapshot["externalMetrics"] = {}
     if no_metrics:  # every metrics API answers "something went wrong": nothing in the snapshot
         snapshot["podMetrics"], snapshot["customMetrics"], snapshot["externalMetrics"] = [], {}, {}
     if recommendations is not None:
@@ -899,6 +902,47 @@ ROWS += [  # TestConditionFailedGetMetrics: one row per metric source, every met
         ("FailedGetObjectMetric", 0, (object_metric(value="15.0"),)),
         ("FailedGetExternalMetric", 0, (external_metric(value="300m"),)),
     )
+]
+ROWS += [
+    R(
+        case(
+            cpu_target=30,
+            metrics=(external_metric(value="100m"),),
+            levels=(300, 400, 500),
+            requests=(ONE,) * 3,
+            no_external=True,
+        ),
+        4,
+        None,
+        id="TestScaleUpOneMetricEmpty",
+    ),
+    R(
+        case(
+            spec=5,
+            cpu_target=50,
+            metrics=({"type": "CheddarCheese"},),
+            levels=(100, 300, 500, 250, 250),
+            requests=(ONE,) * 5,
+            recommendations=(),
+        ),
+        5,
+        [("AbleToScale", "True", "SucceededGetScale"), ("ScalingActive", "False", "InvalidMetricSourceType")],
+        id="TestNoScaleDownOneMetricInvalid",
+    ),
+    R(
+        case(
+            spec=5,
+            cpu_target=50,
+            metrics=(external_metric(value="1000m"),),
+            levels=(100, 300, 500, 250, 250),
+            requests=(ONE,) * 5,
+            recommendations=(),
+            no_external=True,
+        ),
+        5,
+        [("AbleToScale", "True", "SucceededGetScale"), ("ScalingActive", "False", "FailedGetExternalMetric")],
+        id="TestNoScaleDownOneMetricEmpty",
+    ),
 ]
 
 
