@@ -5,7 +5,9 @@ The snapshot (JSON) holds what the controller reads in one pass: the
 scale subresource, the pods its selector matches, the metrics APIs' answers,
 the time, the controller's flags, and its memory of earlier passes. The
 decision comes back in the API's own terms (desiredReplicas, conditions,
-currentMetrics) plus the updated memory, so decisions can be chained.
+currentMetrics) plus the updated memory, so decisions can be chained. The
+HPA's `status.conditions` are read for ScaledToZero (who put a workload at
+zero) and kept on a pass that does not rescale, as the controller does.
 
     {
       "horizontalPodAutoscaler": {...},            # kubectl get hpa NAME -o json
@@ -16,7 +18,9 @@ currentMetrics) plus the updated memory, so decisions can be chained.
       "externalMetrics": {"NAME": [...]},           # external.metrics.k8s.io ExternalMetricValue items
       "now": "2026-11-27T10:00:00Z",
       "controller": {"tolerance": 0.1, "cpuInitializationPeriodSeconds": 300,
-                     "initialReadinessDelaySeconds": 30, "downscaleStabilizationSeconds": 300},
+                     "initialReadinessDelaySeconds": 30, "downscaleStabilizationSeconds": 300,
+                     "featureGates": {"HPAScaleToZero": true, "HPAConfigurableTolerance": true},
+                     "scaleUpLimitFactor": 2},           # upstream's own tests set 8
       "memory": {"recommendations": [{"replicas": 3, "timestamp": "..."}],
                  "scaleUpEvents": [{"change": 2, "timestamp": "..."}], "scaleDownEvents": []}
     }
