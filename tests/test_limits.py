@@ -275,3 +275,21 @@ def test_a_running_service_keeps_its_config_and_serves_while_hostile_updates_are
     while httpx.get(svc.url + "/ping").json() != {"message": "v4"} and time.monotonic() < deadline:
         time.sleep(0.1)
     assert httpx.get(svc.url + "/ping").json() == {"message": "v4"}
+
+
+def test_key_files_secret_files_and_measure_results_are_bounded(tmp_path: Path) -> None:
+    from kubeship.runtime.auth import parse_keys
+    from kubeship.runtime.secrets import read_secret
+
+    with pytest.raises(ConfigError, match="nested more than 128 levels"):
+        parse_keys('{"keys": ' + "[" * 5000 + "]" * 5000 + "}", tmp_path / "jwks.json")
+    big = tmp_path / "token"
+    big.write_bytes(b"x" * (4 * 2**20 + 1))
+    with pytest.raises(ConfigError, match="secret file of 4,194,305 bytes") as caught:
+        read_secret(big)
+    assert "xxxx" not in str(caught.value)
+    measured = tmp_path / "measure.json"
+    measured.write_text('{"fit": ' + "[" * 3000 + "]" * 3000 + "}")
+    result = run_cli("autoscale", "simulate", "--trace", "step", "--measured", str(measured), cwd=ROOT)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{measured}: nested more than 128 levels" in result.stderr

@@ -221,7 +221,9 @@ def simulate(
 
     if measured is not None and rps_per_core is None:
         try:
-            rps_per_core = float(json.loads(measured.read_text())["fit"]["rps_per_core"])
+            rps_per_core = float(load_json(measured.read_text(), _bound())["fit"]["rps_per_core"])
+        except LimitError as exc:
+            raise UsageError(exc.located(str(measured))) from None
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise UsageError(f"{measured}: not a `kubeship autoscale measure` result ({exc})") from None
     if rps_per_core is None:

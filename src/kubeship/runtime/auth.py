@@ -9,7 +9,6 @@ HMAC), so a public key can never be used as an HMAC secret.
 from __future__ import annotations
 
 import hmac
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any, Literal
 import jwt
 
 from kubeship.errors import ConfigError
+from kubeship.limits import LimitError, limits, load_json
 from kubeship.runtime.config import fingerprint
 from kubeship.runtime.log import writer
 from kubeship.runtime.secrets import read_secret
@@ -143,7 +143,9 @@ def parse_keys(raw: str, source: Path) -> list[tuple[Any, tuple[str, ...]]]:
     text = raw.strip()
     if text.startswith("{"):
         try:
-            jwks = jwt.PyJWKSet.from_dict(json.loads(text))
+            jwks = jwt.PyJWKSet.from_dict(load_json(text, limits()))
+        except LimitError as exc:
+            raise ConfigError(exc.located(str(source))) from None
         except (ValueError, jwt.PyJWTError) as exc:
             raise ConfigError(
                 f"{source}: not a valid JWKS ({type(exc).__name__}); check the key file"

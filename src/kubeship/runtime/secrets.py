@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kubeship.errors import ConfigError
+from kubeship.limits import LimitError, Limits
 from kubeship.masked import Secret
 
 __all__ = ["Secret", "read_secret", "read_secret_dir"]
@@ -16,6 +17,11 @@ def read_secret(path: Path) -> Secret:
     A single trailing newline is dropped, as `echo value > file` adds one.
     """
     try:
+        size, limit = path.stat().st_size, Limits().scalar  # a Secret holds at most 1 MiB
+        if size > limit:
+            raise ConfigError(
+                LimitError("scalar", limit, f"secret file of {size:,} bytes", 0).located(str(path))
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: secret file not found; mount the Secret there or fix the path") from None
