@@ -39,6 +39,9 @@ def _snapshot_with_a_string_pod_metric() -> str:
         ("spec", "? !!python/object:os.system : \u00e9"),
         ("snapshot", _snapshot_with_a_string_pod_metric()),
         ("spec", "name: web\nx: &l1 [a, *l1]\n"),
+        ("spec", "name: web\nalerts[:\n  - name: x\n"),  # a key with "[" (was an IndexError)
+        ("spec", "name: web\nx:\n  ? {a: [1]}\n  : b\n"),  # a mapping key holding a list (TypeError)
+        ("config", "? {a: [1]}\n: b\n"),
     ],
 )
 def test_inputs_fuzzing_found(loader: str, text: str) -> None:

@@ -189,6 +189,10 @@ def parse_mapping(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
     except YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    except TypeError:  # ruamel hashing a `? [a, b]` key
+        raise ConfigError(
+            f"{path}: invalid YAML: a key must be a plain name, not a list or mapping"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -116,6 +116,10 @@ def _read_yaml(text: str, source: str) -> tuple[Any, Positions]:
         raise SpecError(f"{where}: invalid YAML: {problem}") from None
     except YAMLError as exc:
         raise SpecError(f"{source}: invalid YAML: {type(exc).__name__}") from None
+    except TypeError:  # ruamel hashing a `? [a, b]` key
+        raise SpecError(
+            f"{source}: invalid YAML: a key must be a plain name, not a list or mapping"
+        ) from None
     if not isinstance(doc, CommentedMap):
         raise SpecError(f"{source}:1:1: expected a mapping (name: ..., image: ...) at the top level")
     positions: Positions = {(): (1, 1)}
@@ -160,8 +164,12 @@ def _format(
 ) -> str:
     lines = []
     for error in exc.errors(include_url=False):
-        loc = tuple(
-            p for p in error["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))
+        raw = error["loc"]
+        loc = tuple(  # pydantic's own steps (`function-after[...]`, `list[...]`) out; a user's key stays
+            p
+            for i, p in enumerate(raw)
+            if not (isinstance(p, str) and ("[" in p or p.startswith("function-")))
+            or (error["type"] == "extra_forbidden" and i == len(raw) - 1)
         )
         at_key = error["type"] in ("extra_forbidden", "missing") or "[key]" in error["loc"]
         where = (
