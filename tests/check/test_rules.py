@@ -121,6 +121,29 @@ def _canary_without_its_service(objects: Objects) -> None:
     as_rollout(objects)["spec"]["strategy"]["canary"].update(canaryService="web-canary")
 
 
+def _template(metric: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisTemplate",
+        "metadata": {"name": "success-rate"},
+        "spec": {
+            "metrics": [
+                {"name": "success-rate", "provider": {"prometheus": {"query": "vector(1)"}}, **metric}
+            ]
+        },
+    }
+
+
+def _mixed_step(objects: Objects) -> None:  # setWeight and pause in one step: Argo's InvalidStep
+    as_rollout(objects)["spec"]["strategy"]["canary"]["steps"][0]["pause"] = {"duration": "5m"}
+
+
+def _endless_step_analysis(objects: Objects) -> None:
+    steps = as_rollout(objects)["spec"]["strategy"]["canary"]["steps"]
+    steps.append({"analysis": {"templates": [{"templateName": "success-rate"}]}})
+    objects.append(_template({"interval": "1m"}))
+
+
 MUTATIONS: dict[str, Callable[[Objects], None]] = {
     "KS002": _set(lambda o: of(o, "Deployment")["metadata"], "lables", {}),
     "KS101": _del(container, "livenessProbe"),
@@ -171,6 +194,9 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
     "KS312": lambda o: of(o, "Ingress")["metadata"].pop("annotations"),
     "KS313": lambda o: of(o, "Deployment")["spec"].update(replicas=3),
     "KS314": _canary_without_its_service,
+    "KS330": _mixed_step,
+    "KS331": lambda o: o.append(_template({"count": 5})),
+    "KS332": _endless_step_analysis,
     "KS315": _drop("NetworkPolicy"),
     "KS112": lambda o: o.append(_job()),
     "KS111": lambda o: (_drop("HorizontalPodAutoscaler")(o), of(o, "Deployment")["spec"].update(replicas=1)),
@@ -367,7 +393,10 @@ def test_rollout_references_services_and_analysis_templates() -> None:
     rollout = as_rollout(objects)
     service = of(objects, "Service")["metadata"]["name"]
     canary = rollout["spec"]["strategy"]["canary"]
-    canary.update(canaryService=service, stableService=service)
+    canary_service = copy.deepcopy(of(objects, "Service"))
+    canary_service["metadata"]["name"] = f"{service}-canary"
+    objects.append(canary_service)
+    canary.update(canaryService=f"{service}-canary", stableService=service)
     canary["steps"].append({"analysis": {"templates": [{"templateName": "success-rate"}]}})
     canary["analysis"] = {"templates": [{"templateName": "smoke", "clusterScope": True}]}
     docs = [Document(o, "f.yaml", 1) for o in objects]

@@ -56,7 +56,9 @@ def bundled(api_version: str, kind: str) -> dict[str, Any] | None:
     """The bundled schema of a custom resource, or None (not a bundled kind, or its package is absent)."""
     if api_version in _OWN_GROUPS:
         defs = _own_defs(_OWN_GROUPS[api_version])
-        return {"$defs": defs, "$ref": f"#/$defs/{kind}"} if kind in defs else None
+        top = defs.get(kind) or {}
+        is_kind = "kind" in (top.get("properties") or {}) or "$ref" in top  # not a helper such as Metric
+        return {"$defs": defs, "$ref": f"#/$defs/{kind}"} if is_kind else None
     group, _, version = api_version.rpartition("/")
     if group not in _MODELS or not _NAME.fullmatch(version) or not _NAME.fullmatch(kind):
         return None  # (they name a module and a cache file: nothing but letters and digits)

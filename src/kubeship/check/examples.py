@@ -261,6 +261,34 @@ selector:
 canaryService: web-canary
 stableService: web
 """,
+    "KS330": """\
+# Rollout spec.strategy.canary: one step kind per step (setWeight, pause, experiment or analysis)
+steps:
+- setWeight: 20
+- pause: {duration: 5m}
+- setWeight: 50
+- pause: {duration: 10m}
+""",
+    "KS331": """\
+# AnalysisTemplate spec: a metric measured several times needs an interval between measurements
+metrics:
+- name: success-rate
+  interval: 1m
+  count: 5
+  failureLimit: 1
+  successCondition: result[0] >= 0.99
+  provider:
+    prometheus: {address: "http://prometheus.monitoring:9090", query: "vector(1)"}
+""",
+    "KS332": """\
+# AnalysisTemplate spec.metrics[]: a count, so that a step's analysis ends
+- name: success-rate
+  interval: 1m
+  count: 5
+  successCondition: result[0] >= 0.99
+  provider:
+    prometheus: {address: "http://prometheus.monitoring:9090", query: "vector(1)"}
+""",
     "KS315": """\
 # a NetworkPolicy next to the workload: only the ingress controller reaches its port
 apiVersion: networking.k8s.io/v1

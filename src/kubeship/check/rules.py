@@ -1155,3 +1155,6 @@ def not_isolated(index: Index) -> Iterator[tuple[Document, str] | tuple[Document
         for workload in index.workloads(namespace):
             if id(workload) not in covered and workload.kind != "Job":  # a Job has no clients to fence
                 yield workload, "no NetworkPolicy selects its pods"
+
+
+from kubeship.check import argo as _argo  # noqa: E402, F401  (registers the Argo Rollouts rules)
