@@ -67,7 +67,8 @@ ROUTE_NOT_MANAGED = (
     "Steps define a route that does not exist in spec.strategy.canary.trafficRouting.managedRoutes"
 )
 
-_STEP_KINDS = (
+_STEP_KINDS = (  # a step sets one of these (plugin: v1.8's step plugins, which the check then grew)
+    "plugin",
     "experiment",
     "pause",
     "setWeight",

@@ -14,6 +14,9 @@ from typing import Any, TypeVar
 
 from kubeship.check.model import Document, Severity
 
+# The AWS load balancer controller's backend port meaning "the action in the annotation
+# alb.ingress.kubernetes.io/actions.<service name>" (Argo Rollouts' ALB routing writes one).
+ALB_ACTION_PORT = "use-annotation"
 # Kinds with a pod template; an Argo Rollout is a Deployment with a delivery strategy.
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "Rollout"}
 REPLICATED = {"Deployment", "StatefulSet", "Rollout"}  # kinds whose replicas a user sets and an HPA scales
@@ -715,15 +718,27 @@ def ingress_backend(index: Index) -> Iterator[tuple[Document, str] | tuple[Docum
         for i, rule in enumerate(spec.get("rules") or []):
             for j, p in enumerate((rule.get("http") or {}).get("paths") or []):
                 backends.append((p.get("backend"), ["spec", "rules", i, "http", "paths", j, "backend"]))
+        annotations = (ing.obj.get("metadata") or {}).get("annotations") or {}
         for backend, where in backends:
             service = (backend or {}).get("service") or {}
             if not service:
                 continue
+            port = service.get("port") or {}
+            action = port.get("name") == ALB_ACTION_PORT
+            if action and any(k.endswith(f"/actions.{service.get('name')}") for k in annotations):
+                continue  # the AWS load balancer controller's action, named after its annotation
             target = index.find("Service", str(service.get("name")), ing.namespace)
             if target is None:
-                yield ing, f"backend Service {service.get('name')!r} is not among the objects", where
+                message = f"backend Service {service.get('name')!r} is not among the objects"
+                if action:
+                    message += (
+                        f" (port {ALB_ACTION_PORT!r}: nor is an annotation "
+                        f"alb.ingress.kubernetes.io/actions.{service.get('name')} on the Ingress)"
+                    )
+                yield ing, message, where
                 continue
-            port = service.get("port") or {}
+            if action:
+                continue  # an Argo Rollouts ALB Ingress: the controller writes the action at run time
             ports = (target.obj.get("spec") or {}).get("ports") or []
             if "name" in port and port["name"] not in {p.get("name") for p in ports}:
                 yield ing, f"Service {target.name!r} has no port named {port['name']!r}", where
@@ -1016,9 +1031,23 @@ def _rollout_references(strategy: dict[str, Any]) -> Iterator[tuple[str, Any, Pa
         for field in fields:
             if field in block:
                 yield "Service", block[field], [style, field]
-        nginx = (block.get("trafficRouting") or {}).get("nginx") or {}
-        if "stableIngress" in nginx:
-            yield "Ingress", nginx["stableIngress"], [style, "trafficRouting", "nginx", "stableIngress"]
+        routing = block.get("trafficRouting") or {}
+        nginx, alb = routing.get("nginx") or {}, routing.get("alb") or {}
+        for router, key in ((nginx, "stableIngress"), (alb, "ingress")):
+            if key in router:
+                yield (
+                    "Ingress",
+                    router[key],
+                    [style, "trafficRouting", "nginx" if router is nginx else "alb", key],
+                )
+        for router, key in ((nginx, "stableIngresses"), (alb, "ingresses")):
+            for name in router.get(key) or []:
+                yield "Ingress", name, [style, "trafficRouting", "nginx" if router is nginx else "alb", key]
+        if "rootService" in alb:
+            yield "Service", alb["rootService"], [style, "trafficRouting", "alb", "rootService"]
+        for key in ("pingService", "pongService"):
+            if key in (block.get("pingPong") or {}):
+                yield "Service", block["pingPong"][key], [style, "pingPong", key]
         analyses: list[tuple[Path, Any]] = [
             ([style, key], block.get(key))
             for key in ("analysis", "prePromotionAnalysis", "postPromotionAnalysis")
