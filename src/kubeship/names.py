@@ -86,3 +86,33 @@ ENV_POD = "KUBESHIP_POD"
 
 # Bounds on YAML/JSON from outside ("nodes=5000000,depth=200"): see kubeship.limits.
 ENV_INPUT_LIMITS = "KUBESHIP_INPUT_LIMITS"
+
+# Metrics that come from a standard exporter, not from the workload's own pods: their `pod` label
+# (if any) is the exporter's, so as an HPA `Pods` metric they match no pod of the workload and the
+# HPA reports FailedGetPodsMetric. Prefix → the exporter that serves them.
+EXPORTER_METRIC_PREFIXES: Final = {
+    "kafka_": "kafka_exporter",
+    "redis_": "redis_exporter",
+    "pg_": "postgres_exporter",
+    "mysql_": "mysqld_exporter",
+    "rabbitmq_": "the RabbitMQ exporter",
+    "nats_": "the NATS exporter",
+    "node_": "node_exporter",
+    "kube_": "kube-state-metrics",
+    "probe_": "blackbox_exporter",
+}
+
+
+def exporter_of(metric: str) -> str | None:
+    """The exporter a metric name comes from, if it is one of the known ones."""
+    return next((e for p, e in EXPORTER_METRIC_PREFIXES.items() if metric.startswith(p)), None)
+
+
+def exporter_metric_fix(metric: str, exporter: str) -> str:
+    """Why a Pods metric from an exporter never scales, and what works (one text for spec, check, explain)."""
+    return (
+        f"{metric} comes from {exporter}, whose series carry the exporter's pod (or none), never one of "
+        "this workload's, so the custom metrics API has no value per workload pod and the HPA reports "
+        f"FailedGetPodsMetric: scale on it as an External metric with an AverageValue target (the total "
+        "divided by the pods), e.g. type: External, targetType: AverageValue"
+    )

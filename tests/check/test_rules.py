@@ -194,6 +194,16 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
     "KS312": lambda o: of(o, "Ingress")["metadata"].pop("annotations"),
     "KS313": lambda o: of(o, "Deployment")["spec"].update(replicas=3),
     "KS314": _canary_without_its_service,
+    "KS316": lambda o: of(o, "HorizontalPodAutoscaler")["spec"]["metrics"].insert(
+        0,
+        {
+            "type": "Pods",
+            "pods": {
+                "metric": {"name": "kafka_consumergroup_lag"},
+                "target": {"type": "AverageValue", "averageValue": "100"},
+            },
+        },
+    ),
     "KS330": _mixed_step,
     "KS331": lambda o: o.append(_template({"count": 5})),
     "KS332": _endless_step_analysis,

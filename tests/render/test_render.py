@@ -8,6 +8,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -72,14 +73,18 @@ def test_seed_reproduces_the_guides_objects() -> None:
     }
     worker = {(o["kind"], o["metadata"]["name"]): o for o in render(load_spec(SEED / "worker.kubeship.yaml"))}
     lag = worker[("HorizontalPodAutoscaler", "worker")]["spec"]["metrics"][0]
+    # the guide's intent (100 messages per pod), as what scales: the exporter's total over the pods
     assert lag == {
-        "type": "Pods",
-        "pods": {
+        "type": "External",
+        "external": {
             "metric": {"name": "kafka_consumergroup_lag"},
             "target": {"type": "AverageValue", "averageValue": "100"},
         },
     }
-    assert "kafka_consumergroup_lag" in worker[("ConfigMap", "worker-adapter-rules")]["data"]["config.yaml"]
+    rules = yaml.safe_load(worker[("ConfigMap", "worker-adapter-rules")]["data"]["config.yaml"])
+    [external] = rules["externalRules"]
+    assert external["name"]["as"] == "kafka_consumergroup_lag"
+    assert external["resources"] == {"namespaced": False}  # kafka_exporter runs in its own namespace
 
 
 @pytest.mark.parametrize("env", [None, "staging", "prod"])

@@ -34,6 +34,7 @@ from typing import Any
 from kubeship.autoscale import normalize, replicas
 from kubeship.autoscale.normalize import Behavior, Memory, Policy, Recommendation, Rules, ScaleEvent
 from kubeship.autoscale.replicas import Container, MetricError, Pod, Sample, Settings, Tolerances
+from kubeship.names import exporter_metric_fix, exporter_of
 from kubeship.spec.quantity import parse_quantity
 
 Json = dict[str, Any]
@@ -137,7 +138,11 @@ def decide(snapshot: Json) -> Json:
             steps.append(_step(metric, status, proposal, samples, pods, settings, now))
         except MetricError as exc:
             proposals.append(None)
-            steps.append({"metric": _label(metric), "error": str(exc)})
+            failed: Json = {"metric": _label(metric), "error": str(exc)}
+            hint = _pods_metric_hint(metric, snapshot)
+            if hint:
+                failed["hint"] = hint
+            steps.append(failed)
             if first_failure is None:
                 first_failure = _cond("ScalingActive", False, _failure_reason(metric), str(exc))
     if not proposals:
@@ -368,6 +373,21 @@ def _pod_metrics(items: list[Json], resource: str, container: str | None) -> dic
             _seconds(item.get("window", "60s")),
         )
     return out
+
+
+def _pods_metric_hint(metric: Json, snap: Json) -> str | None:
+    """Why a Pods metric found nothing per pod, in words (FailedGetPodsMetric says only that)."""
+    if metric.get("type") != "Pods":
+        return None
+    name = str(((metric.get("pods") or {}).get("metric") or {}).get("name", ""))
+    exporter = exporter_of(name)
+    if exporter is not None:
+        return exporter_metric_fix(name, exporter)
+    return (
+        f"the custom metrics API had no {name} for this workload's pods: check that the pods export it "
+        "(their /metrics) and that a Prometheus Adapter rule serves it with the pod label mapped "
+        "(kubeship renders one from autoscaling.custom[].query)"
+    )
 
 
 def _failure_reason(metric: Json) -> str:

@@ -54,6 +54,8 @@ def explain(result: Json) -> str:
         n += 1
         if "error" in step:
             lines.append(f"{n}. {step['metric']}: no proposal ({step['error']})")
+            if step.get("hint"):
+                lines.append(f"   why: {step['hint']}")
             continue
         lines.append(
             f"{n}. {step['metric']}: current {_quantity(step['current'])}, target {_quantity(step['target'])}"

@@ -53,7 +53,7 @@ def simulate_queue(
     workload: QueueWorkload,
     hpa: Autoscaler,
     target: float,
-    metric_type: Literal["Pods", "External"] = "Pods",
+    metric_type: Literal["Pods", "External", "ExternalAverage"] = "Pods",
     loop: ControlLoop = DEFAULT_LOOP,
 ) -> QueueResult:
     arrivals = np.asarray(arrivals, dtype=float)
@@ -89,6 +89,8 @@ def _propose(current: int, total: float, target: float, kind: str, settings: Set
     pods = [Pod(f"pod-{i}") for i in range(current)]
     if kind == "External":
         return replicas.usage_ratio_replica_count(current, total / target, pods, settings)
+    if kind == "ExternalAverage":  # an exporter's total with an AverageValue target: total / target pods
+        return replicas.per_pod_replicas(current, int(target * 1000), int(total * 1000), settings)[0]
     share = int(total / max(current, 1) * 1000)
     samples = {p.name: Sample(share, now - 1, 30.0) for p in pods}
     proposal, _ = replicas.plain_metric_replicas(

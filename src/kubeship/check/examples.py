@@ -261,6 +261,13 @@ selector:
 canaryService: web-canary
 stableService: web
 """,
+    "KS316": """\
+# HorizontalPodAutoscaler spec.metrics[]: the exporter's total, averaged over the pods by the HPA
+- type: External
+  external:
+    metric: {name: kafka_consumergroup_lag}
+    target: {type: AverageValue, averageValue: "100"}
+""",
     "KS330": """\
 # Rollout spec.strategy.canary: one step kind per step (setWeight, pause, experiment or analysis)
 steps:

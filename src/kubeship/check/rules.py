@@ -1187,3 +1187,40 @@ def not_isolated(index: Index) -> Iterator[tuple[Document, str] | tuple[Document
 
 
 from kubeship.check import argo as _argo  # noqa: E402, F401  (registers the Argo Rollouts rules)
+
+
+@_register(
+    "KS316",
+    "hpa-pods-metric-from-exporter",
+    Severity.WARNING,
+    "cross-resource",
+    "An HPA scales on a Pods metric that a standard exporter serves (kafka_consumergroup_lag, "
+    "redis_*, pg_*...): its series carry the exporter's pod, never the workload's, so the HPA gets "
+    "nothing back (FailedGetPodsMetric) and never scales on it.",
+    "make it an External metric with an AverageValue target (the total over the pods), and serve it "
+    "with an externalRules entry of the Prometheus Adapter",
+)
+def hpa_pods_metric_from_exporter(
+    index: Index,
+) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    from kubeship.names import exporter_metric_fix, exporter_of
+
+    adapters = {  # metric → the ConfigMap whose per-pod adapter rule serves it
+        m.group(1): cm.name
+        for cm in index.by_kind.get("ConfigMap", [])
+        for text in ((cm.obj.get("data") or {}).get("config.yaml", ""),)
+        if isinstance(text, str) and "seriesQuery" in text
+        for m in re.finditer(r'seriesQuery:\s*[\'"]?([A-Za-z_:][A-Za-z0-9_:]*)\{[^}]*pod!=""', text)
+    }
+    for hpa in index.by_kind.get("HorizontalPodAutoscaler", []):
+        for i, metric in enumerate((hpa.obj.get("spec") or {}).get("metrics") or []):
+            if not isinstance(metric, dict) or metric.get("type") != "Pods":
+                continue
+            name = str(((metric.get("pods") or {}).get("metric") or {}).get("name", ""))
+            exporter = exporter_of(name)
+            if exporter is None:
+                continue
+            message = exporter_metric_fix(name, exporter)
+            if name in adapters:
+                message += f" (the Prometheus Adapter rule in ConfigMap {adapters[name]!r} maps it per pod)"
+            yield hpa, message, ["spec", "metrics", i]

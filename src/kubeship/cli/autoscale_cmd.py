@@ -518,7 +518,7 @@ def simulate_queue(
     if (per_pod_rate is None) != open_loop:
         raise UsageError("give --per-pod-rate (the pods drain the queue) or --open-loop, one of them")
     hpa = Autoscaler(2, 10, 0)
-    kind: Literal["Pods", "External"] = "External" if external else "Pods"
+    kind: Literal["Pods", "External", "ExternalAverage"] = "External" if external else "Pods"
     if config is not None:
         from kubeship.render.scaling import behavior_json
         from kubeship.spec import load_spec
@@ -542,6 +542,8 @@ def simulate_queue(
         )
         target = target if target is not None else float(parse_quantity(chosen.target))
         kind = "External" if external or chosen.type == "External" else "Pods"
+        if chosen.type == "External" and chosen.target_type == "AverageValue" and not external:
+            kind = "ExternalAverage"
     if target is None:
         raise UsageError("give --target, or -f kubeship.yaml with an autoscaling.custom metric")
     hpa = replace(

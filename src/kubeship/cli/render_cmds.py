@@ -71,6 +71,10 @@ def render(
     objects = objects_for(spec)
     for note in notes(spec):
         click.echo(f"kubeship: note: {note}", err=True)
+    from kubeship.spec.models import spec_warnings
+
+    for loc, warning in spec_warnings(spec):
+        click.echo(f"{spec_path}: {'.'.join(map(str, loc))}: warning: {warning}", err=True)
     if kustomize_dir is not None:
         from kubeship.render.kustomize import kustomize_tree
         from kubeship.spec import load_environments

@@ -6,6 +6,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from kubeship.names import exporter_of
 from kubeship.render.labels import metadata, selector
 from kubeship.spec.models import AppSpec, Behavior, ScalingRules
 
@@ -54,10 +55,12 @@ def hpa(spec: AppSpec) -> dict[str, Any] | None:
                 }
             )
         else:
+            kind = m.target_type or "Value"
+            key = "value" if kind == "Value" else "averageValue"
             metrics.append(
                 {
                     "type": "External",
-                    "external": {"metric": {"name": m.name}, "target": {"type": "Value", "value": m.target}},
+                    "external": {"metric": {"name": m.name}, "target": {"type": kind, key: m.target}},
                 }
             )
     body: dict[str, Any] = {
@@ -98,10 +101,17 @@ def adapter_rules(spec: AppSpec) -> dict[str, Any] | None:
                 }
             )
         else:
+            # An exporter's series live in the exporter's namespace, not the workload's: read them from
+            # any namespace (the adapter's `namespaced: false`), or the HPA's query finds nothing.
+            resources: dict[str, Any] = (
+                {"namespaced": False}
+                if exporter_of(m.name)
+                else {"overrides": {"namespace": {"resource": "namespace"}}}
+            )
             external.append(
                 {
-                    "seriesQuery": f'{m.name}{{namespace!=""}}',
-                    "resources": {"overrides": {"namespace": {"resource": "namespace"}}},
+                    "seriesQuery": f'{m.name}{{namespace!=""}}' if not exporter_of(m.name) else m.name,
+                    "resources": resources,
                     "name": {"matches": f"^{m.name}$", "as": m.name},
                     "metricsQuery": m.query,
                 }
@@ -130,7 +140,7 @@ def scaled_object(spec: AppSpec) -> dict[str, Any] | None:
     if auto.memory is not None:
         triggers.append({"type": "memory", "metricType": "AverageValue", "metadata": {"value": auto.memory}})
     for m in auto.custom:
-        metric_type = "AverageValue" if m.type == "Pods" else "Value"
+        metric_type = "AverageValue" if m.type == "Pods" else (m.target_type or "Value")
         if m.kafka is not None:
             triggers.append(
                 {

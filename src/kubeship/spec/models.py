@@ -350,13 +350,30 @@ class KafkaTrigger(Model):
 
 class CustomMetric(Model):
     name: str
-    type: Literal["Pods", "External"] = "Pods"
-    target: Quantity = Field(description="Average per pod (Pods) or total value (External).")
+    type: Literal["Pods", "External"] = Field(
+        "Pods",
+        description="Pods: a series each pod of the workload exports. External: a series from elsewhere "
+        "(a queue exporter), read as one value.",
+    )
+    target: Quantity = Field(description="Average per pod (Pods, or External AverageValue) or total (Value).")
+    target_type: Literal["Value", "AverageValue"] | None = Field(
+        None,
+        description="External only: Value (the total; default) or AverageValue (the total divided by the "
+        "pods: 100 messages of lag per pod).",
+    )
     query: str | None = Field(None, description="PromQL for the Prometheus Adapter rule.")
     keda_query: str | None = Field(
         None, description="engine keda: plain PromQL for the total (default sum(<name>) in the namespace)."
     )
     kafka: KafkaTrigger | None = Field(None, description="engine keda: a Kafka lag trigger instead.")
+
+    @model_validator(mode="after")
+    def _target_type(self) -> CustomMetric:
+        if self.type == "Pods" and self.target_type == "Value":
+            raise PydanticCustomError(
+                "pods_value", "a Pods metric's target is an average per pod: drop targetType", {}
+            )
+        return self
 
 
 class Keda(Model):
@@ -951,6 +968,19 @@ class SpecFile(AppSpec):
 
 
 Loc = tuple[str | int, ...]
+
+
+def spec_warnings(spec: AppSpec) -> list[tuple[Loc, str]]:
+    """What renders but will not work as meant: (where, what and how to fix)."""
+    from kubeship.names import exporter_metric_fix, exporter_of
+
+    out: list[tuple[Loc, str]] = []
+    if spec.autoscaling is not None and spec.autoscaling.engine == "hpa":
+        for i, m in enumerate(spec.autoscaling.custom):
+            exporter = exporter_of(m.name)
+            if m.type == "Pods" and exporter is not None:
+                out.append((("autoscaling", "custom", i, "type"), exporter_metric_fix(m.name, exporter)))
+    return out
 
 
 def reference_errors(spec: AppSpec) -> list[tuple[Loc, str]]:
