@@ -10,6 +10,7 @@ the dependency layer reused. `scripts/containers-setup.sh` (run by
 
 from __future__ import annotations
 
+import json
 import shutil
 import ssl
 import subprocess
@@ -259,3 +260,72 @@ def test_unpullable_base_is_one_line_with_the_fix(tmp_path: Path) -> None:
     assert last.startswith(
         "kubeship: error: the base image localhost/no-such-base:1 could not be pulled: set build.base"
     )
+
+
+def test_init_build_push_render_check_from_an_empty_directory(tmp_path: Path, registry: Registry) -> None:
+    """A user's first hour: `kubeship init` in an empty directory, then build (real podman, the local
+    base image), push (the TLS registry), render and check: zero findings, the image pinned by digest."""
+    project = tmp_path / "shop"
+    made = run_cli("init", str(project), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert sorted(p.name for p in project.iterdir()) == ["app.py", "kubeship.yaml", "requirements.txt"]
+    locked = [
+        line for line in (project / "requirements.txt").read_text().splitlines() if not line.startswith("#")
+    ]
+    assert all("==" in line for line in locked) and "kubeship==0.1.0" in locked
+    assert any(line.startswith("fastapi==") for line in locked)
+
+    # What a user on this network does: their registry, a reachable base, wheels for the locked list.
+    spec = project / "kubeship.yaml"
+    text = spec.read_text().replace("registry.example.com", registry.address).replace("myteam", "kubeship")
+    spec.write_text(text + f'build: {{base: "{BASE}", wheelhouse: wheels}}\n')
+    sh(sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(project / "wheels"), str(ROOT),
+       "-r", str(project / "requirements.txt"), timeout=600)  # fmt: skip
+
+    built = run_cli("build", "-f", str(spec), "--builder", "podman", cwd=project, timeout=600)
+    assert built.returncode == 0, built.stdout + built.stderr
+    tag = built.stdout.split()[0]
+    assert tag == f"{registry.address}/kubeship/shop:0.1.0"
+    name, port = f"kubeship-e2e-{free_port()}", free_port()
+    sh("podman", "run", "-d", "--name", name, "--label", "kubeship-e2e", "-p", f"127.0.0.1:{port}:8080", tag)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=1).json() == {"message": "pong"}:
+                    break
+            except (httpx.TransportError, ValueError):
+                time.sleep(0.2)
+        assert httpx.get(f"http://127.0.0.1:{port}/ping").json() == {"message": "pong"}
+    finally:
+        sh("podman", "rm", "-f", "-t", "0", name, check=False)
+
+    pushed = run_cli(
+        "push", "-f", str(spec), "--builder", "podman", "-u", USER, "--password-stdin",
+        "--ca-dir", str(registry.certs), cwd=project, input=PASSWORD, timeout=300,
+    )  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    reference = pushed.stdout.strip()
+    assert "@sha256:" in reference
+
+    rendered = run_cli("render", "-f", str(spec), "-o", str(project / "k8s"), cwd=project)
+    assert rendered.returncode == 0, rendered.stderr
+    deployment = (project / "k8s" / "deployment-shop.yaml").read_text()
+    assert f'image: "{reference}"' in deployment  # pinned by the digest the registry returned
+    checked = run_cli("check", str(project / "k8s"), "--format", "json", cwd=project)
+    assert checked.returncode == 0, checked.stdout
+    assert json.loads(checked.stdout)["findings"] == []
+
+
+def test_build_names_what_the_context_lacks_before_starting_the_builder(tmp_path: Path) -> None:
+    tool("podman")
+    made = run_cli("init", str(tmp_path), cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    (tmp_path / "requirements.txt").unlink()
+    (tmp_path / "app.py").rename(tmp_path / "main.py")
+    result = run_cli("build", "-f", str(tmp_path / "kubeship.yaml"), "--builder", "podman", cwd=tmp_path)
+    assert result.returncode == BuildError.exit_code and "Traceback" not in result.stderr
+    assert "COPY requirements.txt: not in the build context" in result.stderr
+    assert "`kubeship init` writes a locked one" in result.stderr
+    assert "no app.py (nor package app/) for container.app 'app:app'" in result.stderr
+    assert "STEP" not in result.stderr + result.stdout  # the builder never ran

@@ -95,6 +95,11 @@ def build(
         )
         if not (context / ".dockerignore").exists():
             (context / ".dockerignore").write_text(dockerignore(spec))
+    from kubeship.build.context import missing_in_context
+
+    missing = missing_in_context(docker_file, context, spec)
+    if missing:  # before the builder starts (and pulls a base image) for nothing
+        raise BuildError("the build context lacks what the build reads:\n" + "\n".join(missing))
     findings = lint(
         docker_file.read_text(), str(docker_file), has_dockerignore=(context / ".dockerignore").exists()
     )

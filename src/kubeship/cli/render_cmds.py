@@ -96,18 +96,40 @@ def render(
     click.echo(f"wrote {len(objects)} objects to {output_dir}/", err=True)
 
 
+# What the example app (templates/app.py) imports, besides kubeship's runtime.
+INIT_REQUIREMENTS = ("kubeship", "fastapi")
+
+
 @click.command()
 @click.argument("directory", type=click.Path(path_type=Path), default=".")
 @click.option("--name", default=None, help="App name (default: the directory's name).")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
-def init(directory: Path, name: str | None, force: bool) -> None:
-    """Write a commented kubeship.yaml and the example app into DIRECTORY."""
+@click.option(
+    "--requirements", "requirements_only", is_flag=True, help="Only (re)write requirements.txt, locked."
+)
+def init(directory: Path, name: str | None, force: bool, requirements_only: bool) -> None:
+    """Write a commented kubeship.yaml, the example app and its locked requirements.txt into DIRECTORY.
+
+    requirements.txt pins kubeship, FastAPI and every dependency to the versions installed here, so
+    the image runs what you ran; `kubeship build` installs exactly that list."""
+    from kubeship.build.lock import requirements_text
+
     directory.mkdir(parents=True, exist_ok=True)
+    requirements, unpinned = requirements_text(INIT_REQUIREMENTS)
+    for root in unpinned:
+        click.echo(
+            f"kubeship: warning: {root} is not installed here, so not pinned: pip install {root}", err=True
+        )
+    if requirements_only:
+        (directory / "requirements.txt").write_text(requirements)
+        click.echo(f"wrote {directory / 'requirements.txt'}", err=True)
+        return
     app_name = name or directory.resolve().name.lower().replace("_", "-")
     templates = resources.files("kubeship.cli") / "templates"
     targets = {
         "kubeship.yaml": (templates / "kubeship.yaml").read_text().replace("{{name}}", app_name),
         "app.py": (templates / "app.py").read_text(),
+        "requirements.txt": requirements,
     }
     existing = [n for n in targets if (directory / n).exists()]
     if existing and not force:
