@@ -293,3 +293,22 @@ def test_key_files_secret_files_and_measure_results_are_bounded(tmp_path: Path) 
     result = run_cli("autoscale", "simulate", "--trace", "step", "--measured", str(measured), cwd=ROOT)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{measured}: nested more than 128 levels" in result.stderr
+
+
+def test_a_duplicate_key_never_quotes_its_value_in_the_runtime_or_the_spec(tmp_path: Path) -> None:
+    """ruamel's message quotes the duplicated key's value; in a config file that can be a password."""
+    from kubeship.errors import SpecError
+    from kubeship.spec.load import parse_spec
+
+    text = "token: s3cr3t-first\ntoken: s3cr3t-second\n"
+    config = tmp_path / "app.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        parse_mapping(config)
+    assert f"{config}:2:1: invalid YAML:" in str(caught.value) and "each key may appear once" in str(
+        caught.value
+    )
+    assert "s3cr3t" not in str(caught.value)
+    with pytest.raises(SpecError) as spec_error:
+        parse_spec("name: web\n" + text)
+    assert "s3cr3t" not in str(spec_error.value)

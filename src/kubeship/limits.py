@@ -224,6 +224,34 @@ def load_ruamel(yaml: Any, text: str, bound: Limits) -> Any:
     return yaml.load(text)
 
 
+class InputError(Exception):
+    """A YAML file that cannot be read, as one located line (`file:line:col: invalid YAML: ...`)."""
+
+
+def read_ruamel(yaml: Any, text: str, source: str, bound: Limits) -> Any:
+    """`load_ruamel`, every way the text can be wrong turned into one located `InputError`. A
+    duplicate key's value is never quoted (ruamel quotes it; a config value may be a secret)."""
+    import re
+
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return load_ruamel(yaml, text, bound)
+    except LimitError as exc:
+        raise InputError(exc.located(source)) from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        problem = re.sub(r' with value ".*', "; each key may appear once", str(exc.problem or exc.context))
+        raise InputError(f"{where}: invalid YAML: {problem}") from None
+    except YAMLError as exc:
+        raise InputError(f"{source}: invalid YAML: {type(exc).__name__}") from None
+    except TypeError:  # ruamel hashing a `? [a, b]` key
+        raise InputError(
+            f"{source}: invalid YAML: a key must be a plain name, not a list or mapping"
+        ) from None
+
+
 def check_json(data: Any, bound: Limits) -> None:
     """Loaded JSON's depth, count of values and strings."""
     stack: list[tuple[Any, int]] = [(data, 0)]

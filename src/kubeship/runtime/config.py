@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from kubeship.errors import ConfigError
-from kubeship.limits import LimitError, Limits, limits, load_json, load_ruamel
+from kubeship.limits import InputError, LimitError, Limits, limits, load_json, read_ruamel
 from kubeship.names import CONFIG_ENV_PREFIX, env_name
 from kubeship.runtime.log import LogWriter, writer
 
@@ -178,21 +177,13 @@ def parse_mapping(path: Path) -> dict[str, Any]:
         if path.suffix == ".json":
             data = load_json(text, bound)
         else:
-            data = load_ruamel(YAML(typ="safe", pure=True), text, bound)
+            data = read_ruamel(YAML(typ="safe", pure=True), text, str(path), bound)
     except LimitError as exc:
         raise ConfigError(exc.located(str(path))) from None
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise ConfigError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
-    except YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
-    except TypeError:  # ruamel hashing a `? [a, b]` key
-        raise ConfigError(
-            f"{path}: invalid YAML: a key must be a plain name, not a list or mapping"
-        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

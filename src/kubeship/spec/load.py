@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import difflib
-import re
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,10 +18,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from kubeship.errors import SpecError
-from kubeship.limits import LimitError, limits, load_ruamel
+from kubeship.limits import InputError, limits, read_ruamel
 from kubeship.spec.models import AppSpec, SpecFile, reference_errors
 
 Loc = tuple[str | int, ...]
@@ -103,23 +101,11 @@ def _without_environments(data: Any) -> dict[str, Any]:
 def _read_yaml(text: str, source: str) -> tuple[Any, Positions]:
     yaml = YAML(typ="rt", pure=True)
     try:
-        doc = load_ruamel(yaml, text, limits())
+        doc = read_ruamel(yaml, text, source, limits())
     except ValueError as exc:  # KUBESHIP_INPUT_LIMITS itself is wrong
         raise SpecError(str(exc)) from None
-    except LimitError as exc:
-        raise SpecError(exc.located(source)) from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        # ruamel quotes the values of duplicate keys; a value may be sensitive, the key says enough.
-        problem = re.sub(r' with value ".*', "; each key may appear once", str(exc.problem or exc.context))
-        raise SpecError(f"{where}: invalid YAML: {problem}") from None
-    except YAMLError as exc:
-        raise SpecError(f"{source}: invalid YAML: {type(exc).__name__}") from None
-    except TypeError:  # ruamel hashing a `? [a, b]` key
-        raise SpecError(
-            f"{source}: invalid YAML: a key must be a plain name, not a list or mapping"
-        ) from None
+    except InputError as exc:
+        raise SpecError(str(exc)) from None
     if not isinstance(doc, CommentedMap):
         raise SpecError(f"{source}:1:1: expected a mapping (name: ..., image: ...) at the top level")
     positions: Positions = {(): (1, 1)}
