@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kubeship.check.model import Document, Severity
-from kubeship.check.rules import Index, Path, _register
+from kubeship.check.rules.base import Index, Path, register
 
 # Argo's messages (pkg/apis/rollouts/validation/validation.go), kept verbatim.
 MISSING_FIELD = "Rollout has missing field '{}'"
@@ -124,7 +124,7 @@ def _argo(doc: Document) -> bool:
     return str(doc.obj.get("apiVersion", "")).startswith("argoproj.io/")
 
 
-@_register(
+@register(
     "KS330",
     "rollout-invalid",
     Severity.ERROR,
@@ -345,7 +345,7 @@ def _anti_affinity(value: Any, where: Path) -> Iterator[tuple[str, Path]]:
 _TEMPLATES = ("AnalysisTemplate", "ClusterAnalysisTemplate", "AnalysisRun")
 
 
-@_register(
+@register(
     "KS331",
     "analysis-metric-invalid",
     Severity.ERROR,
@@ -403,7 +403,7 @@ def _metric_errors(metric: dict[str, Any]) -> Iterator[str]:
         yield "multiple providers specified"
 
 
-@_register(
+@register(
     "KS332",
     "analysis-runs-indefinitely",
     Severity.ERROR,

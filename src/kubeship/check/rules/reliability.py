@@ -1,0 +1,234 @@
+"""Reliability rules: probes, requests and limits, pinned images, spread, replicas, jobs that clean up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from kubeship.check.model import Document, Severity
+from kubeship.check.rules.base import (
+    REPLICATED,
+    Path,
+    container_path,
+    containers,
+    image_tag,
+    pod_spec,
+    register,
+    replica_count,
+    workload_pods,
+)
+
+
+@register(
+    "KS101",
+    "liveness-probe-missing",
+    Severity.WARNING,
+    "reliability",
+    "A long-running container has no livenessProbe: a hung process is never restarted.",
+    "add livenessProbe: {httpGet: {path: /healthz, port: http}}",
+)
+def liveness_missing(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    if doc.kind in ("Job", "CronJob"):
+        return
+    for pod, _ in workload_pods(doc):
+        for c in containers(pod, init=False):
+            if "livenessProbe" not in c:
+                yield f"container {c.get('name')!r} has no livenessProbe", container_path(doc, c)
+
+
+@register(
+    "KS102",
+    "readiness-probe-missing",
+    Severity.WARNING,
+    "reliability",
+    "A serving container has no readinessProbe: it gets traffic before it is ready and while it drains.",
+    "add readinessProbe: {httpGet: {path: /readyz, port: http}}",
+)
+def readiness_missing(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    if doc.kind in ("Job", "CronJob", "DaemonSet"):
+        return
+    for pod, _ in workload_pods(doc):
+        for c in containers(pod, init=False):
+            if "readinessProbe" not in c:
+                yield f"container {c.get('name')!r} has no readinessProbe", container_path(doc, c)
+
+
+@register(
+    "KS103",
+    "probe-port-unknown",
+    Severity.ERROR,
+    "reliability",
+    "A probe targets a port the container does not declare: it will always fail.",
+    "use a containerPort number or the name of one in ports[]",
+)
+def probe_port(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for pod, _ in workload_pods(doc):
+        for c in containers(pod, init=False):
+            names = {p.get("name") for p in c.get("ports") or []}
+            numbers = {p.get("containerPort") for p in c.get("ports") or []}
+            for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
+                probe = c.get(probe_name) or {}
+                for handler in ("httpGet", "tcpSocket", "grpc"):
+                    port = (probe.get(handler) or {}).get("port")
+                    if port is None:
+                        continue
+                    if (isinstance(port, str) and port not in names) or (
+                        isinstance(port, int) and numbers and port not in numbers
+                    ):
+                        name = c.get("name")
+                        yield (
+                            f"container {name!r} {probe_name} port {port!r} is not one of its ports",
+                            container_path(doc, c),
+                        )
+
+
+@register(
+    "KS104",
+    "resource-requests-missing",
+    Severity.WARNING,
+    "reliability",
+    "A container without CPU and memory requests: the scheduler packs blindly and the HPA cannot use it.",
+    "set resources.requests.cpu and .memory",
+)
+def requests_missing(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _, cs in workload_pods(doc):
+        for c in cs:
+            requests = (c.get("resources") or {}).get("requests") or {}
+            missing = [r for r in ("cpu", "memory") if r not in requests]
+            if missing:
+                yield (
+                    f"container {c.get('name')!r} has no {' or '.join(missing)} request",
+                    container_path(doc, c),
+                )
+
+
+@register(
+    "KS105",
+    "memory-limit-missing",
+    Severity.WARNING,
+    "reliability",
+    "A container without a memory limit can take the node's memory from its neighbours.",
+    "set resources.limits.memory (a CPU limit is optional: it throttles)",
+)
+def memory_limit_missing(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _, cs in workload_pods(doc):
+        for c in cs:
+            if "memory" not in ((c.get("resources") or {}).get("limits") or {}):
+                yield f"container {c.get('name')!r} has no memory limit", container_path(doc, c)
+
+
+@register(
+    "KS106",
+    "image-tag-unpinned",
+    Severity.ERROR,
+    "reliability",
+    "An image with no tag or with `latest`: what runs changes without a change to the manifest.",
+    "pin a version tag or a digest (image@sha256:...)",
+)
+def image_unpinned(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _, cs in workload_pods(doc):
+        for c in cs:
+            image = str(c.get("image", ""))
+            if image_tag(image) in (None, "latest"):
+                yield f"container {c.get('name')!r} image {image!r} is not pinned", container_path(doc, c)
+
+
+@register(
+    "KS107",
+    "pull-policy-inconsistent",
+    Severity.WARNING,
+    "reliability",
+    "imagePullPolicy contradicts the tag: Never/IfNotPresent with latest serves stale images.",
+    "with a pinned tag use IfNotPresent; avoid latest altogether",
+)
+def pull_policy(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _, cs in workload_pods(doc):
+        for c in cs:
+            tag = image_tag(str(c.get("image", "")))
+            policy = c.get("imagePullPolicy")
+            if tag in (None, "latest") and policy in ("IfNotPresent", "Never"):
+                yield (
+                    f"container {c.get('name')!r} uses {policy} with an unpinned image",
+                    container_path(doc, c),
+                )
+
+
+@register(
+    "KS108",
+    "spread-missing",
+    Severity.WARNING,
+    "reliability",
+    "Several replicas with no topology spread or anti-affinity may all land on one node or zone.",
+    "add topologySpreadConstraints on topology.kubernetes.io/zone and kubernetes.io/hostname",
+)
+def spread_missing(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    if doc.kind not in REPLICATED or replica_count(doc.obj) < 2:
+        return
+    pod = pod_spec(doc.obj) or {}
+    affinity = (pod.get("affinity") or {}).get("podAntiAffinity")
+    if not pod.get("topologySpreadConstraints") and not affinity:
+        yield f"{replica_count(doc.obj)} replicas without topologySpreadConstraints or podAntiAffinity"
+
+
+@register(
+    "KS109",
+    "liveness-equals-readiness",
+    Severity.WARNING,
+    "reliability",
+    "Identical liveness and readiness probes: a slow dependency restarts pods instead of draining them.",
+    "point liveness at a cheap 'process alive' check (/healthz), readiness at dependencies (/readyz)",
+)
+def liveness_equals_readiness(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for pod, _ in workload_pods(doc):
+        for c in containers(pod, init=False):
+            live, ready = c.get("livenessProbe"), c.get("readinessProbe")
+            if live and ready and live == ready:
+                yield (
+                    f"container {c.get('name')!r} has the same liveness and readiness probe",
+                    container_path(doc, c),
+                )
+
+
+@register(
+    "KS110",
+    "env-duplicate",
+    Severity.ERROR,
+    "reliability",
+    "An environment variable set twice: only the last one counts, silently.",
+    "remove one of them",
+)
+def env_duplicate(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _, cs in workload_pods(doc):
+        for c in cs:
+            seen: set[str] = set()
+            for env in c.get("env") or []:
+                name = env.get("name")
+                if name in seen:
+                    yield f"container {c.get('name')!r} sets {name} twice", container_path(doc, c)
+                seen.add(name)
+
+
+@register(
+    "KS111",
+    "single-replica",
+    Severity.INFO,
+    "reliability",
+    "One replica and no HPA: every rollout, node drain or crash is an outage.",
+    "run at least 2 replicas (or an HPA with minReplicas 2)",
+)
+def single_replica(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    if doc.kind in REPLICATED and (doc.obj.get("spec") or {}).get("replicas") == 1:
+        yield "replicas: 1"
+
+
+@register(
+    "KS112",
+    "job-ttl-missing",
+    Severity.INFO,
+    "reliability",
+    "A Job without ttlSecondsAfterFinished: it and its pods stay after it ends until someone deletes them.",
+    "set spec.ttlSecondsAfterFinished (a CronJob's jobs are pruned by its history limits instead)",
+)
+def job_ttl(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    spec = doc.obj.get("spec") or {}
+    if doc.kind == "Job" and "ttlSecondsAfterFinished" not in spec:
+        yield "no ttlSecondsAfterFinished", ["spec"]

@@ -1,0 +1,276 @@
+"""Security rules: privilege, users, filesystems, capabilities, host access, secrets in env, seccomp,
+sysctls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from kubeship.check.model import Document, Severity
+from kubeship.check.rules.base import (
+    DANGEROUS_CAPS,
+    SECRET_NAME,
+    Index,
+    Path,
+    container_path,
+    pod_spec,
+    pod_spec_path,
+    register,
+    workload_pods,
+)
+
+
+def _security(pod: dict[str, Any], c: dict[str, Any], key: str) -> Any:
+    """A container setting, falling back to the pod's securityContext."""
+    value = (c.get("securityContext") or {}).get(key)
+    return value if value is not None else (pod.get("securityContext") or {}).get(key)
+
+
+@register(
+    "KS201",
+    "privileged",
+    Severity.ERROR,
+    "security",
+    "A privileged container has the node's full power.",
+    "remove securityContext.privileged, or add only the capability needed",
+)
+def privileged(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _, cs in workload_pods(doc):
+        for c in cs:
+            if (c.get("securityContext") or {}).get("privileged") is True:
+                yield f"container {c.get('name')!r} is privileged", container_path(doc, c)
+
+
+@register(
+    "KS202",
+    "privilege-escalation",
+    Severity.WARNING,
+    "security",
+    "allowPrivilegeEscalation is not false: setuid binaries can gain privileges.",
+    "set securityContext.allowPrivilegeEscalation: false",
+)
+def privilege_escalation(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _, cs in workload_pods(doc):
+        for c in cs:
+            if (c.get("securityContext") or {}).get("allowPrivilegeEscalation") is not False:
+                yield f"container {c.get('name')!r} allows privilege escalation", container_path(doc, c)
+
+
+@register(
+    "KS203",
+    "run-as-root",
+    Severity.ERROR,
+    "security",
+    "The container runs as root (runAsUser 0).",
+    "run as a numeric non-root user: runAsUser: 10001, runAsNonRoot: true",
+)
+def run_as_root(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for pod, cs in workload_pods(doc):
+        for c in cs:
+            if _security(pod, c, "runAsUser") == 0:
+                yield f"container {c.get('name')!r} runs as user 0", container_path(doc, c)
+
+
+@register(
+    "KS204",
+    "run-as-non-root-missing",
+    Severity.WARNING,
+    "security",
+    "runAsNonRoot is not set: an image whose USER is root would run as root.",
+    "set securityContext.runAsNonRoot: true on the pod or container",
+)
+def run_as_non_root(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for pod, cs in workload_pods(doc):
+        for c in cs:
+            if _security(pod, c, "runAsNonRoot") is not True:
+                yield f"container {c.get('name')!r} does not require a non-root user", container_path(doc, c)
+
+
+@register(
+    "KS205",
+    "root-filesystem-writable",
+    Severity.WARNING,
+    "security",
+    "A writable root filesystem lets an intruder change the container's binaries.",
+    "set readOnlyRootFilesystem: true and mount an emptyDir at /tmp",
+)
+def writable_root(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _, cs in workload_pods(doc):
+        for c in cs:
+            if (c.get("securityContext") or {}).get("readOnlyRootFilesystem") is not True:
+                yield f"container {c.get('name')!r} has a writable root filesystem", container_path(doc, c)
+
+
+@register(
+    "KS206",
+    "capabilities-added",
+    Severity.WARNING,
+    "security",
+    "Added Linux capabilities widen what the container may do to the node.",
+    "drop: [ALL] and add back only what the process needs (usually nothing)",
+)
+def capabilities_added(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _, cs in workload_pods(doc):
+        for c in cs:
+            added = ((c.get("securityContext") or {}).get("capabilities") or {}).get("add") or []
+            if added:
+                danger = sorted(set(added) & DANGEROUS_CAPS)
+                extra = f" (dangerous: {', '.join(danger)})" if danger else ""
+                yield f"container {c.get('name')!r} adds {', '.join(added)}{extra}", container_path(doc, c)
+
+
+@register(
+    "KS207",
+    "capabilities-not-dropped",
+    Severity.INFO,
+    "security",
+    "The container keeps the runtime's default capabilities.",
+    "set securityContext.capabilities.drop: [ALL]",
+)
+def capabilities_kept(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _, cs in workload_pods(doc):
+        for c in cs:
+            dropped = ((c.get("securityContext") or {}).get("capabilities") or {}).get("drop") or []
+            if "ALL" not in dropped:
+                yield f"container {c.get('name')!r} does not drop ALL capabilities", container_path(doc, c)
+
+
+@register(
+    "KS208",
+    "host-namespace",
+    Severity.ERROR,
+    "security",
+    "hostNetwork, hostPID or hostIPC shares the node's namespaces with the pod.",
+    "remove them; use a Service for networking",
+)
+def host_namespaces(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for pod, _ in workload_pods(doc):
+        shared = [k for k in ("hostNetwork", "hostPID", "hostIPC") if pod.get(k) is True]
+        if shared:
+            yield f"pod uses {', '.join(shared)}", [*pod_spec_path(doc.obj.get("kind")), shared[0]]
+
+
+@register(
+    "KS209",
+    "host-path",
+    Severity.ERROR,
+    "security",
+    "A hostPath volume exposes the node's filesystem to the pod.",
+    "use an emptyDir, a ConfigMap/Secret, or a PersistentVolumeClaim",
+)
+def host_path(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for pod, _ in workload_pods(doc):
+        for i, vol in enumerate(pod.get("volumes") or []):
+            if "hostPath" in vol:
+                where = [*pod_spec_path(doc.obj.get("kind")), "volumes", i]
+                yield f"volume {vol.get('name')!r} mounts host path {vol['hostPath'].get('path')!r}", where
+
+
+@register(
+    "KS210",
+    "secret-in-env",
+    Severity.ERROR,
+    "security",
+    "A secret-looking environment variable has a literal value in the manifest.",
+    "move it to a Secret and use valueFrom.secretKeyRef",
+)
+def secret_in_env(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _, cs in workload_pods(doc):
+        for c in cs:
+            for j, env in enumerate(c.get("env") or []):
+                if SECRET_NAME.search(str(env.get("name", ""))) and env.get("value"):
+                    message = f"container {c.get('name')!r} sets {env.get('name')} to a literal value"
+                    yield message, [*container_path(doc, c), "env", j]
+
+
+@register(
+    "KS211",
+    "service-account-token-mounted",
+    Severity.WARNING,
+    "security",
+    "The pod mounts a service-account token it probably never uses: a stolen token talks to the API.",
+    "set automountServiceAccountToken: false unless the app calls the Kubernetes API",
+)
+def sa_token(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    # A token is expected where the objects bind the pod's ServiceAccount to a role: it is used.
+    bound = {
+        (str(subject.get("namespace") or doc.namespace), str(subject.get("name")))
+        for kind in ("RoleBinding", "ClusterRoleBinding")
+        for doc in index.by_kind.get(kind, [])
+        for subject in doc.obj.get("subjects") or []
+        if isinstance(subject, dict) and subject.get("kind") == "ServiceAccount"
+    }
+    for doc in index.docs:
+        for pod, _ in workload_pods(doc):
+            account = str(pod.get("serviceAccountName") or "default")
+            if pod.get("automountServiceAccountToken") is not False and (doc.namespace, account) not in bound:
+                yield (
+                    doc,
+                    "pod automounts a service-account token",
+                    [*pod_spec_path(doc.obj.get("kind")), "automountServiceAccountToken"],
+                )
+
+
+@register(
+    "KS212",
+    "default-namespace",
+    Severity.INFO,
+    "security",
+    "The object is placed in the default namespace explicitly.",
+    "give the app its own namespace",
+)
+def default_namespace(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    if doc.namespace == "default":
+        yield "object is in the default namespace"
+
+
+@register(
+    "KS213",
+    "seccomp-missing",
+    Severity.INFO,
+    "security",
+    "No seccomp profile: the container may make any system call.",
+    "set securityContext.seccompProfile.type: RuntimeDefault on the pod",
+)
+def seccomp(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for pod, cs in workload_pods(doc):
+        for c in cs:
+            if not _security(pod, c, "seccompProfile"):
+                yield f"container {c.get('name')!r} has no seccomp profile", container_path(doc, c)
+
+
+# The sysctls the kubelet allows by default: namespaced and isolated from other pods (Kubernetes 1.29+).
+SAFE_SYSCTLS = {
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+}
+
+
+@register(
+    "KS217",
+    "unsafe-sysctls",
+    Severity.ERROR,
+    "security",
+    "The pod sets a sysctl outside the safe set: the kubelet refuses to start it unless the node allows it, "
+    "and then it can affect other pods.",
+    "use only the safe sysctls, or tune the node (and allow the sysctl there with --allowed-unsafe-sysctls)",
+)
+def unsafe_sysctls(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    pod = pod_spec(doc.obj)
+    if pod is None:
+        return
+    for i, sysctl in enumerate((pod.get("securityContext") or {}).get("sysctls") or []):
+        name = str(sysctl.get("name", "")).replace("/", ".")
+        if name not in SAFE_SYSCTLS:
+            yield (
+                f"sysctl {name!r} is not in the safe set",
+                [*pod_spec_path(doc.kind), "securityContext", "sysctls", i],
+            )
