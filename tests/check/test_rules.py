@@ -204,6 +204,49 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
             },
         },
     ),
+    "KS113": lambda o: of(o, "Deployment")["spec"].update(strategy={"type": "Recreate"}),
+    "KS218": lambda o: (
+        container(o)
+        .setdefault("env", [])
+        .append(
+            {
+                "name": "DB_PASSWORD",
+                "valueFrom": {"secretKeyRef": {"name": "db-credentials", "key": "password"}},
+            }
+        )
+    ),
+    "KS219": lambda o: container(o)["ports"].append({"name": "ssh", "containerPort": 22}),
+    "KS220": lambda o: container(o)["securityContext"].update(procMount="Unmasked"),
+    "KS222": lambda o: container(o)["ports"].append({"name": "metrics_port", "containerPort": 9090}),
+    "KS224": lambda o: o.append(_role([{"apiGroups": [""], "resources": ["pods"], "verbs": ["create"]}])),
+    "KS317": _drop("PodDisruptionBudget"),
+    "KS318": lambda o: o.append(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "StatefulSet",
+            "metadata": {"name": "db"},
+            "spec": {
+                "serviceName": "db",
+                "selector": {"matchLabels": {"app": "db"}},
+                "template": {
+                    "metadata": {"labels": {"app": "db"}},
+                    "spec": {"containers": [{"name": "db", "image": "postgres:17"}]},
+                },
+            },
+        }
+    ),
+    "KS319": lambda o: pod(o).update(serviceAccountName="web"),
+    "KS320": lambda o: o.append(
+        {
+            "apiVersion": "monitoring.coreos.com/v1",
+            "kind": "ServiceMonitor",
+            "metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"app": "nope"}}, "endpoints": [{"port": "http"}]},
+        }
+    ),
+    "KS321": lambda o: of(o, "NetworkPolicy")["spec"]["ingress"][0]["from"].append(
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "front-end"}}}
+    ),
     "KS330": _mixed_step,
     "KS331": lambda o: o.append(_template({"count": 5})),
     "KS332": _endless_step_analysis,
@@ -484,3 +527,34 @@ def test_a_secret_value_of_the_wrong_type_is_not_printed() -> None:
     found = check_documents(docs)
     assert [f.rule for f in found] == ["KS002", "KS002"]
     assert not any("918273" in f.message + f.hint or "x91y" in f.message + f.hint for f in found)
+
+
+def test_a_cronjobs_job_template_needs_its_ttl_too() -> None:
+    job = _job()
+    cron = {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "nightly"},
+        "spec": {"schedule": "0 3 * * *", "jobTemplate": {"spec": job["spec"]}},
+    }
+    docs = [Document(cron, "f.yaml", 1)]
+    found = [f.message for f in check_documents(docs, Options(select=frozenset({"KS112"})))]
+    assert found == ["the job template has no ttlSecondsAfterFinished"]
+    cron["spec"]["jobTemplate"]["spec"]["ttlSecondsAfterFinished"] = 3600
+    assert run([cron], select=frozenset({"KS112"})) == []
+
+
+def test_a_deployment_config_is_a_workload() -> None:
+    """OpenShift's DeploymentConfig: pod rules apply and a Service selecting its template finds it."""
+    objects = good()
+    config = of(objects, "Deployment")
+    config.update(apiVersion="apps.openshift.io/v1", kind="DeploymentConfig")
+    config["spec"]["selector"] = dict(config["spec"]["selector"]["matchLabels"])  # a plain map there
+    config["spec"].pop("strategy")
+    of(objects, "HorizontalPodAutoscaler")["spec"]["scaleTargetRef"].update(
+        apiVersion="apps.openshift.io/v1", kind="DeploymentConfig"
+    )
+    found = run(objects, select=frozenset({"KS301", "KS303", "KS101", "KS201"}))
+    assert found == []  # the Service's selector finds its pods, the HPA its target
+    config["spec"]["template"]["spec"]["containers"][0].pop("livenessProbe")
+    assert run(objects, select=frozenset({"KS101"})) == ["KS101"]

@@ -268,6 +268,85 @@ stableService: web
     metric: {name: kafka_consumergroup_lag}
     target: {type: AverageValue, averageValue: "100"}
 """,
+    "KS113": """\
+# Deployment spec: replace pods a few at a time, never all at once
+strategy:
+  type: RollingUpdate
+  rollingUpdate: {maxSurge: 25%, maxUnavailable: 0}
+""",
+    "KS218": """\
+# Deployment spec.template.spec.containers[]: the Secret as read-only files, its path in the env
+env:
+- {name: DB_PASSWORD_FILE, value: /etc/kubeship/secrets/password}
+volumeMounts:
+- {name: tmp, mountPath: /tmp}
+- {name: config, mountPath: /etc/kubeship/config, readOnly: true}
+- {name: secrets, mountPath: /etc/kubeship/secrets, readOnly: true}
+""",
+    "KS219": """\
+# Deployment spec.template.spec.containers[]: an unprivileged port; the Service maps 80 to it
+ports:
+- {name: http, containerPort: 8080}
+""",
+    "KS220": """\
+# Deployment spec.template.spec.containers[]: the runtime's default /proc masking
+securityContext:
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: true
+  runAsNonRoot: true
+  capabilities: {drop: [ALL]}
+""",
+    "KS222": """\
+# Deployment spec.template.spec.containers[]: port names of at most 15 lower-case letters, digits, hyphens
+ports:
+- {name: http, containerPort: 8080}
+- {name: metrics, containerPort: 9090}
+""",
+    "KS224": """\
+# Role rules[]: read what the app needs; create no pods, exec into none
+- {apiGroups: [""], resources: [configmaps], verbs: [get, list, watch]}
+""",
+    "KS317": """\
+# a PodDisruptionBudget next to the workload: drains take one pod at a time
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web}
+spec:
+  maxUnavailable: 1
+  selector:
+    matchLabels: {app.kubernetes.io/name: web}
+""",
+    "KS318": """\
+# the headless Service a StatefulSet's serviceName names: pod-0.db, pod-1.db
+apiVersion: v1
+kind: Service
+metadata: {name: db}
+spec:
+  clusterIP: None
+  selector: {app: db}
+  ports:
+  - {name: postgres, port: 5432}
+""",
+    "KS319": """\
+# the ServiceAccount the pods run as, next to them
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web}
+automountServiceAccountToken: false
+""",
+    "KS320": """\
+# ServiceMonitor spec: the Service's own labels, and one of its port names
+selector:
+  matchLabels: {app.kubernetes.io/name: web}
+endpoints:
+- {port: http, path: /metrics, interval: 30s}
+""",
+    "KS321": """\
+# NetworkPolicy spec.ingress[]: peers whose labels the pod templates really carry
+- from:
+  - podSelector:
+      matchLabels: {app.kubernetes.io/name: web}
+""",
     "KS330": """\
 # Rollout spec.strategy.canary: one step kind per step (setWeight, pause, experiment or analysis)
 steps:

@@ -17,10 +17,17 @@ ALB_ACTION_PORT = "use-annotation"
 
 
 # Kinds with a pod template; an Argo Rollout is a Deployment with a delivery strategy.
+# OpenShift's DeploymentConfig (apps.openshift.io/v1) is still how many enterprise manifests are written.
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod", "Rollout"}
+WORKLOADS |= {"DeploymentConfig"}
 
 
-REPLICATED = {"Deployment", "StatefulSet", "Rollout"}  # kinds whose replicas a user sets and an HPA scales
+REPLICATED = {
+    "Deployment",
+    "StatefulSet",
+    "Rollout",
+    "DeploymentConfig",
+}  # kinds whose replicas a user sets and an HPA scales
 
 
 SECRET_NAME = re.compile(r"(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CREDENTIAL)", re.I)

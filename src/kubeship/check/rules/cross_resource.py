@@ -475,3 +475,127 @@ def hpa_pods_metric_from_exporter(
             if name in adapters:
                 message += f" (the Prometheus Adapter rule in ConfigMap {adapters[name]!r} maps it per pod)"
             yield hpa, message, ["spec", "metrics", i]
+
+
+@register(
+    "KS317",
+    "pdb-missing",
+    Severity.WARNING,
+    "cross-resource",
+    "A workload that runs several replicas has no PodDisruptionBudget: a node drain may take them all "
+    "at once.",
+    "add a PodDisruptionBudget with maxUnavailable: 1 selecting its pods",
+)
+def pdb_missing(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    covered = {
+        id(w)
+        for pdb in index.by_kind.get("PodDisruptionBudget", [])
+        for w in index.selected((pdb.obj.get("spec") or {}).get("selector"), pdb.namespace)
+    }
+    for doc in index.docs:
+        if doc.kind not in REPLICATED or id(doc) in covered:
+            continue
+        scaler = index.scaler(doc)
+        floor = (scaler.obj.get("spec") or {}).get("minReplicas", 1) if scaler else replica_count(doc.obj)
+        if isinstance(floor, int) and floor >= 2:
+            yield doc, f"{floor} replicas and no PodDisruptionBudget selects its pods"
+
+
+@register(
+    "KS318",
+    "statefulset-service-missing",
+    Severity.ERROR,
+    "cross-resource",
+    "A StatefulSet's serviceName names a Service that is not among the objects: its pods get no stable "
+    "DNS names (pod-0.service), which is what a StatefulSet is for.",
+    "add the headless Service (clusterIP: None) it names, or pass --external-refs if it exists",
+)
+def statefulset_service(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    if index.external_refs:
+        return
+    for sts in index.by_kind.get("StatefulSet", []):
+        name = (sts.obj.get("spec") or {}).get("serviceName")
+        if isinstance(name, str) and name and index.find("Service", name, sts.namespace) is None:
+            yield sts, f"serviceName {name!r} is not among the objects", ["spec", "serviceName"]
+
+
+@register(
+    "KS319",
+    "service-account-missing",
+    Severity.ERROR,
+    "cross-resource",
+    "A pod runs as a ServiceAccount that is not among the objects: the pod is not created.",
+    "add the ServiceAccount, fix the name, or pass --external-refs if it exists in the cluster",
+)
+def service_account_missing(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    if index.external_refs:
+        return
+    for doc in index.docs:
+        pod = pod_spec(doc.obj)
+        name = (pod or {}).get("serviceAccountName")
+        missing = isinstance(name, str) and name not in ("", "default")
+        if missing and index.find("ServiceAccount", str(name), doc.namespace) is None:
+            where: Path = [*pod_spec_path(doc.kind), "serviceAccountName"]
+            yield doc, f"ServiceAccount {name!r} is not among the objects", where
+
+
+@register(
+    "KS320",
+    "servicemonitor-selects-nothing",
+    Severity.ERROR,
+    "cross-resource",
+    "A ServiceMonitor selects no Service, or a port name none of its Services has: Prometheus scrapes "
+    "nothing and no alert says so.",
+    "match the Service's labels in spec.selector and name one of its ports in spec.endpoints[].port",
+)
+def servicemonitor_selects(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    for sm in index.by_kind.get("ServiceMonitor", []):
+        spec = sm.obj.get("spec") or {}
+        namespaces = (spec.get("namespaceSelector") or {}).get("matchNames") or [sm.namespace]
+        if (spec.get("namespaceSelector") or {}).get("any"):
+            continue  # any namespace: the Services may be anywhere in the cluster
+        services = [
+            svc
+            for svc in index.by_kind.get("Service", [])
+            if svc.namespace in namespaces
+            and selects(spec.get("selector"), (svc.obj.get("metadata") or {}).get("labels") or {})
+        ]
+        if not services:
+            yield sm, "spec.selector matches no Service among the objects", ["spec", "selector"]
+            continue
+        names = {p.get("name") for svc in services for p in (svc.obj.get("spec") or {}).get("ports") or []}
+        for i, endpoint in enumerate(spec.get("endpoints") or []):
+            port = (endpoint or {}).get("port")
+            if isinstance(port, str) and port not in names:
+                yield (
+                    sm,
+                    f"endpoints[{i}].port {port!r} is not a port of the selected Services",
+                    ["spec", "endpoints", i],
+                )
+
+
+@register(
+    "KS321",
+    "netpol-peer-selects-nothing",
+    Severity.WARNING,
+    "cross-resource",
+    "A NetworkPolicy rule allows traffic from or to pods its podSelector does not find in its namespace: "
+    "a typo there silently blocks what it meant to allow.",
+    "fix the peer's podSelector labels (an empty podSelector: {} means every pod of the namespace)",
+)
+def netpol_peer(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    for policy in index.by_kind.get("NetworkPolicy", []):
+        spec = policy.obj.get("spec") or {}
+        for direction, peers_key in (("ingress", "from"), ("egress", "to")):
+            for i, rule in enumerate(spec.get(direction) or []):
+                for j, peer in enumerate((rule or {}).get(peers_key) or []):
+                    selector = (peer or {}).get("podSelector")
+                    if not selector or "namespaceSelector" in (peer or {}):
+                        continue  # every pod, or pods of other namespaces: not ours to find
+                    if not index.selected(selector, policy.namespace):
+                        where: Path = ["spec", direction, i, peers_key, j]
+                        yield (
+                            policy,
+                            f"{direction}[{i}].{peers_key}[{j}].podSelector matches no pod template",
+                            where,
+                        )

@@ -67,3 +67,28 @@ def secrets_access(doc: Document) -> Iterator[str | tuple[str, Path]]:
                 f"rules[{i}] grants {', '.join(sorted(verbs & {'get', 'list', 'watch'}))} on secrets",
                 ["rules", i],
             )
+
+
+_POD_MAKERS = {"pods", "deployments", "replicasets", "jobs", "cronjobs", "daemonsets", "statefulsets"}
+
+
+@register(
+    "KS224",
+    "rbac-create-pods-or-exec",
+    Severity.WARNING,
+    "security",
+    "A Role or ClusterRole that can create pods (or the workloads that make them) or exec into them: "
+    "whoever holds it can run anything as any ServiceAccount of the namespace.",
+    "grant only the verbs the app needs; run one-off work as a Job created by CI, not by the app",
+)
+def rbac_create_pods(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for i, rule in _role_rules(doc):
+        resources, verbs = set(rule.get("resources") or []), set(rule.get("verbs") or [])
+        if "*" in resources | verbs:
+            continue  # KS214 says it
+        makers = resources & _POD_MAKERS
+        if "create" in verbs and makers:
+            yield f"rules[{i}] can create {', '.join(sorted(makers))}", ["rules", i]
+        entry = resources & {"pods/exec", "pods/attach"}
+        if verbs & {"create", "get"} and entry:
+            yield f"rules[{i}] can exec into pods ({', '.join(sorted(entry))})", ["rules", i]

@@ -226,9 +226,32 @@ def single_replica(doc: Document) -> Iterator[str | tuple[str, Path]]:
     Severity.INFO,
     "reliability",
     "A Job without ttlSecondsAfterFinished: it and its pods stay after it ends until someone deletes them.",
-    "set spec.ttlSecondsAfterFinished (a CronJob's jobs are pruned by its history limits instead)",
+    "set spec.ttlSecondsAfterFinished (in a CronJob: spec.jobTemplate.spec.ttlSecondsAfterFinished)",
 )
 def job_ttl(doc: Document) -> Iterator[str | tuple[str, Path]]:
     spec = doc.obj.get("spec") or {}
     if doc.kind == "Job" and "ttlSecondsAfterFinished" not in spec:
         yield "no ttlSecondsAfterFinished", ["spec"]
+    job = ((spec.get("jobTemplate") or {}).get("spec") or {}) if doc.kind == "CronJob" else None
+    if job is not None and "ttlSecondsAfterFinished" not in job:
+        # the history limits prune Job objects, not the pods of a Job that keeps failing
+        yield "the job template has no ttlSecondsAfterFinished", ["spec", "jobTemplate", "spec"]
+
+
+@register(
+    "KS113",
+    "update-strategy-unusual",
+    Severity.INFO,
+    "reliability",
+    "The workload replaces its pods all at once (Deployment Recreate) or only when someone deletes them "
+    "(OnDelete): every update is an outage, or never happens.",
+    "use RollingUpdate (the default) with maxUnavailable 0 for a Deployment; RollingUpdate for the others",
+)
+def update_strategy(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    spec = doc.obj.get("spec") or {}
+    key = {"Deployment": "strategy", "StatefulSet": "updateStrategy", "DaemonSet": "updateStrategy"}.get(
+        doc.kind
+    )
+    kind = (spec.get(key) or {}).get("type") if key else None
+    if kind in ("Recreate", "OnDelete"):
+        yield f"{key}.type: {kind}", ["spec", str(key)]

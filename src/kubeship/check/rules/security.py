@@ -3,6 +3,7 @@ sysctls."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -274,3 +275,91 @@ def unsafe_sysctls(doc: Document) -> Iterator[str | tuple[str, Path]]:
                 f"sysctl {name!r} is not in the safe set",
                 [*pod_spec_path(doc.kind), "securityContext", "sysctls", i],
             )
+
+
+@register(
+    "KS218",
+    "secret-env-var",
+    Severity.INFO,
+    "security",
+    "A Secret read into an environment variable: it leaks into child processes, crash dumps and `env` "
+    "output, and never changes until the pod restarts.",
+    "mount the Secret as files (readOnly) and read them; kubeship's runtime reloads them when they change",
+)
+def secret_env_var(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _pod, cs in workload_pods(doc):
+        for c in cs:
+            for e in c.get("env") or []:
+                if isinstance(e, dict) and ((e.get("valueFrom") or {}).get("secretKeyRef")):
+                    yield (
+                        f"container {c.get('name')!r} reads a Secret into ${e.get('name')}",
+                        container_path(doc, c),
+                    )
+            for source in c.get("envFrom") or []:
+                if isinstance(source, dict) and source.get("secretRef"):
+                    name = (source["secretRef"] or {}).get("name")
+                    message = f"container {c.get('name')!r} reads every key of Secret {name!r} into its env"
+                    yield message, container_path(doc, c)
+
+
+@register(
+    "KS219",
+    "privileged-port",
+    Severity.WARNING,
+    "security",
+    "A container port below 1024 needs root or NET_BIND_SERVICE to bind; port 22 means an SSH server in a "
+    "container, a way in that bypasses the API's audit.",
+    "listen on a port above 1024 (8080) and let the Service map 80 to it; reach pods with kubectl exec",
+)
+def privileged_port(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _pod, cs in workload_pods(doc):
+        for c in cs:
+            for port in c.get("ports") or []:
+                number = port.get("containerPort") if isinstance(port, dict) else None
+                if isinstance(number, int) and number == 22:
+                    yield f"container {c.get('name')!r} exposes port 22 (SSH)", container_path(doc, c)
+                elif isinstance(number, int) and 0 < number < 1024:
+                    yield (
+                        f"container {c.get('name')!r} listens on privileged port {number}",
+                        container_path(doc, c),
+                    )
+
+
+@register(
+    "KS220",
+    "proc-mount-unmasked",
+    Severity.ERROR,
+    "security",
+    "procMount: Unmasked exposes the host's /proc paths the runtime normally masks (kernel memory, keys).",
+    "remove securityContext.procMount (Default masks them)",
+)
+def proc_mount(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _pod, cs in workload_pods(doc):
+        for c in cs:
+            if (c.get("securityContext") or {}).get("procMount") == "Unmasked":
+                yield f"container {c.get('name')!r} has procMount: Unmasked", container_path(doc, c)
+
+
+# IANA_SVC_NAME (RFC 6335), what the API server requires of a container port's name.
+_SVC_NAME = re.compile(r"(?=.{1,15}$)(?=.*[a-z])[a-z0-9]+(-[a-z0-9]+)*")
+
+
+@register(
+    "KS222",
+    "port-name-invalid",
+    Severity.ERROR,
+    "security",
+    "A container port name that is not an IANA_SVC_NAME (at most 15 lower-case letters, digits and single "
+    "inner hyphens, with a letter): the API server refuses the pod.",
+    "rename the port, e.g. http, metrics, grpc-api (and the probes and Services that use the name)",
+)
+def port_name(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for _pod, cs in workload_pods(doc):
+        for c in cs:
+            for port in c.get("ports") or []:
+                name = port.get("name") if isinstance(port, dict) else None
+                if isinstance(name, str) and not _SVC_NAME.fullmatch(name):
+                    yield (
+                        f"container {c.get('name')!r} port name {name!r} is not an IANA_SVC_NAME",
+                        container_path(doc, c),
+                    )
