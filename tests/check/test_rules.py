@@ -558,3 +558,36 @@ def test_a_deployment_config_is_a_workload() -> None:
     assert found == []  # the Service's selector finds its pods, the HPA its target
     config["spec"]["template"]["spec"]["containers"][0].pop("livenessProbe")
     assert run(objects, select=frozenset({"KS101"})) == ["KS101"]
+
+
+def test_widened_rules_find_what_kube_linter_and_kube_score_find() -> None:
+    # a probe on a UDP port (TCP probes never reach it)
+    objects = good()
+    container(objects)["ports"].append({"name": "dns", "containerPort": 5353, "protocol": "UDP"})
+    container(objects)["readinessProbe"] = {"tcpSocket": {"port": "dns"}}
+    assert "KS103" in run(objects)
+    # a secretKeyRef naming a key the Secret does not have
+    objects = good()
+    container(objects).setdefault("env", []).append(
+        {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "db-credentials", "key": "tokn"}}}
+    )
+    docs = [Document(o, "f.yaml", i + 1) for i, o in enumerate(objects)]
+    [message] = [f.message for f in check_documents(docs) if f.rule == "KS305"]
+    assert message.startswith("Secret 'db-credentials' has no key 'tokn' (it has: ")
+    # the removed seccomp annotation, named where the field is missing
+    objects = good()
+    pod(objects).pop("securityContext")["seccompProfile"]
+    template = of(objects, "Deployment")["spec"]["template"]["metadata"]
+    template["annotations"] = {"seccomp.security.alpha.kubernetes.io/pod": "runtime/default"}
+    pod(objects)["securityContext"] = {"runAsNonRoot": True, "runAsUser": 10001, "fsGroup": 10001}
+    docs = [Document(o, "f.yaml", i + 1) for i, o in enumerate(objects)]
+    seccomp = [f.message for f in check_documents(docs) if f.rule == "KS213"]
+    assert seccomp and "ignored since Kubernetes 1.27" in seccomp[0]
+    # an extensions/v1beta1 Ingress backend to a Service that is not there
+    legacy = {
+        "apiVersion": "extensions/v1beta1",
+        "kind": "Ingress",
+        "metadata": {"name": "old"},
+        "spec": {"backend": {"serviceName": "gone", "servicePort": 80}},
+    }
+    assert "KS302" in run([legacy], select=frozenset({"KS302"}))

@@ -51,14 +51,21 @@ def ingress_backend(index: Index) -> Iterator[tuple[Document, str] | tuple[Docum
     for ing in index.by_kind.get("Ingress", []):
         spec = ing.obj.get("spec") or {}
         backends: list[tuple[Any, Path]] = []  # (backend, where it is)
-        if spec.get("defaultBackend"):
-            backends.append((spec["defaultBackend"], ["spec", "defaultBackend"]))
+        for default in ("defaultBackend", "backend"):  # `backend`: the removed v1beta1 Ingress APIs
+            if spec.get(default):
+                backends.append((spec[default], ["spec", default]))
         for i, rule in enumerate(spec.get("rules") or []):
             for j, p in enumerate((rule.get("http") or {}).get("paths") or []):
                 backends.append((p.get("backend"), ["spec", "rules", i, "http", "paths", j, "backend"]))
         annotations = (ing.obj.get("metadata") or {}).get("annotations") or {}
         for backend, where in backends:
             service = (backend or {}).get("service") or {}
+            if not service and (backend or {}).get("serviceName"):  # extensions/v1beta1, networking v1beta1
+                port = backend.get("servicePort")
+                service = {
+                    "name": backend["serviceName"],
+                    "port": {"name": port} if isinstance(port, str) else {"number": port},
+                }
             if not service:
                 continue
             port = service.get("port") or {}
@@ -154,6 +161,28 @@ def reference_missing(index: Index) -> Iterator[tuple[Document, str] | tuple[Doc
                     f"{kind} {name!r} is referenced but not among the objects",
                     [*pod_spec_path(doc.obj.get("kind")), *where],
                 )
+        for kind, name, key, where in _keys(pod):
+            target = index.find(kind, name, doc.namespace)
+            if target is None or key is None:
+                continue  # a missing object is said above
+            keys = {
+                k for field in ("data", "binaryData", "stringData") for k in (target.obj.get(field) or {})
+            }
+            if key not in keys:
+                message = f"{kind} {name!r} has no key {key!r} (it has: {', '.join(sorted(keys)) or 'none'})"
+                yield doc, message, [*pod_spec_path(doc.obj.get("kind")), *where]
+
+
+def _keys(pod: dict[str, Any]) -> Iterator[tuple[str, str, Any, Path]]:
+    """(kind, name, key, path) of every non-optional configMapKeyRef / secretKeyRef of the containers."""
+    for group in ("containers", "initContainers"):
+        for ci, c in enumerate(pod.get(group) or []):
+            for ei, env in enumerate((c.get("env") or []) if isinstance(c, dict) else []):
+                value_from = (env.get("valueFrom") or {}) if isinstance(env, dict) else {}
+                for field, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
+                    ref = value_from.get(field)
+                    if isinstance(ref, dict) and not ref.get("optional"):
+                        yield kind, str(ref.get("name")), ref.get("key"), [group, ci, "env", ei]
 
 
 def _references(pod: dict[str, Any]) -> Iterator[tuple[str, str, bool, Path]]:

@@ -65,6 +65,12 @@ def probe_port(doc: Document) -> Iterator[str | tuple[str, Path]]:
         for c in containers(pod, init=False):
             names = {p.get("name") for p in c.get("ports") or []}
             numbers = {p.get("containerPort") for p in c.get("ports") or []}
+            udp = {
+                p.get(k)
+                for p in c.get("ports") or []
+                if p.get("protocol") == "UDP"
+                for k in ("name", "containerPort")
+            }
             for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
                 probe = c.get(probe_name) or {}
                 for handler in ("httpGet", "tcpSocket", "grpc"):
@@ -79,6 +85,12 @@ def probe_port(doc: Document) -> Iterator[str | tuple[str, Path]]:
                             f"container {name!r} {probe_name} port {port!r} is not one of its ports",
                             container_path(doc, c),
                         )
+                    elif port in udp and handler in ("httpGet", "tcpSocket", "grpc"):
+                        # probes speak TCP: against a UDP port they never succeed
+                        message = (
+                            f"container {c.get('name')!r} {probe_name} probes UDP port {port!r} over TCP"
+                        )
+                        yield message, container_path(doc, c)
 
 
 @register(

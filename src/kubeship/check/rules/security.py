@@ -237,7 +237,22 @@ def seccomp(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for pod, cs in workload_pods(doc):
         for c in cs:
             if not _security(pod, c, "seccompProfile"):
-                yield f"container {c.get('name')!r} has no seccomp profile", container_path(doc, c)
+                message = f"container {c.get('name')!r} has no seccomp profile"
+                if SECCOMP_ANNOTATION in (_template_annotations(doc) or {}):
+                    message += f" (only the annotation {SECCOMP_ANNOTATION}, ignored since Kubernetes 1.27)"
+                yield message, container_path(doc, c)
+
+
+SECCOMP_ANNOTATION = "seccomp.security.alpha.kubernetes.io/pod"  # replaced by the field in 1.19, gone in 1.27
+
+
+def _template_annotations(doc: Document) -> dict[str, Any] | None:
+    if doc.kind == "Pod":
+        return (doc.obj.get("metadata") or {}).get("annotations")
+    spec = doc.obj.get("spec") or {}
+    if doc.kind == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return ((spec.get("template") or {}).get("metadata") or {}).get("annotations")
 
 
 # The sysctls the kubelet allows by default: namespaced and isolated from other pods (Kubernetes 1.29+).
