@@ -116,3 +116,10 @@ def exporter_metric_fix(metric: str, exporter: str) -> str:
         f"FailedGetPodsMetric: scale on it as an External metric with an AverageValue target (the total "
         "divided by the pods), e.g. type: External, targetType: AverageValue"
     )
+
+
+# `kubeship check` skips the rules an object names here, with the reason: "KS105,KS108: why".
+IGNORE_ANNOTATION: Final = "kubeship.io/ignore"
+# The rule that notes a Service exposed on the nodes or a cloud load balancer; the renderer records
+# the spec's choice of NodePort/LoadBalancer against it.
+EXPOSED_SERVICE_RULE: Final = "KS226"

@@ -235,7 +235,7 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
             },
         }
     ),
-    "KS319": lambda o: pod(o).update(serviceAccountName="web"),
+    "KS319": lambda o: pod(o).update(serviceAccountName="api-client"),
     "KS320": lambda o: o.append(
         {
             "apiVersion": "monitoring.coreos.com/v1",
@@ -247,6 +247,8 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
     "KS321": lambda o: of(o, "NetworkPolicy")["spec"]["ingress"][0]["from"].append(
         {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "front-end"}}}
     ),
+    "KS225": lambda o: pod(o).pop("serviceAccountName"),
+    "KS226": lambda o: of(o, "Service")["metadata"].pop("annotations"),
     "KS330": _mixed_step,
     "KS331": lambda o: o.append(_template({"count": 5})),
     "KS332": _endless_step_analysis,

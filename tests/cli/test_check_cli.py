@@ -200,7 +200,7 @@ def test_a_repository_walk_skips_hidden_and_vendored_dirs_and_notes_helm_charts(
     result = run_cli("check", "--format", "json", str(tmp_path))
     assert result.returncode == 0, result.stdout
     report = json.loads(result.stdout)
-    assert report["checked"] == 8  # the rendered seed objects, nothing from .venv, node_modules or .git
+    assert report["checked"] == 9  # the rendered seed objects, nothing from .venv, node_modules or .git
     [note] = report["findings"]
     assert (
         note["rule"] == "KS003"
@@ -255,7 +255,7 @@ def test_other_yaml_in_a_directory_is_noted_and_a_kubeship_spec_says_how_to_chec
     (tmp_path / "k8s.yaml").write_text((ROOT / "tests/check/fixtures/good.yaml").read_text())
     walked = json.loads(run_cli("check", "--format", "json", str(tmp_path)).stdout)
     notes = {Path(f["file"]).name: f for f in walked["findings"]}
-    assert walked["checked"] == 8 and set(notes) == {"kubeship.yaml", "compose.yaml"}
+    assert walked["checked"] == 9 and set(notes) == {"kubeship.yaml", "compose.yaml"}
     assert all(f["rule"] == "KS003" and f["severity"] == "info" for f in notes.values())
     assert "kubeship render -f" in notes["kubeship.yaml"]["hint"]
     named = run_cli("check", str(tmp_path / "kubeship.yaml"))  # named, it is an error: not a manifest

@@ -15,8 +15,8 @@ from kubeship.check.heap import paused_gc
 from kubeship.check.load import field_line
 from kubeship.check.model import Document, Finding, Severity
 from kubeship.check.rules import RULES, Index
+from kubeship.names import IGNORE_ANNOTATION
 
-IGNORE_ANNOTATION = "kubeship.io/ignore"
 T = TypeVar("T")
 Hit = Any  # what a rule yields: a message, or (message, path) / (object, message[, path])
 

@@ -306,6 +306,16 @@ ports:
 # Role rules[]: read what the app needs; create no pods, exec into none
 - {apiGroups: [""], resources: [configmaps], verbs: [get, list, watch]}
 """,
+    "KS225": """\
+# Deployment spec.template.spec: the workload's own ServiceAccount (kubeship render writes it), no token
+serviceAccountName: web
+automountServiceAccountToken: false
+""",
+    "KS226": """\
+# Service metadata: a NodePort on purpose (the guide's), with the reason check shows
+annotations:
+  kubeship.io/ignore: "KS226: the guide exposes the service on NodePort 30001 for its test cluster"
+""",
     "KS317": """\
 # a PodDisruptionBudget next to the workload: drains take one pod at a time
 apiVersion: policy/v1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubeship.names import PORT_NAME
+from kubeship.names import EXPOSED_SERVICE_RULE, IGNORE_ANNOTATION, PORT_NAME
 from kubeship.render.labels import metadata, selector
 from kubeship.spec.models import AppSpec, EgressPeer
 
@@ -34,10 +34,18 @@ def service(spec: AppSpec) -> dict[str, Any]:
     port: dict[str, Any] = {"name": PORT_NAME, "port": svc.port, "targetPort": PORT_NAME, "protocol": "TCP"}
     if svc.node_port is not None:
         port["nodePort"] = svc.node_port
+    meta = metadata(spec, service_name(spec))
+    if svc.type in (
+        "NodePort",
+        "LoadBalancer",
+    ):  # chosen in the spec: `kubeship check` notes it with the reason
+        meta.setdefault("annotations", {})[IGNORE_ANNOTATION] = (
+            f"{EXPOSED_SERVICE_RULE}: kubeship.yaml asks for service.type {svc.type}"
+        )
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": metadata(spec, service_name(spec)),
+        "metadata": meta,
         "spec": {"type": svc.type, "selector": selector(spec), "ports": [port]},
     }
 

@@ -11,6 +11,7 @@ from kubeship.check.model import Document, Severity
 from kubeship.check.rules.base import (
     DANGEROUS_CAPS,
     SECRET_NAME,
+    WORKLOADS,
     Index,
     Path,
     container_path,
@@ -19,6 +20,7 @@ from kubeship.check.rules.base import (
     register,
     workload_pods,
 )
+from kubeship.names import EXPOSED_SERVICE_RULE
 
 
 def _security(pod: dict[str, Any], c: dict[str, Any], key: str) -> Any:
@@ -378,3 +380,35 @@ def port_name(doc: Document) -> Iterator[str | tuple[str, Path]]:
                         f"container {c.get('name')!r} port name {name!r} is not an IANA_SVC_NAME",
                         container_path(doc, c),
                     )
+
+
+@register(
+    "KS225",
+    "default-service-account",
+    Severity.WARNING,
+    "security",
+    "The pods run as the namespace's default ServiceAccount: every workload there shares its identity and "
+    "whatever a RoleBinding ever grants it.",
+    "give the workload its own ServiceAccount (serviceAccountName), with automountServiceAccountToken: false",
+)
+def default_service_account(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    if doc.kind not in WORKLOADS:
+        return
+    pod = pod_spec(doc.obj)
+    if pod is not None and pod.get("serviceAccountName", "default") in ("", "default"):
+        yield "runs as the default ServiceAccount", pod_spec_path(doc.kind)
+
+
+@register(
+    EXPOSED_SERVICE_RULE,
+    "service-exposed",
+    Severity.INFO,
+    "security",
+    "A Service of type NodePort or LoadBalancer: reachable on every node's address or from outside the "
+    "cluster, around the Ingress and its TLS and NetworkPolicies at the edge.",
+    'use ClusterIP behind an Ingress; if the exposure is meant, say why: kubeship.io/ignore: "KS226: reason"',
+)
+def service_exposed(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    kind = (doc.obj.get("spec") or {}).get("type") if doc.kind == "Service" else None
+    if kind in ("NodePort", "LoadBalancer"):
+        yield f"type {kind}", ["spec", "type"]
