@@ -249,6 +249,7 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
     ),
     "KS225": lambda o: pod(o).pop("serviceAccountName"),
     "KS226": lambda o: of(o, "Service")["metadata"].pop("annotations"),
+    "KS323": lambda o: of(o, "PodDisruptionBudget")["spec"].pop("unhealthyPodEvictionPolicy"),
     "KS330": _mixed_step,
     "KS331": lambda o: o.append(_template({"count": 5})),
     "KS332": _endless_step_analysis,

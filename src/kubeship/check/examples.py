@@ -357,6 +357,10 @@ endpoints:
   - podSelector:
       matchLabels: {app.kubernetes.io/name: web}
 """,
+    "KS323": """\
+# PodDisruptionBudget spec: pods that never became ready do not hold a drain up
+unhealthyPodEvictionPolicy: AlwaysAllow
+""",
     "KS330": """\
 # Rollout spec.strategy.canary: one step kind per step (setWeight, pause, experiment or analysis)
 steps:

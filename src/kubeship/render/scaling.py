@@ -197,6 +197,9 @@ def pdb(spec: AppSpec) -> dict[str, Any] | None:
         body["minAvailable"] = budget.min_available
     else:
         body["maxUnavailable"] = budget.max_unavailable if budget.max_unavailable is not None else 1
+    # A pod that is running but not ready protects nothing: let drains evict it (GA in 1.31), or a
+    # crash-looping pod blocks every node drain behind the budget.
+    body["unhealthyPodEvictionPolicy"] = "AlwaysAllow"
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",

@@ -628,3 +628,19 @@ def netpol_peer(index: Index) -> Iterator[tuple[Document, str] | tuple[Document,
                             f"{direction}[{i}].{peers_key}[{j}].podSelector matches no pod template",
                             where,
                         )
+
+
+@register(
+    "KS323",
+    "pdb-unhealthy-pods-block",
+    Severity.INFO,
+    "cross-resource",
+    "A PodDisruptionBudget without unhealthyPodEvictionPolicy: AlwaysAllow: pods that run but never become "
+    "ready still count against it, so one crash-looping pod can block every node drain.",
+    "set spec.unhealthyPodEvictionPolicy: AlwaysAllow (Kubernetes 1.27+; GA in 1.31)",
+)
+def pdb_unhealthy(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    for pdb in index.by_kind.get("PodDisruptionBudget", []):
+        policy = (pdb.obj.get("spec") or {}).get("unhealthyPodEvictionPolicy")
+        if policy != "AlwaysAllow":
+            yield pdb, f"unhealthyPodEvictionPolicy is {policy or 'unset (IfHealthyBudget)'}", ["spec"]
