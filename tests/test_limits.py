@@ -257,7 +257,9 @@ def test_a_running_service_keeps_its_config_and_serves_while_hostile_updates_are
     write_atomic_mount(mount, {"app.yaml": "message: v1\n"}, 1)
     svc = serve("fastapi_app:app", "--config", str(mount), "--workers", "2")
     load = subprocess.Popen(
-        ["wrk", "-t1", "-c8", "-d5s", svc.url + "/ping"], stdout=subprocess.PIPE, text=True
+        ["wrk", "-t1", "-c8", "-d5s", "--timeout", "30s", svc.url + "/ping"],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     time.sleep(0.5)
     write_atomic_mount(mount, {"app.yaml": "message: v2\n" + bomb(indent="")}, 2)
