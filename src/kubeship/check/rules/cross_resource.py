@@ -578,29 +578,49 @@ def service_account_missing(index: Index) -> Iterator[tuple[Document, str] | tup
     "match the Service's labels in spec.selector and name one of its ports in spec.endpoints[].port",
 )
 def servicemonitor_selects(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    services = _ServicesByLabel(index.by_kind.get("Service", []))
     for sm in index.by_kind.get("ServiceMonitor", []):
         spec = sm.obj.get("spec") or {}
         namespaces = (spec.get("namespaceSelector") or {}).get("matchNames") or [sm.namespace]
         if (spec.get("namespaceSelector") or {}).get("any"):
             continue  # any namespace: the Services may be anywhere in the cluster
-        services = [
-            svc
-            for svc in index.by_kind.get("Service", [])
-            if svc.namespace in namespaces
-            and selects(spec.get("selector"), (svc.obj.get("metadata") or {}).get("labels") or {})
-        ]
-        if not services:
+        found = [svc for ns in namespaces for svc in services.matching(spec.get("selector"), str(ns))]
+        if not found:
             yield sm, "spec.selector matches no Service among the objects", ["spec", "selector"]
             continue
-        names = {p.get("name") for svc in services for p in (svc.obj.get("spec") or {}).get("ports") or []}
+        names = {p.get("name") for svc in found for p in (svc.obj.get("spec") or {}).get("ports") or []}
         for i, endpoint in enumerate(spec.get("endpoints") or []):
             port = (endpoint or {}).get("port")
             if isinstance(port, str) and port not in names:
-                yield (
-                    sm,
-                    f"endpoints[{i}].port {port!r} is not a port of the selected Services",
-                    ["spec", "endpoints", i],
-                )
+                where: Path = ["spec", "endpoints", i]
+                yield sm, f"endpoints[{i}].port {port!r} is not a port of the selected Services", where
+
+
+class _ServicesByLabel:
+    """Services indexed by (namespace, label, value): a selector finds its Services without a scan."""
+
+    def __init__(self, services: list[Document]) -> None:
+        self._by_label: dict[tuple[str, str, str], list[Document]] = {}
+        self._by_namespace: dict[str, list[Document]] = {}
+        for svc in services:
+            self._by_namespace.setdefault(svc.namespace, []).append(svc)
+            for key, value in ((svc.obj.get("metadata") or {}).get("labels") or {}).items():
+                self._by_label.setdefault((svc.namespace, str(key), str(value)), []).append(svc)
+
+    def matching(self, selector: Any, namespace: str) -> list[Document]:
+        if not isinstance(selector, dict):
+            return []
+        match = selector.get("matchLabels") or {}
+        if match:
+            key, value = next(iter(match.items()))
+            candidates = self._by_label.get((namespace, str(key), str(value)), [])
+        else:
+            candidates = self._by_namespace.get(namespace, [])
+        return [
+            svc
+            for svc in candidates
+            if selects(selector, (svc.obj.get("metadata") or {}).get("labels") or {})
+        ]
 
 
 @register(
