@@ -10,7 +10,7 @@ TEST_DEPS := haproxy wrk promtool=prometheus prometheus-alertmanager amtool=prom
 GOCODE := /usr/share/gocode/src
 BENCH_DEPS := wrk go=golang-go $(GOCODE)/github.com/gin-gonic/gin=golang-github-gin-gonic-gin-dev \
 	$(GOCODE)/github.com/xeipuuv/gojsonschema=golang-github-xeipuuv-gojsonschema-dev \
-	$(GOCODE)/gopkg.in/yaml.v3=golang-gopkg-yaml.v3-dev
+	$(GOCODE)/gopkg.in/yaml.v3=golang-gopkg-yaml.v3-dev /usr/bin/time=time
 
 .PHONY: help venv system-deps lint test unit e2e demo bench clean
 

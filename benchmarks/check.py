@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import cProfile
 import pstats
+import re
 import subprocess
 import sys
 import tempfile
@@ -81,6 +82,77 @@ def corpus(target: int) -> str:
         objects += rendered
         i += 1
     return to_yaml(objects[:target])
+
+
+KUBECONFORM = Path(__file__).resolve().parent.parent.parent / "shared" / "tools" / "kubeconform"
+
+
+def _repeated(text: str, times: int) -> str:
+    """The corpus `times` over, each copy its own documents (a `---` between copies)."""
+    return "\n---\n".join([text.rstrip("\n")] * times) + "\n"
+
+
+def _measure(argv: list[str]) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak resident MB) of a command, through GNU time: a child forked from this
+    process would inherit its resident size in ru_maxrss (Linux keeps it across exec)."""
+    out = (
+        subprocess.run(
+            ["/usr/bin/time", "-f", "%e %U %S %M", *argv],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        .stderr.strip()
+        .splitlines()[-1]
+    )
+    wall, user, system, kilobytes = out.split()
+    return float(wall), float(user) + float(system), int(kilobytes) / 1024
+
+
+def side_by_side(text: str, size: int) -> None:
+    """`kubeship check --format json` and kubeconform (strict, schema only, skipping custom resources)
+    on the same file, each in a fresh process: wall time, CPU time, peak memory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus_file = Path(tmp) / "corpus.yaml"
+        corpus_file.write_text(text)
+        version = schema_mod.latest_version()
+        source = schema_mod.SCHEMAS / f"v{version}-local-strict"
+        target = Path(tmp) / f"v{version}-standalone-strict"
+        target.mkdir()
+        kinds = set(re.findall(r"^kind: (\S+)", text, re.M))  # the corpus's top-level kinds
+        files = [
+            f.name for f in source.glob("*.json") if any(f.name.startswith(k.lower() + "-") for k in kinds)
+        ]
+        subprocess.run(
+            [sys.executable, KUBECONFORM / "standalone_schemas.py", source, target, *files],
+            check=True,
+            capture_output=True,
+        )
+        layout = "{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/"
+        layout += "{{ .ResourceKind }}{{ .KindSuffix }}"
+        location = str(Path(tmp) / f"{layout}.json")
+        ours = _measure([sys.executable, "-m", "kubeship", "check", str(corpus_file), "--format", "json"])
+        theirs = _measure(
+            [
+                str(KUBECONFORM / "kubeconform"),
+                "-strict",
+                "-summary",
+                "-kubernetes-version",
+                version,
+                "-ignore-missing-schemas",
+                "-schema-location",
+                location,
+                str(corpus_file),
+            ]
+        )
+    print(f"side by side, {size:,} objects ({len(text) / 1e6:.0f} MB), each in a fresh process:")
+    for name, (wall, cpu, peak) in (
+        ("kubeship check (schema + every rule)", ours),
+        ("kubeconform v0.6.3 (schema only; custom resources skipped)", theirs),
+    ):
+        print(f"  {name:58} {wall:6.2f} s wall {cpu:6.2f} s CPU {peak:7.0f} MB peak")
+    wall, cpu, peak = (a / b for a, b in zip(ours, theirs, strict=True))
+    print(f"  ratio kubeship/kubeconform: wall {wall:.2f}x, CPU {cpu:.2f}x, peak memory {peak:.1f}x")
 
 
 def _batch_and_rbac(name: str) -> list[dict[str, Any]]:
@@ -174,6 +246,11 @@ def main() -> int:
         f"baseline: kubernetes-validate, schema only, {len(sample)} objects: {rate_kv:9,.0f} objects/s; "
         f"kubeship with every rule {n / total / rate_kv:.0f}x that"
     )
+    if KUBECONFORM.is_dir():
+        for size in (args.objects, args.objects * 10):
+            side_by_side(corpus(args.objects) if size == args.objects else _repeated(text, 10), size)
+    else:
+        print(f"kubeconform: not at {KUBECONFORM} (a built baseline, see its README): side by side skipped")
     with tempfile.TemporaryDirectory() as tmp:
         binary = go_build("schema_baseline.go", Path(tmp), GO_LIBRARIES)
         (Path(tmp) / "corpus.yaml").write_text(text)
