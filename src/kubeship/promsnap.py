@@ -14,10 +14,16 @@ from kubeship.errors import UsageError
 
 
 def snapshot(
-    url: str, hpa: dict[str, Any], namespace: str, window: str = "1m", at: float | None = None
+    url: str,
+    hpa: dict[str, Any],
+    namespace: str,
+    window: str = "1m",
+    at: float | None = None,
+    adapter: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     now = at if at is not None else time.time()
-    answers = {key: _query(url, promql, now) for key, promql in queries(hpa, namespace, window).items()}
+    asked = queries(hpa, namespace, window, adapter)
+    answers = {key: _query(url, promql, now) for key, promql in asked.items()}
     if not answers["pods"]:
         target = hpa["spec"]["scaleTargetRef"]["name"]
         raise UsageError(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from kubeship.autoscale.adapter import metrics_query
 from kubeship.autoscale.decide import format_time
 from kubeship.names import deployment_pod_pattern
 
@@ -17,9 +18,10 @@ Json = dict[str, Any]
 Vector = list[tuple[dict[str, str], float]]  # an instant vector: (labels, value) per series
 
 
-def queries(hpa: Json, namespace: str, window: str = "1m") -> dict[str, str]:
+def queries(hpa: Json, namespace: str, window: str = "1m", adapter: Json | None = None) -> dict[str, str]:
     """PromQL for every input the HPA's decision needs, keyed by what it answers. `window` is the
-    CPU rate's range, like metrics-server's resolution (it needs that much history)."""
+    CPU rate's range, like metrics-server's resolution (it needs that much history). With the
+    Prometheus Adapter's config, a custom metric is read through the rule that serves it."""
     target = hpa["spec"]["scaleTargetRef"]["name"]
     ns = f'namespace="{namespace}"'
     pods = f'{ns},pod=~"{deployment_pod_pattern(target)}"'
@@ -37,12 +39,17 @@ def queries(hpa: Json, namespace: str, window: str = "1m") -> dict[str, str]:
     }
     for metric in hpa["spec"].get("metrics") or []:
         kind = metric.get("type")
-        if kind == "Pods":
-            name = metric["pods"]["metric"]["name"]
-            out[f"pods:{name}"] = f"sum by (pod) ({name}{{{pods}}})"
-        elif kind == "External":
-            name = metric["external"]["metric"]["name"]
-            out[f"external:{name}"] = f"sum({name})"
+        if kind in ("Pods", "External"):
+            source = metric["pods" if kind == "Pods" else "external"]["metric"]
+            name = source["name"]
+            selector = (source.get("selector") or {}).get("matchLabels")
+            served = metrics_query(
+                adapter or {}, kind, name, namespace, deployment_pod_pattern(target), selector
+            )
+            if kind == "Pods":
+                out[f"pods:{name}"] = f"sum by (pod) ({served or f'{name}{{{pods}}}'})"
+            else:
+                out[f"external:{name}"] = f"sum({served or name})"
     return out
 
 

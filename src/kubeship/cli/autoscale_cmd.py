@@ -54,6 +54,12 @@ def _bound() -> Limits:
 
 def _hpa_from(path: Path) -> dict[str, object]:
     """The HPA of a kubeship.yaml (rendered) or the first HorizontalPodAutoscaler in a manifest."""
+    return _hpa_and_adapter(path)[0]
+
+
+def _hpa_and_adapter(path: Path) -> tuple[dict[str, object], dict[str, Any] | None]:
+    """The HPA, and the Prometheus Adapter config that serves its custom metrics when the file has
+    it (a kubeship.yaml renders it; a manifest stream may hold the adapter-rules ConfigMap)."""
     import yaml
 
     try:
@@ -80,7 +86,7 @@ def _hpa_from(path: Path) -> dict[str, object]:
                     f"{path}: the HorizontalPodAutoscaler needs spec.maxReplicas and "
                     "spec.scaleTargetRef.name (kubeship check shows what else is wrong with it)"
                 )
-            return doc
+            return doc, _adapter_config(docs)
     if docs and "apiVersion" not in docs[0]:  # a kubeship.yaml
         from kubeship.render.scaling import hpa
         from kubeship.spec import load_spec
@@ -90,11 +96,27 @@ def _hpa_from(path: Path) -> dict[str, object]:
             spec = spec.model_copy(
                 update={"autoscaling": spec.autoscaling.model_copy(update={"engine": "hpa"})}
             )
+        from kubeship.render.scaling import adapter_rules
+
         rendered = hpa(spec)
         if rendered is not None:
-            return rendered
+            return rendered, _adapter_config([adapter_rules(spec) or {}])
         raise UsageError(f"{path}: the spec has no autoscaling: section")
     raise UsageError(f"{path}: no HorizontalPodAutoscaler in it")
+
+
+def _adapter_config(docs: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The Prometheus Adapter config in a ConfigMap's `config.yaml` (rules / externalRules)."""
+    for doc in docs:
+        text = (doc.get("data") or {}).get("config.yaml") if doc.get("kind") == "ConfigMap" else None
+        if isinstance(text, str):
+            try:
+                config = next(iter(load_yaml_all(text, _bound())), None)
+            except (LimitError, ValueError):
+                continue
+            if isinstance(config, dict) and ("rules" in config or "externalRules" in config):
+                return config
+    return None
 
 
 @autoscale.command()
@@ -135,7 +157,8 @@ def explain(
         from kubeship.autoscale.decide import decide as run
         from kubeship.promsnap import snapshot as from_prometheus
 
-        data = from_prometheus(prometheus, _hpa_from(hpa_file), namespace, window)
+        hpa, adapter = _hpa_and_adapter(hpa_file)
+        data = from_prometheus(prometheus, hpa, namespace, window, adapter=adapter)
         try:
             click.echo(words(run(data)), nl=False)
         except SnapshotError as exc:

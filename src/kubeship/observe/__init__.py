@@ -15,6 +15,7 @@ from kubeship.masked import Secret
 from kubeship.observe.alertmanager import TEMPLATE, TEMPLATE_FILE, dingtalk_bridge
 from kubeship.observe.alertmanager import config as alertmanager_config
 from kubeship.observe.dashboard import dashboard
+from kubeship.observe.dependencies import dependency_monitors
 from kubeship.observe.rules import prometheus_rule, rule_groups
 from kubeship.observe.scrape import prometheus_config, scrape_job, service_monitor
 from kubeship.render.labels import metadata
@@ -44,7 +45,7 @@ def to_text(document: Mapping[str, Any]) -> str:
 
 def observe_objects(spec: AppSpec, alert_secrets: Mapping[str, Secret] | None = None) -> list[dict[str, Any]]:
     """Kubernetes objects for the Prometheus Operator and Grafana's sidecar, in apply order."""
-    objects: list[dict[str, Any]] = [service_monitor(spec), prometheus_rule(spec)]
+    objects: list[dict[str, Any]] = [service_monitor(spec), *dependency_monitors(spec), prometheus_rule(spec)]
     if spec.alerting is not None:
         files = {
             "alertmanager.yaml": to_text(alertmanager_config(spec, alert_secrets)),

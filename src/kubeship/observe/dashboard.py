@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubeship.observe.dependencies import dependency_panels
 from kubeship.observe.promql import (
     AVAILABILITY_BUDGET,
     LATENCY_BUDGET,
@@ -33,6 +34,16 @@ def _panel(
             {"refId": chr(ord("A") + i), "expr": expr, "legendFormat": legend, "datasource": DATASOURCE}
             for i, (expr, legend) in enumerate(targets)
         ],
+    }
+
+
+def _row(title: str, y: int) -> dict[str, Any]:
+    return {
+        "type": "row",
+        "title": title,
+        "collapsed": False,
+        "gridPos": {"h": 1, "w": 24, "x": 0, "y": y},
+        "panels": [],
     }
 
 
@@ -97,6 +108,13 @@ def dashboard(spec: AppSpec) -> dict[str, Any]:
                 w=24,
             )
         )
+    y = 32 if spec.autoscaling is not None else 24
+    for title, row in dependency_panels(spec):
+        panels.append(_row(title, y))
+        y += 1
+        for i, (name, targets, unit) in enumerate(row):
+            panels.append(_panel(name, targets, unit, 12 * (i % 2), y + 8 * (i // 2)))
+        y += 8 * ((len(row) + 1) // 2)
     return {
         "title": f"{spec.name} (kubeship)",
         "uid": f"kubeship-{spec.name}"[:40],

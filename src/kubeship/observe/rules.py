@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubeship.names import METRIC_DURATION, METRIC_REQUESTS
+from kubeship.observe.dependencies import dependency_rules
 from kubeship.observe.promql import (
     AVAILABILITY_BUDGET,
     BURN_WINDOWS,
@@ -44,7 +45,7 @@ def rule_groups(spec: AppSpec) -> dict[str, Any]:
     # One group: rules in a group run in order, so every alert reads the recording rules of the same
     # evaluation. Across groups (evaluated independently) an alert could read the previous one.
     rules = [*_recording(spec), *_slo_alerts(spec), *_service_alerts(spec)]
-    return {"groups": [{"name": spec.name, "rules": rules}]}
+    return {"groups": [{"name": spec.name, "rules": rules}, *dependency_rules(spec, _alert)]}
 
 
 def prometheus_rule(spec: AppSpec) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from kubeship.names import (
     ROLLOUT_HASH_LABEL,
     ROLLOUT_HASH_SERIES_LABEL,
 )
+from kubeship.observe.dependencies import dependency_scrape_jobs
 from kubeship.observe.promql import job
 from kubeship.render.labels import metadata, selector
 from kubeship.render.network import service_host
@@ -74,7 +75,7 @@ def prometheus_config(spec: AppSpec, rule_files: list[str] | None = None) -> dic
     config: dict[str, Any] = {"global": {"scrape_interval": spec.observe.scrape_interval}}
     if rule_files:
         config["rule_files"] = rule_files
-    config["scrape_configs"] = [scrape_job(spec)]
+    config["scrape_configs"] = [scrape_job(spec), *dependency_scrape_jobs(spec)]
     return config
 
 

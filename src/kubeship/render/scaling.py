@@ -89,14 +89,15 @@ def adapter_rules(spec: AppSpec) -> dict[str, Any] | None:
     for m in auto.custom:
         if not m.query:
             continue
+        series = m.series or m.name
         if m.type == "Pods":
             rules.append(
                 {
-                    "seriesQuery": f'{m.name}{{namespace!="",pod!=""}}',
+                    "seriesQuery": f'{series}{{namespace!="",pod!=""}}',
                     "resources": {
                         "overrides": {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
                     },
-                    "name": {"matches": f"^{m.name}$", "as": m.name},
+                    "name": {"matches": f"^{series}$", "as": m.name},
                     "metricsQuery": m.query,
                 }
             )
@@ -110,9 +111,9 @@ def adapter_rules(spec: AppSpec) -> dict[str, Any] | None:
             )
             external.append(
                 {
-                    "seriesQuery": f'{m.name}{{namespace!=""}}' if not exporter_of(m.name) else m.name,
+                    "seriesQuery": f'{series}{{namespace!=""}}' if not exporter_of(m.name) else series,
                     "resources": resources,
-                    "name": {"matches": f"^{m.name}$", "as": m.name},
+                    "name": {"matches": f"^{series}$", "as": m.name},
                     "metricsQuery": m.query,
                 }
             )
@@ -154,6 +155,14 @@ def scaled_object(spec: AppSpec) -> dict[str, Any] | None:
                     },
                 }
             )
+            continue
+        if m.redis_streams is not None:
+            r = m.redis_streams
+            meta = {"address": r.address, "stream": r.stream, "consumerGroup": r.consumer_group}
+            meta["lagCount" if r.count == "lag" else "pendingEntriesCount"] = m.target
+            if r.password_from_env:
+                meta["passwordFromEnv"] = r.password_from_env
+            triggers.append({"type": "redis-streams", "metricType": metric_type, "metadata": meta})
             continue
         ns = f'{{namespace="{spec.namespace}"}}' if spec.namespace else ""
         triggers.append(

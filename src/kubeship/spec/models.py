@@ -348,6 +348,20 @@ class KafkaTrigger(Model):
     topic: str
 
 
+class RedisStreamsTrigger(Model):
+    """With autoscaling.engine keda: scale on a Redis Stream consumer group's backlog, read from Redis."""
+
+    address: str = Field(description="host:port of Redis.")
+    stream: str
+    consumer_group: str
+    count: Literal["lag", "pending"] = Field(
+        "lag",
+        description="lag: entries not yet delivered (Redis 7+, the only one that scales to zero); "
+        "pending: delivered and not acknowledged.",
+    )
+    password_from_env: str | None = Field(None, description="The worker's env var that holds the password.")
+
+
 class CustomMetric(Model):
     name: str
     type: Literal["Pods", "External"] = Field(
@@ -362,13 +376,23 @@ class CustomMetric(Model):
         "pods: 100 messages of lag per pod).",
     )
     query: str | None = Field(None, description="PromQL for the Prometheus Adapter rule.")
+    series: str | None = Field(
+        None,
+        description="The series the adapter rule discovers when it differs from `name` (a counter served "
+        "as a rate: series kubeship_worker_messages_total, name kubeship_worker_messages_per_second).",
+    )
     keda_query: str | None = Field(
         None, description="engine keda: plain PromQL for the total (default sum(<name>) in the namespace)."
     )
     kafka: KafkaTrigger | None = Field(None, description="engine keda: a Kafka lag trigger instead.")
+    redis_streams: RedisStreamsTrigger | None = Field(
+        None, description="engine keda: a Redis Streams trigger instead."
+    )
 
     @model_validator(mode="after")
     def _target_type(self) -> CustomMetric:
+        if self.kafka is not None and self.redis_streams is not None:
+            raise PydanticCustomError("one_trigger", "give kafka or redisStreams, not both", {})
         if self.type == "Pods" and self.target_type == "Value":
             raise PydanticCustomError(
                 "pods_value", "a Pods metric's target is an average per pod: drop targetType", {}
@@ -444,9 +468,12 @@ class Autoscaling(Model):
                 "so nothing would wake the workload (the API server rejects it too)",
                 {},
             )
-        if self.engine == "hpa" and any(m.kafka or m.keda_query for m in self.custom):
+        if self.engine == "hpa" and any(m.kafka or m.redis_streams or m.keda_query for m in self.custom):
             raise PydanticCustomError(
-                "keda_only", "custom[].kafka and custom[].kedaQuery are KEDA triggers: set engine: keda", {}
+                "keda_only",
+                "custom[].kafka, custom[].redisStreams and custom[].kedaQuery are KEDA triggers: "
+                "set engine: keda",
+                {},
             )
         return self
 
@@ -764,7 +791,56 @@ class Alerting(Model):
     repeat_interval: Duration = "4h"
 
 
+class Dependency(Model):
+    """A service the app relies on, watched through its standard exporter: scrape, alerts, dashboard."""
+
+    kind: Literal["redis", "kafka", "postgres", "node"]
+    name: Name | None = Field(None, description="Tells two of a kind apart (default: the kind).")
+    namespace: Name | None = Field(None, description="Where the exporter's Service is (default: the app's).")
+    selector: dict[str, str] | None = Field(
+        None, description="Labels of the exporter's Service (default: its community Helm chart's)."
+    )
+    port: str | None = Field(None, description="The Service's metrics port name (default: the chart's).")
+    job: str | None = Field(None, description="The `job` label of its series (default: the name).")
+    scrape: bool = Field(True, description="false: already scraped elsewhere under `job`; rules only.")
+    for_: Duration | None = Field(None, alias="for", description="Overrides every alert's `for`.")
+    thresholds: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_thresholds(self) -> Dependency:
+        from kubeship.spec.dependencies import KINDS
+
+        known = KINDS[self.kind].thresholds
+        for key in self.thresholds:
+            if key not in known:
+                guess = difflib.get_close_matches(key, list(known), n=1)
+                hint = f"did you mean {guess[0]!r}? " if guess else ""
+                raise PydanticCustomError(
+                    "threshold",
+                    "{kind} has no threshold {key!r}: {hint}it has {known}",
+                    {"kind": self.kind, "key": key, "hint": hint, "known": ", ".join(known)},
+                )
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.kind
+
+    @property
+    def job_name(self) -> str:
+        return self.job or self.label
+
+    def threshold(self, key: str) -> float:
+        from kubeship.spec.dependencies import KINDS
+
+        return self.thresholds.get(key, KINDS[self.kind].thresholds[key].default)
+
+
 class Observe(Model):
+    dependencies: list[Dependency] = Field(
+        default_factory=list,
+        description="Redis, Kafka, PostgreSQL, nodes: their exporters scraped, alerts, dashboard rows.",
+    )
     team: str | None = Field(None, description="A `team` label on every alert, for routing.")
     runbook_url: str | None = Field(None, description="Base URL; each alert links <runbookUrl>#<alertname>.")
     metrics: list[MetricName] = Field(
@@ -772,6 +848,19 @@ class Observe(Model):
         description="Other metrics the app or its exporters provide, which alerts may use.",
     )
     scrape_interval: Duration = "30s"
+
+    @model_validator(mode="after")
+    def _distinct_dependencies(self) -> Observe:
+        seen: set[str] = set()
+        for dep in self.dependencies:
+            if dep.label in seen:
+                raise PydanticCustomError(
+                    "dependency_name",
+                    "two dependencies are called {label!r}: give one a `name`",
+                    {"label": dep.label},
+                )
+            seen.add(dep.label)
+        return self
 
 
 class DeliveryStep(Model):

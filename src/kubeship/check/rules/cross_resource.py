@@ -575,15 +575,22 @@ def service_account_missing(index: Index) -> Iterator[tuple[Document, str] | tup
     "cross-resource",
     "A ServiceMonitor selects no Service, or a port name none of its Services has: Prometheus scrapes "
     "nothing and no alert says so.",
-    "match the Service's labels in spec.selector and name one of its ports in spec.endpoints[].port",
+    "match the Service's labels in spec.selector and name one of its ports in spec.endpoints[].port "
+    "(or pass --external-refs if the Service is deployed separately)",
 )
 def servicemonitor_selects(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    if index.external_refs:
+        return
     services = _ServicesByLabel(index.by_kind.get("Service", []))
+    # A namespace none of the objects is in is not described here: its Services (an exporter's in
+    # `data`, say) are judged where they are deployed.
+    described = {d.namespace for d in index.docs}
     for sm in index.by_kind.get("ServiceMonitor", []):
         spec = sm.obj.get("spec") or {}
-        namespaces = (spec.get("namespaceSelector") or {}).get("matchNames") or [sm.namespace]
-        if (spec.get("namespaceSelector") or {}).get("any"):
-            continue  # any namespace: the Services may be anywhere in the cluster
+        named = (spec.get("namespaceSelector") or {}).get("matchNames") or [sm.namespace]
+        namespaces = [ns for ns in named if ns in described]
+        if (spec.get("namespaceSelector") or {}).get("any") or not namespaces:
+            continue  # any namespace, or only others: the Services are elsewhere in the cluster
         found = [svc for ns in namespaces for svc in services.matching(spec.get("selector"), str(ns))]
         if not found:
             yield sm, "spec.selector matches no Service among the objects", ["spec", "selector"]
