@@ -67,3 +67,23 @@ def seed() -> AppSpec:
 @pytest.fixture(scope="session")
 def worker() -> AppSpec:
     return load_spec(WORKER)
+
+
+QUEUE_WORKER = ROOT / "examples" / "worker" / "kubeship.yaml"
+
+
+@pytest.fixture(scope="session")
+def queue_worker() -> AppSpec:
+    """examples/worker with every kind of dependency, and a second Redis with its own thresholds."""
+    spec = load_spec(QUEUE_WORKER)
+    dependencies = [
+        {"kind": "redis"},
+        {"kind": "redis", "name": "cache", "thresholds": {"hitRatio": 0.95}, "for": "0s"},
+        {"kind": "kafka"},
+        {"kind": "postgres"},
+        {"kind": "node"},
+    ]
+    observe = spec.observe.model_dump(by_alias=True, exclude={"dependencies"})
+    return AppSpec.model_validate(
+        {**spec.model_dump(by_alias=True), "observe": {**observe, "dependencies": dependencies}}
+    )
