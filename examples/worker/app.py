@@ -6,7 +6,9 @@ log, config reload and the drain. The ASGI app only answers those; the work
 is a task started by its lifespan.
 
 Delivery: each message is handled, then its result and its XACK are written
-in one MULTI/EXEC, so a message is either done and acknowledged or neither.
+in one Lua script, and only if the message is still this consumer's (a slow
+consumer's message may have been claimed by another): a message is either
+done and acknowledged once, or neither.
 On SIGTERM the worker stops reading (the drain flag, at once), finishes the
 message in hand, acknowledges it and leaves the group when it holds nothing.
 A consumer that crashed leaves its messages pending; the others XAUTOCLAIM
@@ -62,6 +64,19 @@ BACKLOG = Gauge(
 )
 
 
+# Result and ack in one atomic step, and only while the message is still ours: a consumer that was
+# too slow (past claim-idle-ms) finds it claimed by another and writes nothing, so no result is
+# written twice even when a live consumer's message is claimed.
+COMMIT = """
+local owner = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #owner == 0 or owner[1][2] ~= ARGV[3] then return 0 end
+redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+redis.call('HSET', KEYS[3], ARGV[2], ARGV[4])
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+
+
 def consumer_name() -> str:
     """The pod (HOSTNAME in Kubernetes) and the process: unique per worker process."""
     return f"{os.environ.get('HOSTNAME') or socket.gethostname()}-{os.getpid()}"
@@ -75,6 +90,7 @@ class Worker:
         self.group = str(config["group"])
         self.client: redis.Redis = redis.from_url(str(config["redis-url"]), decode_responses=True)
         self.connected = False
+        self._commit = self.client.register_script(COMMIT)
         self._backlog_at = 0.0
         self._claim_at = 0.0
         self._claim_cursor = "0-0"
@@ -143,16 +159,17 @@ class Worker:
         started = time.perf_counter()
         try:
             result = await process(fields)
-            async with self.client.pipeline(transaction=True) as tx:
-                tx.hincrby(f"{self.stream}:processed", message_id, 1)
-                tx.hset(f"{self.stream}:results", message_id, result)
-                tx.xack(self.stream, self.group, message_id)
-                await tx.execute()
+            keys = [self.stream, f"{self.stream}:processed", f"{self.stream}:results"]
+            done = await self._commit(keys=keys, args=[self.group, message_id, self.name, result])
         except RedisError:
             raise  # not handled: stays pending, retried by us or claimed by another
         except Exception as exc:
             MESSAGES.labels(self.stream, self.group, "failed").inc()
             writer.event("error", "message failed; left pending for a retry", id=message_id, error=repr(exc))
+            return
+        if not done:  # another consumer claimed it while we were slow: its result counts, not ours
+            MESSAGES.labels(self.stream, self.group, "claimed_away").inc()
+            writer.event("warning", "message claimed by another consumer; result dropped", id=message_id)
             return
         MESSAGES.labels(self.stream, self.group, "ok").inc()
         DURATION.labels(self.stream, self.group).observe(time.perf_counter() - started)
