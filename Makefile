@@ -48,6 +48,7 @@ e2e: venv system-deps
 	$(BIN)/python -m pytest -m e2e
 
 demo: venv
+	-@scripts/system-deps.sh redis-server
 	$(BIN)/python scripts/demo.py
 
 bench: venv

@@ -206,6 +206,125 @@ def rehearse_release() -> Path:
     return out
 
 
+def _worker_metrics(url: str) -> tuple[float, float]:
+    """(messages handled, backlog = lag + pending) from one worker's /metrics."""
+    handled = backlog = 0.0
+    for line in httpx.get(url + "/metrics").text.splitlines():
+        if line.startswith("kubeship_worker_messages_total{") and 'outcome="ok"' in line:
+            handled += float(line.rsplit(" ", 1)[1])
+        elif line.startswith("kubeship_worker_backlog_messages{"):
+            backlog += float(line.rsplit(" ", 1)[1])
+    return handled, backlog
+
+
+def worker_burst() -> Path | None:
+    """examples/worker on a real redis-server: a burst, the backlog going down, the HPA's decision."""
+    import shutil
+
+    import redis
+
+    from kubeship.autoscale.decide import decide
+    from kubeship.autoscale.explain import explain
+    from kubeship.autoscale.snapshot import build
+    from kubeship.render.scaling import hpa
+    from kubeship.spec import load_spec
+
+    out = OUT / "worker"
+    out.mkdir(parents=True, exist_ok=True)
+    step("the queue worker (examples/worker): a burst of 3,000 orders on a Redis Stream, two pods")
+    server = shutil.which("redis-server")
+    if server is None:
+        print("  (redis-server not installed: `make demo` installs it as root; skipped)")
+        return None
+    redis_port = free_port(6379)
+    procs = [
+        subprocess.Popen(
+            [server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=(out / "redis.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+    ]
+    pods = ["worker-5d9f7c8b6d-aaaaa", "worker-5d9f7c8b6d-bbbbb"]
+    urls = []
+    try:
+        client = redis.Redis(port=redis_port, decode_responses=True)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        for pod in pods:
+            port = free_port(8090)
+            env = {**os.environ, "HOSTNAME": pod, "APP_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+                   "APP_WORK_MS": "5", "PYTHONPATH": str(ROOT / "examples" / "worker")}  # fmt: skip
+            argv = [sys.executable, "-m", "kubeship", "serve", "app:app", "--host", "127.0.0.1",
+                    "--port", str(port), "--drain-seconds", "1"]  # fmt: skip
+            log = (out / f"{pod}.log").open("wb")
+            worker_dir = ROOT / "examples" / "worker"
+            procs.append(
+                subprocess.Popen(argv, cwd=worker_dir, env=env, stdout=log, stderr=subprocess.STDOUT)
+            )
+            urls.append(f"http://127.0.0.1:{port}")
+        for url in urls:
+            for _ in range(200):
+                try:
+                    if httpx.get(url + "/readyz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
+        pipe = client.pipeline(transaction=False)
+        for n in range(3000):
+            pipe.xadd("orders", {"quantity": "1", "price": str(n)})
+        pipe.execute()
+        started, peak, samples = time.monotonic(), None, []
+        while True:
+            time.sleep(1.0)
+            per_pod = [_worker_metrics(url) for url in urls]
+            backlog = max(b for _, b in per_pod)
+            handled = sum(h for h, _ in per_pod)
+            samples.append((time.monotonic() - started, handled, backlog, [h for h, _ in per_pod]))
+            print(f"  t={samples[-1][0]:4.1f} s  backlog {backlog:5.0f}  handled {handled:5.0f}")
+            if peak is None and len(samples) >= 2:
+                peak = samples[-1]  # a second in: the HPA's view mid-burst
+            if (backlog == 0 and handled >= 3000) or time.monotonic() - started > 60:
+                break
+        assert peak is not None
+        (out / "backlog.csv").write_text(
+            "seconds,handled,backlog\n" + "".join(f"{t:.1f},{h:.0f},{b:.0f}\n" for t, h, b, _ in samples)
+        )
+        step("the worker HPA's decision one second into the burst (kubeship autoscale explain)")
+        spec = load_spec(ROOT / "examples" / "worker" / "kubeship.yaml")
+        seconds, _, backlog, handled_per_pod = peak
+        now = time.time()
+        answers: dict[str, list[tuple[dict[str, str], float]]] = {
+            "pods": [({"pod": p}, 1.0) for p in pods],
+            "ready": [({"pod": p}, 1.0) for p in pods],
+            "start": [({"pod": p}, now - 3600) for p in pods],
+            "requests": [({"pod": p, "container": "worker", "resource": "cpu"}, 0.1) for p in pods],
+            "specReplicas": [({}, 2.0)],
+            "external:kubeship_worker_backlog_messages": [({}, backlog)],
+            "pods:kubeship_worker_messages_per_second": [
+                ({"pod": p}, h / seconds) for p, h in zip(pods, handled_per_pod, strict=True)
+            ],
+        }
+        rendered = hpa(spec)
+        assert rendered is not None
+        text = explain(decide(build(rendered, answers, now)))
+        (out / "decision.txt").write_text(text)
+        print("  " + text.rstrip().replace("\n", "\n  "))
+    finally:
+        for proc in reversed(procs):
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return out
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     config_dir = OUT / "config"
@@ -295,6 +414,7 @@ def main() -> int:
     monitoring = render_monitoring()
     sim_dir = simulate_autoscaling()
     delivery = rehearse_release()
+    worker = worker_burst()
     access = [json.loads(ln) for ln in log_path.read_text().splitlines() if ln.startswith("{")]
     step("outputs")
     print(f"  {log_path.relative_to(ROOT)}   JSON access log and events ({len(access)} lines), e.g.:")
@@ -313,6 +433,11 @@ def main() -> int:
     print(
         f"  {delivery.relative_to(ROOT)}/rehearsal.png  the canary rehearsal: weight, error ratio, rollback"
     )
+    if worker is not None:
+        print(
+            f"  {worker.relative_to(ROOT)}/  the queue worker's burst: backlog.csv, decision.txt, "
+            "the pods' logs"
+        )
     return 0 if code == 0 else 1
 
 
