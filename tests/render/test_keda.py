@@ -72,3 +72,50 @@ def test_kafka_trigger_needs_engine_keda() -> None:
             "autoscaling: {custom: [{name: lag, target: '1', kafka: {bootstrapServers: k:9092, "
             "consumerGroup: g, topic: t}}]}\n"
         )
+
+
+QUEUE_WORKER = ROOT / "examples" / "worker"
+
+
+def test_redis_streams_trigger_scales_on_the_group_lag() -> None:
+    scaled = next(
+        o for o in render(load_spec(QUEUE_WORKER / "kubeship-keda.yaml")) if o["kind"] == "ScaledObject"
+    )
+    redis, rate = scaled["spec"]["triggers"]
+    assert redis == {
+        "type": "redis-streams",
+        "metricType": "AverageValue",
+        "metadata": {"address": "redis.data.svc:6379", "stream": "orders", "consumerGroup": "worker",
+                     "lagCount": "100"},
+    }  # fmt: skip
+    assert rate["type"] == "prometheus" and "kubeship_worker_messages_total" in rate["metadata"]["query"]
+
+
+def test_redis_streams_pending_count_and_password() -> None:
+    spec = parse_spec(
+        'name: w\nversion: "1"\nimage: {name: w, tag: "1"}\n'
+        "autoscaling:\n  engine: keda\n  custom: [{name: pending, target: '20', redisStreams: "
+        "{address: r:6379, stream: s, consumerGroup: g, count: pending, passwordFromEnv: REDIS_PASSWORD}}]\n"
+    )
+    trigger = next(o for o in render(spec) if o["kind"] == "ScaledObject")["spec"]["triggers"][0]
+    assert trigger["metadata"] == {
+        "address": "r:6379", "stream": "s", "consumerGroup": "g", "pendingEntriesCount": "20",
+        "passwordFromEnv": "REDIS_PASSWORD",
+    }  # fmt: skip
+
+
+def test_adapter_serves_a_counter_as_a_rate_under_its_own_name() -> None:
+    import yaml
+
+    adapter = next(o for o in render(load_spec(QUEUE_WORKER / "kubeship.yaml")) if o["kind"] == "ConfigMap"
+                   and o["metadata"]["name"] == "worker-adapter-rules")  # fmt: skip
+    config = yaml.safe_load(adapter["data"]["config.yaml"])
+    (pods,) = config["rules"]
+    assert pods["seriesQuery"] == 'kubeship_worker_messages_total{namespace!="",pod!=""}'
+    assert pods["name"] == {
+        "matches": "^kubeship_worker_messages_total$",
+        "as": "kubeship_worker_messages_per_second",
+    }
+    (external,) = config["externalRules"]
+    assert external["resources"] == {"overrides": {"namespace": {"resource": "namespace"}}}
+    assert external["name"]["as"] == "kubeship_worker_backlog_messages"

@@ -817,8 +817,8 @@ class Dependency(Model):
                 hint = f"did you mean {guess[0]!r}? " if guess else ""
                 raise PydanticCustomError(
                     "threshold",
-                    "{kind} has no threshold {key!r}: {hint}it has {known}",
-                    {"kind": self.kind, "key": key, "hint": hint, "known": ", ".join(known)},
+                    "{kind} has no threshold {key}: {hint}it has {known}",
+                    {"kind": self.kind, "key": repr(key), "hint": hint, "known": ", ".join(known)},
                 )
         return self
 
@@ -856,8 +856,8 @@ class Observe(Model):
             if dep.label in seen:
                 raise PydanticCustomError(
                     "dependency_name",
-                    "two dependencies are called {label!r}: give one a `name`",
-                    {"label": dep.label},
+                    "two dependencies are called {label}: give one a `name`",
+                    {"label": repr(dep.label)},
                 )
             seen.add(dep.label)
         return self
