@@ -79,18 +79,34 @@ class _PositionLoader(_Loader):  # type: ignore[misc, valid-type]
                     del seen[id(node)]
                     return self.construct_object(node, deep=True)
                 # strings inline: most nodes are, and a call per scalar is most of the cost
-                out[key.value if key.tag == _STR else self._plain(key, seen, depth)] = (
-                    value.value if value.tag == _STR else self._plain(value, seen, depth)
+                out[_share(key.value) if key.tag == _STR else self._plain(key, seen, depth)] = (
+                    _share(value.value) if value.tag == _STR else self._plain(value, seen, depth)
                 )
             return out
         if tag == _SEQ:
             items: list[Any] = []
             seen[id(node)] = items
             items.extend(
-                item.value if item.tag == _STR else self._plain(item, seen, depth) for item in node.value
+                _share(item.value) if item.tag == _STR else self._plain(item, seen, depth)
+                for item in node.value
             )
             return items
         return self.construct_object(node, deep=True)
+
+
+# Manifests repeat the same keys and short values (labels, names, images) thousands of times; the
+# parser makes a new string each time. One copy of each halves the memory of a large stream.
+_SHARED: dict[str, str] = {}
+_SHARED_MAX = 1 << 20
+_SHORT = 64
+
+
+def _share(value: str) -> str:
+    if len(value) >= _SHORT:
+        return value
+    if len(_SHARED) > _SHARED_MAX:
+        _SHARED.clear()
+    return _SHARED.setdefault(value, value)
 
 
 PARALLEL_MIN = 1 << 20  # below 1 MB a second process costs more than it saves

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from xml.etree import ElementTree as ET
 
 from kubeship import __version__
@@ -14,22 +15,25 @@ _COLOURS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.I
 
 
 def text(findings: list[Finding], checked: int, colour: bool = False) -> str:
-    lines = []
+    return "".join(text_chunks(findings, checked, colour))
+
+
+def text_chunks(findings: list[Finding], checked: int, colour: bool = False) -> Iterator[str]:
+    """The text report a finding at a time: a large report is written as it is made, never held whole."""
+    counts = dict.fromkeys(Severity, 0)
     for f in findings:
+        counts[f.severity] += 1
         sev = f.severity.label
         if colour:
             sev = f"{_COLOURS[f.severity]}{sev}\033[0m"
         where = f" {f.object}" if f.object else ""
         origin = f" ({f.origin})" if f.origin else ""
-        lines.append(f"{f.file}:{f.line}:{origin}{where} {sev} {f.rule} {f.message}")
-        if f.hint:
-            lines.append(f"    fix: {f.hint}")
-    counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
-    lines.append(
+        hint = f"\n    fix: {f.hint}" if f.hint else ""
+        yield f"{f.file}:{f.line}:{origin}{where} {sev} {f.rule} {f.message}{hint}\n"
+    yield (
         f"{checked} objects checked: {counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} warnings, "
-        f"{counts[Severity.INFO]} notes"
+        f"{counts[Severity.INFO]} notes\n"
     )
-    return "\n".join(lines) + "\n"
 
 
 _GITHUB_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
@@ -59,29 +63,30 @@ def github(findings: list[Finding]) -> str:
 
 
 def as_json(findings: list[Finding], checked: int) -> str:
-    return (
-        json.dumps(
-            {
-                "checked": checked,
-                "findings": [
-                    {
-                        "file": f.file,
-                        "line": f.line,
-                        "object": f.object,
-                        "rule": f.rule,
-                        "name": RULES[f.rule].name if f.rule in RULES else f.rule,
-                        "severity": f.severity.label,
-                        "message": f.message,
-                        "hint": f.hint,
-                        "source": f.origin,  # the template the object came from, when known (Helm)
-                    }
-                    for f in findings
-                ],
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    return "".join(json_chunks(findings, checked))
+
+
+def json_chunks(findings: list[Finding], checked: int) -> Iterator[str]:
+    """`{"checked": N, "findings": [...]}` (json.dumps' indent=2 layout) a finding at a time."""
+    if not findings:
+        yield json.dumps({"checked": checked, "findings": []}, indent=2) + "\n"
+        return
+    yield f'{{\n  "checked": {checked},\n  "findings": [\n'
+    for i, f in enumerate(findings):
+        entry = {
+            "file": f.file,
+            "line": f.line,
+            "object": f.object,
+            "rule": f.rule,
+            "name": RULES[f.rule].name if f.rule in RULES else f.rule,
+            "severity": f.severity.label,
+            "message": f.message,
+            "hint": f.hint,
+            "source": f.origin,  # the template the object came from, when known (Helm)
+        }
+        item = "    " + json.dumps(entry, indent=2).replace("\n", "\n    ")
+        yield item + (",\n" if i < len(findings) - 1 else "\n")
+    yield "  ]\n}\n"
 
 
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

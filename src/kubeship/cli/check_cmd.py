@@ -6,6 +6,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -160,14 +161,14 @@ def check(
     # the engine filters its own findings; the loader's, the Dockerfiles' and the notes pass the same filter
     findings = sorted([f for f in findings if reportable(f, options)] + check_documents(docs, options))
     status.done()
-    output = {
-        "text": lambda: report.text(findings, len(docs), colour=sys.stdout.isatty()),
-        "json": lambda: report.as_json(findings, len(docs)),
-        "sarif": lambda: report.sarif(findings),
-        "junit": lambda: report.junit(findings, [(d.file, d.ref) for d in docs]),
-        "github": lambda: report.github(findings),
-    }[fmt]()
-    sys.stdout.write(output)
+    chunks: Callable[[], Iterable[str]] = {
+        "text": lambda: report.text_chunks(findings, len(docs), colour=sys.stdout.isatty()),
+        "json": lambda: report.json_chunks(findings, len(docs)),
+        "sarif": lambda: [report.sarif(findings)],
+        "junit": lambda: [report.junit(findings, [(d.file, d.ref) for d in docs])],
+        "github": lambda: [report.github(findings)],
+    }[fmt]
+    sys.stdout.writelines(chunks())  # written as made: a large report is never held whole
     threshold = Severity.parse(fail_on)
     if any(f.severity >= threshold for f in findings):
         raise CheckFailed(1)
