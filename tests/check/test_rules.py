@@ -250,6 +250,19 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
     "KS225": lambda o: pod(o).pop("serviceAccountName"),
     "KS226": lambda o: of(o, "Service")["metadata"].pop("annotations"),
     "KS323": lambda o: of(o, "PodDisruptionBudget")["spec"].pop("unhealthyPodEvictionPolicy"),
+    "KS114": lambda o: container(o)["resources"]["limits"].pop("ephemeral-storage"),
+    "KS324": lambda o: pod(o).update(
+        affinity={
+            "podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {
+                        "topologyKey": "kubernetes.io/hostname",
+                        "labelSelector": {"matchLabels": {"app": "webb"}},
+                    }
+                ]
+            }
+        }
+    ),
     "KS330": _mixed_step,
     "KS331": lambda o: o.append(_template({"count": 5})),
     "KS332": _endless_step_analysis,
@@ -594,3 +607,84 @@ def test_widened_rules_find_what_kube_linter_and_kube_score_find() -> None:
         "spec": {"backend": {"serviceName": "gone", "servicePort": 80}},
     }
     assert "KS302" in run([legacy], select=frozenset({"KS302"}))
+
+
+def _cronjob(labels: dict[str, str]) -> dict[str, Any]:
+    container = {"name": "report", "image": "registry.example.com/report:1"}
+    pod = {"metadata": {"labels": labels}, "spec": {"restartPolicy": "Never", "containers": [container]}}
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "report"},
+        "spec": {
+            "schedule": "0 * * * *",
+            "jobTemplate": {"spec": {"ttlSecondsAfterFinished": 600, "template": pod}},
+        },
+    }
+
+
+def test_a_pdb_with_max_unavailable_zero_blocks_on_its_own() -> None:
+    objects = good()
+    of(objects, "PodDisruptionBudget")["spec"] = {
+        "maxUnavailable": 0,
+        "selector": {"matchLabels": {"app": "none"}},
+        "unhealthyPodEvictionPolicy": "AlwaysAllow",
+    }
+    assert "KS307" in run(objects)  # even though it selects nothing (KS306 says that too)
+
+
+def test_cronjob_pods_count_for_budgets_and_policy_peers() -> None:
+    objects = good()
+    objects.append(_cronjob({"app": "report"}))
+    objects.append(
+        {
+            "apiVersion": "policy/v1",
+            "kind": "PodDisruptionBudget",
+            "metadata": {"name": "report"},
+            "spec": {
+                "maxUnavailable": 1,
+                "selector": {"matchLabels": {"app": "report"}},
+                "unhealthyPodEvictionPolicy": "AlwaysAllow",
+            },
+        }
+    )
+    of(objects, "NetworkPolicy")["spec"]["ingress"][0]["from"].append(
+        {"podSelector": {"matchLabels": {"app": "report"}}}
+    )
+    found = run(objects)
+    assert "KS306" not in found and "KS321" not in found
+    assert "KS315" not in found  # a CronJob's pods have no clients to fence
+
+
+def test_an_egress_only_policy_leaves_ingress_open() -> None:
+    objects = good()
+    policy = of(objects, "NetworkPolicy")["spec"]
+    policy["policyTypes"] = ["Egress"]
+    policy.pop("ingress", None)
+    policy.setdefault("egress", [{"ports": [{"port": 53, "protocol": "UDP"}]}])
+    docs = [Document(o, "fixture.yaml", i + 1) for i, o in enumerate(objects)]
+    found = [f for f in check_documents(docs) if f.rule == "KS315"]
+    assert [f.object for f in found] == ["Deployment/web"]
+    assert "isolates only egress" in found[0].message
+
+
+def test_anti_affinity_looking_in_the_wrong_namespace() -> None:
+    objects = good()
+    pod(objects)["affinity"] = {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "topologyKey": "kubernetes.io/hostname",
+                    "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "web"}},
+                }
+            ]
+        }
+    }
+    assert "KS324" not in run(objects)  # no namespaces: the pod's own, where its replicas are
+    of(objects, "ConfigMap")["metadata"]["namespace"] = "other"  # `other` is now described here
+    pod(objects)["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0][
+        "namespaces"
+    ] = ["other"]
+    docs = [Document(o, "fixture.yaml", i + 1) for i, o in enumerate(objects)]
+    found = [f for f in check_documents(docs) if f.rule == "KS324"]
+    assert found and "matches pods in 'default'" in found[0].message and "looks in other" in found[0].message

@@ -337,6 +337,21 @@ spec:
   ports:
   - {name: postgres, port: 5432}
 """,
+    "KS114": """\
+# spec.template.spec.containers[]: the disk it writes (logs, writable layer, emptyDir) and a ceiling
+resources:
+  requests: {cpu: 100m, memory: 128Mi, ephemeral-storage: 64Mi}
+  limits: {memory: 256Mi, ephemeral-storage: 1Gi}
+""",
+    "KS324": """\
+# Deployment spec.template.spec: spread the workload's own pods (its template labels)
+affinity:
+  podAntiAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+    - topologyKey: kubernetes.io/hostname
+      labelSelector:
+        matchLabels: {app.kubernetes.io/name: web}
+""",
     "KS319": """\
 # the ServiceAccount the pods run as, next to them
 apiVersion: v1

@@ -147,7 +147,12 @@ def forwarder(spec: AppSpec) -> dict[str, Any] | None:
             "-i",
             f"{SIEM_SPOOL}/rsyslogd.pid",
         ],
-        "resources": {"requests": {"cpu": "10m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
+        # ephemeral-storage: the pod's limit is the sum of its containers'; the two 1Gi emptyDirs
+        # (audit log, spool) count against it, so the forwarder brings room for the spool.
+        "resources": {
+            "requests": {"cpu": "10m", "ephemeral-storage": "64Mi", "memory": "32Mi"},
+            "limits": {"ephemeral-storage": "2Gi", "memory": "128Mi"},
+        },
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,

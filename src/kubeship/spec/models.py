@@ -172,12 +172,37 @@ def _default_limits() -> dict[ResourceName, str]:
     return {"memory": "256Mi"}
 
 
+EPHEMERAL_REQUEST = "64Mi"  # logs and the writable layer of a service that writes no files
+EPHEMERAL_LIMIT = "1Gi"  # a ceiling: past it the kubelet evicts this pod, not its neighbours
+
+
 class Resources(Model):
     requests: dict[ResourceName, Quantity] = Field(default_factory=_default_requests)
     limits: dict[ResourceName, Quantity] = Field(
         default_factory=_default_limits,
         description="No CPU limit by default: CFS throttling hurts latency more than it protects neighbours.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ephemeral_storage(cls, data: Any) -> Any:
+        """ephemeral-storage defaults to a 64Mi request and a 1Gi limit (never below the request), so
+        the scheduler counts the pod's disk and a runaway writer is evicted alone."""
+        if not isinstance(data, dict):
+            return data
+        requests = data.get("requests", _default_requests())
+        limits = data.get("limits", _default_limits())
+        if not isinstance(requests, dict) or not isinstance(limits, dict):
+            return data
+        key = "ephemeral-storage"
+        requests = {**requests, key: requests.get(key, EPHEMERAL_REQUEST)}
+        if key not in limits:
+            try:
+                above = parse_quantity(requests[key]) > parse_quantity(EPHEMERAL_LIMIT)
+            except (TypeError, ValueError):
+                above = False  # the request's own error is reported by its validator
+            limits = {**limits, key: requests[key] if above else EPHEMERAL_LIMIT}
+        return {**data, "requests": requests, "limits": limits}
 
     @model_validator(mode="after")
     def _limits_cover_requests(self) -> Resources:

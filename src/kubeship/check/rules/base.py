@@ -214,7 +214,7 @@ class Index:
             if doc.kind == "HorizontalPodAutoscaler":
                 ref = (doc.obj.get("spec") or {}).get("scaleTargetRef") or {}
                 self._scaler.setdefault((str(ref.get("kind")), doc.namespace, str(ref.get("name"))), doc)
-            if doc.kind in WORKLOADS and doc.kind != "CronJob":
+            if doc.kind in WORKLOADS:  # a CronJob's pods count too: policies and budgets select them
                 entries = self._workloads.setdefault(doc.namespace, [])
                 labels = pod_labels(doc.obj)
                 for key, value in labels.items():

@@ -241,15 +241,16 @@ def pdb_selects_nothing(index: Index) -> Iterator[tuple[Document, str] | tuple[D
 def pdb_blocks(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     for pdb in index.by_kind.get("PodDisruptionBudget", []):
         spec = pdb.obj.get("spec") or {}
+        if spec.get("maxUnavailable") in (0, "0%"):  # blocks on its own, whatever it selects
+            yield pdb, "maxUnavailable 0: no pod it selects may ever be evicted", ["spec", "maxUnavailable"]
+            continue
         for w in index.selected(spec.get("selector"), pdb.namespace):
             if w.kind not in REPLICATED:
                 continue
             replicas = replica_count(w.obj)
             hpa_min = _hpa_min(index, w)
             least = hpa_min if hpa_min is not None else replicas
-            if spec.get("maxUnavailable") in (0, "0%") or (
-                isinstance(spec.get("minAvailable"), int) and spec["minAvailable"] >= least
-            ):
+            if isinstance(spec.get("minAvailable"), int) and spec["minAvailable"] >= least:
                 yield pdb, f"with {least} replica(s) of {w.ref} no pod may ever be evicted"
 
 
@@ -454,19 +455,39 @@ def replicas_with_hpa(index: Index) -> Iterator[tuple[Document, str] | tuple[Doc
     "add a NetworkPolicy that selects the pods and allows only their clients",
 )
 def not_isolated(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
-    covered: set[int] = set()
-    everything: set[str] = set()  # namespaces with a policy selecting all their pods
+    covered: set[int] = set()  # workloads a policy isolates for ingress
+    egress_only: dict[int, str] = {}  # workloads only egress policies select: the policy's name
+    everything: set[str] = set()  # namespaces with an ingress policy selecting all their pods
     for pol in index.by_kind.get("NetworkPolicy", []):
-        selector = (pol.obj.get("spec") or {}).get("podSelector") or {}
+        spec = pol.obj.get("spec") or {}
+        selector = spec.get("podSelector") or {}
+        selected = {id(w) for w in index.selected(selector, pol.namespace)}
+        if "Ingress" not in policy_types(spec):  # an egress-only policy leaves ingress open
+            egress_only.update(dict.fromkeys(selected, pol.name))
+            continue
         if not selector.get("matchLabels") and not selector.get("matchExpressions"):
             everything.add(pol.namespace)
-        covered |= {id(w) for w in index.selected(selector, pol.namespace)}
+        covered |= selected
     for namespace in {doc.namespace for doc in index.docs}:
         if namespace in everything:
             continue
         for workload in index.workloads(namespace):
-            if id(workload) not in covered and workload.kind != "Job":  # a Job has no clients to fence
+            if id(workload) in covered or workload.kind in ("Job", "CronJob"):  # no clients to fence
+                continue
+            if id(workload) in egress_only:
+                policy = egress_only[id(workload)]
+                yield workload, f"NetworkPolicy {policy!r} isolates only egress: any pod can reach its pods"
+            else:
                 yield workload, "no NetworkPolicy selects its pods"
+
+
+def policy_types(spec: dict[str, Any]) -> list[str]:
+    """The directions a NetworkPolicy isolates: policyTypes, or by default Ingress, plus Egress when it
+    has egress rules (the API server's defaulting)."""
+    given = spec.get("policyTypes")
+    if isinstance(given, list) and given:
+        return [str(t) for t in given]
+    return ["Ingress", "Egress"] if spec.get("egress") else ["Ingress"]
 
 
 @register(
@@ -671,3 +692,47 @@ def pdb_unhealthy(index: Index) -> Iterator[tuple[Document, str] | tuple[Documen
         policy = (pdb.obj.get("spec") or {}).get("unhealthyPodEvictionPolicy")
         if policy != "AlwaysAllow":
             yield pdb, f"unhealthyPodEvictionPolicy is {policy or 'unset (IfHealthyBudget)'}", ["spec"]
+
+
+@register(
+    "KS324",
+    "anti-affinity-selects-nothing",
+    Severity.WARNING,
+    "cross-resource",
+    "A pod anti-affinity term selects no pod template in the namespaces it looks at: it spreads nothing, "
+    "and the replicas may all land on one node (or zone).",
+    "select the workload's own pod labels, and leave namespaces out (the pod's namespace) unless the "
+    "pods are elsewhere",
+)
+def anti_affinity(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    described = {d.namespace for d in index.docs}
+    for doc in index.docs:
+        pod = pod_spec(doc.obj)
+        anti = ((pod or {}).get("affinity") or {}).get("podAntiAffinity") or {}
+        terms: list[tuple[Path, Any]] = []
+        for key in (
+            "requiredDuringSchedulingIgnoredDuringExecution",
+            "preferredDuringSchedulingIgnoredDuringExecution",
+        ):
+            for i, term in enumerate(anti.get(key) or []):
+                weighted = key.startswith("preferred")
+                where: Path = [*pod_spec_path(doc.kind), "affinity", "podAntiAffinity", key, i]
+                terms.append((where, (term or {}).get("podAffinityTerm") if weighted else term))
+        for where, term in terms:
+            if not isinstance(term, dict) or "namespaceSelector" in term or not term.get("labelSelector"):
+                continue  # pods of namespaces chosen by label, or none named: not ours to find
+            namespaces = [str(n) for n in term.get("namespaces") or [doc.namespace]]
+            if not any(ns in described for ns in namespaces):
+                continue  # namespaces this stream does not describe
+            if any(index.selected(term["labelSelector"], ns) for ns in namespaces):
+                continue
+            if namespaces != [doc.namespace] and index.selected(term["labelSelector"], doc.namespace):
+                listed = ", ".join(namespaces)
+                yield (
+                    doc,
+                    f"anti-affinity labelSelector matches pods in {doc.namespace or 'default'!r}, "
+                    f"but the term looks in {listed}",
+                    where,
+                )
+            else:
+                yield doc, "anti-affinity labelSelector matches no pod template", where

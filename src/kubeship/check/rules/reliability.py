@@ -267,3 +267,26 @@ def update_strategy(doc: Document) -> Iterator[str | tuple[str, Path]]:
     kind = (spec.get(key) or {}).get("type") if key else None
     if kind in ("Recreate", "OnDelete"):
         yield f"{key}.type: {kind}", ["spec", str(key)]
+
+
+@register(
+    "KS114",
+    "ephemeral-storage-unset",
+    Severity.INFO,
+    "reliability",
+    "A container sets no ephemeral-storage request or limit: the scheduler ignores its disk use (logs, "
+    "writable layer, emptyDir), and when the node's disk fills the kubelet evicts pods it did not plan for.",
+    "set resources.requests.ephemeral-storage (what it writes) and limits.ephemeral-storage (a ceiling)",
+)
+def ephemeral_storage(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    for pod, _ in workload_pods(doc):
+        for c in containers(pod):
+            resources = c.get("resources") or {}
+            missing = [
+                part
+                for part in ("requests", "limits")
+                if "ephemeral-storage" not in (resources.get(part) or {})
+            ]
+            if missing:
+                what = " and ".join(f"{part}.ephemeral-storage" for part in missing)
+                yield f"container {c.get('name')!r} has no {what}", [*container_path(doc, c), "resources"]
