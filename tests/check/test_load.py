@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 import yaml
 
-from kubeship.check import load_documents
+from kubeship.check import Severity, load_documents
 
 TRICKY = """\
 apiVersion: v1
@@ -120,3 +123,61 @@ def test_a_stream_with_directives_is_read_in_one_piece() -> None:
 
     assert load_mod._halfway("%YAML 1.1\n" + _big_stream(3000)) is not None  # only at the very start: fine
     assert load_mod._halfway(_big_stream(1500) + "\n%YAML 1.1\n---\n" + _big_stream(1500)) is None
+
+
+def _linted_check(text: str, options: Any) -> tuple[list[Any], list[Any]]:
+    """Parse findings and check findings as `kubeship check` makes them on the early path: objects
+    linted in the process that parsed them."""
+    from kubeship.check import check_documents
+    from kubeship.check.engine import Linted, lint_objects
+    from kubeship.check.load import load_linted
+
+    docs, parsed, linted, flags = load_linted(text, "f.yaml", lambda objs: lint_objects(objs, options))
+    done = Linted(linted, frozenset(id(d) for d in docs[: len(flags)]), frozenset(
+        id(d) for d, bad in zip(docs, flags, strict=False) if bad
+    ))  # fmt: skip
+    return parsed, check_documents(docs, options, done)
+
+
+def test_linting_where_parsed_finds_what_linting_at_the_end_finds() -> None:
+    from kubeship.check import Options, check_documents
+    from kubeship.check import load as load_mod
+
+    good = (Path(__file__).parent / "fixtures" / "good.yaml").read_text()
+    pieces = []
+    for i in range(140):  # the passing fixture, broken in a different way every few copies
+        copy = good
+        if i % 13 == 0:  # a suppression, read by both passes
+            copy = copy.replace(
+                "metadata:\n  name: web\n",
+                'metadata:\n  name: web\n  annotations: {kubeship.io/ignore: "KS309: test"}\n',
+                1,
+            )
+        copy = copy.replace("name: web", f"name: web{i % 120}")  # some duplicates (cross-resource)
+        if i % 7 == 0:
+            copy = copy.replace("readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false")
+        if i % 11 == 0:
+            copy = copy.replace(
+                "automountServiceAccountToken: false", "automountServiceAccountToken: 'no'"
+            )  # mistyped
+        pieces.append(f"# Source: chart/templates/t{i}.yaml\n{copy}")
+    text = "---\n".join(pieces)
+    assert len(text) > load_mod.PARALLEL_MIN and load_mod._halfway(text) is not None
+    assert list(yaml.safe_load_all(text))  # valid YAML
+    for options in (Options(), Options(min_severity=Severity.WARNING, skip=frozenset({"KS201"}))):
+        docs, parsed = load_documents(text, "f.yaml", parallel=True)
+        at_the_end = check_documents(docs, options)
+        early_parsed, early = _linted_check(text, options)
+        assert early_parsed == parsed
+        assert [(f.line, f.rule, f.message, f.object, f.origin) for f in early] == [
+            (f.line, f.rule, f.message, f.object, f.origin) for f in at_the_end
+        ]
+        assert {f.rule for f in early} >= {"KS002", "KS309"}
+
+
+def test_a_crd_or_a_kustomization_in_any_input_lints_at_the_end() -> None:
+    from kubeship.check.engine import needs_whole_stream
+
+    assert needs_whole_stream("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n")
+    assert needs_whole_stream("- {apiVersion: kustomize.config.k8s.io/v1beta1, kind: 'Kustomization'}")
+    assert not needs_whole_stream("kind: Deployment\n# a CustomResourceDefinitions guide\n")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from kubeship.check import custom, kustomize, schema
 from kubeship.check.custom import CustomCheck
 from kubeship.check.heap import paused_gc
 from kubeship.check.load import field_line
-from kubeship.check.model import Document, Finding, Severity
+from kubeship.check.model import Document, Finding, Severity, position
 from kubeship.check.rules import RULES, Index
 from kubeship.names import IGNORE_ANNOTATION
 
@@ -34,13 +35,79 @@ class Options:
     custom_checks: tuple[CustomCheck, ...] = ()  # the team's own rules (config file `customChecks`)
 
 
-def check_documents(docs: list[Document], options: Options = Options()) -> list[Finding]:
+@dataclass(frozen=True)
+class Linted:
+    """The per-object pass (schema, custom checks, object rules) already run over some documents, where
+    they were parsed (in two processes for a large stream): its findings, the documents it covered and
+    those the schema found mistyped (the cross-resource rules skip them)."""
+
+    findings: list[Finding]
+    covered: frozenset[int]  # id() of the documents
+    mistyped: frozenset[int]
+
+
+def check_documents(
+    docs: list[Document], options: Options = Options(), linted: Linted | None = None
+) -> list[Finding]:
     """Findings for `docs`, checked together (cross-resource rules see all of them), sorted by position."""
     with paused_gc():
-        return _check(docs, options)
+        return _check(docs, options, linted or Linted([], frozenset(), frozenset()))
 
 
-def _check(docs: list[Document], options: Options) -> list[Finding]:
+def lint_objects(docs: list[Document], options: Options) -> tuple[list[Finding], list[bool]]:
+    """The per-object pass alone, for documents checked where they were parsed: findings, and per
+    document whether the schema found it mistyped. Only for streams with no CustomResourceDefinition or
+    Kustomization (they change how every other object is read): `needs_whole_stream` says."""
+    with paused_gc():
+        lint = _ObjectPass(options, {})
+        findings: list[Finding] = []
+        mistyped = [lint.run(doc, findings) for doc in docs]
+        return findings, mistyped
+
+
+_WHOLE_STREAM = re.compile(r"\bkind:\s*[\"']?(?:CustomResourceDefinition|Kustomization)\b")
+
+
+def needs_whole_stream(text: str) -> bool:
+    """Whether a stream may hold a CRD (it schemas other objects) or a Kustomization (it sets patches
+    aside): then objects are linted only once every input is read."""
+    return _WHOLE_STREAM.search(text) is not None
+
+
+class _ObjectPass:
+    """Schema, the config's custom checks and the object rules over one document at a time."""
+
+    def __init__(self, options: Options, crd_schemas: dict[tuple[str, str], schema.Compiled]) -> None:
+        self.options, self.crd_schemas = options, crd_schemas
+        self.active = [r for r in RULES.values() if r.check is not None and _selected(r.id, options)]
+        self.own = [c for c in options.custom_checks if _selected(c.id, options)]
+
+    def run(self, doc: Document, findings: list[Finding]) -> bool:
+        """Append the document's findings; True when its values have the wrong types (no rule reads it)."""
+        ignored = _ignored_ids(doc)
+        mistyped, vouched = False, False
+        if self.options.validate_schema:
+            version, dirs = self.options.kubernetes_version, self.options.schema_dirs
+            found, mistyped = schema.validate(doc, version, dirs, self.crd_schemas)
+            vouched = not any(f.rule == "KS003" for f in found)
+            findings += [f for f in found if f.rule not in ignored]
+        for check in self.own:  # a schema reads any shape: no need to skip a mistyped object
+            own_finding = check.check(doc) if check.id not in ignored else None
+            if own_finding is not None:
+                findings.append(own_finding)
+        if mistyped:
+            return True
+        for rule in self.active:
+            if rule.check is None or rule.id in ignored:
+                continue
+            # a schema-checked object has the shape the rules read: a crash there is a rule's bug
+            for hit in rule.check(doc) if vouched else _guarded(rule.check, doc):
+                message, line = (hit, doc.line) if isinstance(hit, str) else (hit[0], field_line(doc, hit[1]))
+                findings.append(Finding(doc.file, line, rule.id, rule.severity, message, rule.hint, doc.ref))
+        return False
+
+
+def _check(docs: list[Document], options: Options, linted: Linted) -> list[Finding]:
     findings: list[Finding] = []
     patches = kustomize.patch_files(docs)
     if patches:  # partial objects: neither validated nor seen by the cross-resource rules
@@ -52,41 +119,24 @@ def _check(docs: list[Document], options: Options) -> list[Finding]:
                     Finding(doc.file, doc.line, "KS003", Severity.INFO, message, kustomize.HINT, doc.ref)
                 )
         docs = [doc for doc in docs if doc.file not in patches]
+    findings += [f for f in linted.findings if f.file not in patches]
     # Suppressions belong to the object, whatever line inside it a finding points at.
     ignored = {id(doc): _ignored_ids(doc) for doc in docs}
-    active = [r for r in RULES.values() if _selected(r.id, options)]
-    own = [c for c in options.custom_checks if _selected(c.id, options)]
     crd_schemas: dict[tuple[str, str], schema.Compiled] = {}
-    if options.validate_schema:
+    if options.validate_schema and len(linted.covered) < len(docs):
         crd_schemas, broken = schema.custom_schemas(docs, options.kubernetes_version)
         findings += broken
     # A value of the wrong type (a string where a list goes) is a schema error; the rules, which read
     # those values, skip that object rather than misread it.
+    lint = _ObjectPass(options, crd_schemas)
     well_formed = []
     for doc in docs:  # schema and object rules together: a document is re-read at most once for lines
-        mistyped, vouched = False, False
-        if options.validate_schema:
-            version, dirs = options.kubernetes_version, options.schema_dirs
-            found, mistyped = schema.validate(doc, version, dirs, crd_schemas)
-            vouched = not any(f.rule == "KS003" for f in found)
-            findings += [f for f in found if f.rule not in ignored[id(doc)]]
-        for check in own:  # a schema reads any shape: no need to skip a mistyped object
-            own_finding = check.check(doc) if check.id not in ignored[id(doc)] else None
-            if own_finding is not None:
-                findings.append(own_finding)
-        if mistyped:
-            continue
-        well_formed.append(doc)
-        for rule in active:
-            if rule.check is None or rule.id in ignored[id(doc)]:
-                continue
-            # a schema-checked object has the shape the rules read: a crash there is a rule's bug
-            for hit in rule.check(doc) if vouched else _guarded(rule.check, doc):
-                message, line = (hit, doc.line) if isinstance(hit, str) else (hit[0], field_line(doc, hit[1]))
-                findings.append(Finding(doc.file, line, rule.id, rule.severity, message, rule.hint, doc.ref))
+        mistyped = id(doc) in linted.mistyped if id(doc) in linted.covered else lint.run(doc, findings)
+        if not mistyped:
+            well_formed.append(doc)
     index = Index(well_formed, external_refs=options.external_refs)
-    for rule in active:
-        if rule.cross is None:
+    for rule in RULES.values():
+        if rule.cross is None or not _selected(rule.id, options):
             continue
         for owner, message, *where in _guarded(rule.cross, index):
             if rule.id not in ignored[id(owner)]:
@@ -97,7 +147,7 @@ def _check(docs: list[Document], options: Options) -> list[Finding]:
     origins = {(d.file, d.ref): d.origin for d in docs if d.origin}
     if origins:  # rendered from templates (Helm): say which one each finding's object came from
         findings = [dataclasses.replace(f, origin=origins.get((f.file, f.object), "")) for f in findings]
-    return sorted(f for f in findings if reportable(f, options))
+    return sorted((f for f in findings if reportable(f, options)), key=position)
 
 
 def _guarded(check: Callable[[T], Iterator[Hit]], subject: T) -> list[Hit]:

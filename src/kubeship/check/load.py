@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import yaml
@@ -149,6 +149,40 @@ def load_documents(
     return docs, findings + [dataclasses.replace(f, line=f.line + lines) for f in more]
 
 
+Lint = Callable[[list[Document]], tuple[list[Finding], list[bool]]]
+
+
+def load_linted(
+    text: str, file: str, lint: Lint, *, bound: Limits | None = None
+) -> tuple[list[Document], list[Finding], list[Finding], list[bool]]:
+    """`load_documents(parallel=True)` with `lint` (the per-object pass) run over each half in the
+    process that parsed it, so a large stream is also linted on two cores. Documents, parse findings,
+    lint findings, and per document what `lint` said of it (mistyped)."""
+    bound = bound or Limits()
+    cut = _halfway(text)
+    if cut is None:
+        docs, findings = _load_piece(text, file, bound)
+        return docs, findings, *lint(docs)
+
+    def here() -> tuple[list[Document], list[Finding], list[Finding], list[bool]]:
+        docs, findings = _load_piece(text[:cut], file, bound, whole=text)
+        return docs, findings, *lint(docs)
+
+    def there() -> tuple[list[tuple[Any, int, int, int, int, str]], list[Finding], list[Finding], list[bool]]:
+        docs, findings = _load_piece(text[cut:], file, bound)
+        linted, flags = lint(docs)
+        return _spans(docs, text[cut:]), findings, linted, flags
+
+    (docs, findings, linted, flags), (spans, more, linted_there, flags_there) = fork.in_two(here, there)
+    if any(f.rule == "KS001" for f in findings):
+        return docs, findings, linted, flags  # as in one piece: nothing after a syntax error is read
+    lines = text.count("\n", 0, cut)
+    for obj, line, start, end, column, origin in spans:
+        docs.append(Document(obj, file, line + lines, (text, start + cut, end + cut, column), origin))
+    shifted = [dataclasses.replace(f, line=f.line + lines) for f in (*more, *linted_there)]
+    return docs, findings + shifted[: len(more)], linted + shifted[len(more) :], flags + flags_there
+
+
 def _halfway(text: str) -> int | None:
     """Where the second half of a large stream starts: a `---` line past the middle, if any. Streams
     with directives (`%YAML`) stay whole: a directive belongs to the document after it."""
@@ -163,7 +197,11 @@ def _load_spans(
 ) -> tuple[list[tuple[Any, int, int, int, int, str]], list[Finding]]:
     """What the forked half sends back: objects and positions, not its copy of the text."""
     docs, findings = _load_piece(text, file, bound)
-    return [(d.obj, d.line, *(d.source or (text, 0, 0, 0))[1:], d.origin) for d in docs], findings
+    return _spans(docs, text), findings
+
+
+def _spans(docs: list[Document], text: str) -> list[tuple[Any, int, int, int, int, str]]:
+    return [(d.obj, d.line, *(d.source or (text, 0, 0, 0))[1:], d.origin) for d in docs]
 
 
 def _load_piece(

@@ -71,3 +71,9 @@ class Finding:
     hint: str = field(compare=False, default="")
     object: str = field(compare=False, default="")
     origin: str = field(compare=False, default="")  # the object's template, when the stream says (Helm)
+
+
+def position(finding: Finding) -> tuple[str, int, str]:
+    """The report's order (file, line, rule) as one tuple: sorting by it is several times faster than
+    by the dataclass's own comparisons, which build two tuples per comparison."""
+    return finding.file, finding.line, finding.rule

@@ -86,8 +86,16 @@ def check(
         report,
         schema,
     )
-    from kubeship.check.engine import CheckConfig, load_config, reportable
-    from kubeship.check.load import NOT_AN_OBJECT
+    from kubeship.check.engine import (
+        CheckConfig,
+        Linted,
+        lint_objects,
+        load_config,
+        needs_whole_stream,
+        reportable,
+    )
+    from kubeship.check.load import NOT_AN_OBJECT, load_linted
+    from kubeship.check.model import position
     from kubeship.limits import limits
 
     try:
@@ -142,24 +150,39 @@ def check(
         message = "a Helm chart: its templates are not YAML until rendered; skipped, not validated"
         findings.append(Finding(str(chart / "Chart.yaml"), 1, "KS003", Severity.INFO, message, HELM_HINT))
     status = _Status(sum(len(text) for _, text in inputs))
+    # Objects are linted where they are parsed (a large stream: on two cores), unless an input holds a
+    # CRD or a Kustomization, which changes how the others are read: then once everything is read.
+    early = not any(needs_whole_stream(text) for name, text in inputs if not _is_dockerfile(Path(name)))
+    linted: list[Finding] = []
+    covered: set[int] = set()
+    mistyped: set[int] = set()
     for name, text in inputs:
         status.show(f"reading {name}")
         if _is_dockerfile(Path(name)):
             ignore_file = Path(name).parent / ".dockerignore"
             findings += lint_dockerfile(text, name, has_dockerignore=ignore_file.is_file())
             continue
-        d, f = load_documents(text, name, parallel=True, bound=bound)
+        if early:
+            d, f, lf, flags = load_linted(text, name, lambda objs: lint_objects(objs, options), bound=bound)
+        else:
+            (d, f), lf, flags = load_documents(text, name, parallel=True, bound=bound), [], []
         if not d and f and all(x.message.startswith(NOT_AN_OBJECT) for x in f):
             foreign[name] = text  # no object at all: judged once the Kustomize patches are known
             continue
         docs += d
         findings += f
+        linted += lf
+        covered.update(id(doc) for doc in d[: len(flags)])
+        mistyped.update(id(doc) for doc, bad in zip(d, flags, strict=False) if bad)
     patches = kustomize.patch_files(docs)  # a JSON 6902 patch is a list, not an object: not a KS004
     findings = [f for f in findings if not (f.rule == "KS004" and f.file in patches)]
     findings += [_not_a_manifest(n, t, walked=n in walked) for n, t in foreign.items() if n not in patches]
     status.show(f"checking {len(docs):,} objects")
     # the engine filters its own findings; the loader's, the Dockerfiles' and the notes pass the same filter
-    findings = sorted([f for f in findings if reportable(f, options)] + check_documents(docs, options))
+    done = Linted(linted, frozenset(covered), frozenset(mistyped))
+    findings = sorted(
+        [f for f in findings if reportable(f, options)] + check_documents(docs, options, done), key=position
+    )
     status.done()
     chunks: Callable[[], Iterable[str]] = {
         "text": lambda: report.text_chunks(findings, len(docs), colour=sys.stdout.isatty()),
