@@ -72,20 +72,18 @@ def json_chunks(findings: list[Finding], checked: int) -> Iterator[str]:
         yield json.dumps({"checked": checked, "findings": []}, indent=2) + "\n"
         return
     yield f'{{\n  "checked": {checked},\n  "findings": [\n'
+    quote = json.encoder.encode_basestring_ascii  # json.dumps' own string encoder (C), field by field:
+    last = len(findings) - 1  # with indent, json.dumps runs in pure Python, a second per 70,000 findings
     for i, f in enumerate(findings):
-        entry = {
-            "file": f.file,
-            "line": f.line,
-            "object": f.object,
-            "rule": f.rule,
-            "name": RULES[f.rule].name if f.rule in RULES else f.rule,
-            "severity": f.severity.label,
-            "message": f.message,
-            "hint": f.hint,
-            "source": f.origin,  # the template the object came from, when known (Helm)
-        }
-        item = "    " + json.dumps(entry, indent=2).replace("\n", "\n    ")
-        yield item + (",\n" if i < len(findings) - 1 else "\n")
+        name = RULES[f.rule].name if f.rule in RULES else f.rule
+        yield (
+            f'    {{\n      "file": {quote(f.file)},\n      "line": {int(f.line)},\n'
+            f'      "object": {quote(f.object)},\n      "rule": {quote(f.rule)},\n'
+            f'      "name": {quote(name)},\n      "severity": {quote(f.severity.label)},\n'
+            f'      "message": {quote(f.message)},\n      "hint": {quote(f.hint)},\n'
+            f'      "source": {quote(f.origin)}\n    }}'  # the template the object came from (Helm)
+            + (",\n" if i < last else "\n")
+        )
     yield "  ]\n}\n"
 
 
