@@ -16,6 +16,7 @@ from kubeship.check.heap import paused_gc
 from kubeship.check.load import field_line
 from kubeship.check.model import Document, Finding, Severity, position
 from kubeship.check.rules import RULES, Index
+from kubeship.check.slim import slim
 from kubeship.names import IGNORE_ANNOTATION
 
 T = TypeVar("T")
@@ -54,15 +55,17 @@ def check_documents(
         return _check(docs, options, linted or Linted([], frozenset(), frozenset()))
 
 
-def lint_objects(docs: list[Document], options: Options) -> tuple[list[Finding], list[bool]]:
-    """The per-object pass alone, for documents checked where they were parsed: findings, and per
-    document whether the schema found it mistyped. Only for streams with no CustomResourceDefinition or
-    Kustomization (they change how every other object is read): `needs_whole_stream` says."""
+def lint_objects(docs: list[Document], options: Options) -> tuple[list[Finding], list[bool], list[Document]]:
+    """The per-object pass alone, for documents checked where they were parsed: findings, per document
+    whether the schema found it mistyped, and the documents slimmed to what the cross-resource rules
+    read (kubeship.check.slim). Only for streams with no CustomResourceDefinition or Kustomization
+    (they change how every other object is read): `needs_whole_stream` says."""
     with paused_gc():
         lint = _ObjectPass(options, {})
         findings: list[Finding] = []
         mistyped = [lint.run(doc, findings) for doc in docs]
-        return findings, mistyped
+        kept = [dataclasses.replace(doc, obj=slim(doc.obj)) for doc in docs]
+        return findings, mistyped, kept
 
 
 _WHOLE_STREAM = re.compile(r"\bkind:\s*[\"']?(?:CustomResourceDefinition|Kustomization)\b")

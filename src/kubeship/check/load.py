@@ -149,28 +149,32 @@ def load_documents(
     return docs, findings + [dataclasses.replace(f, line=f.line + lines) for f in more]
 
 
-Lint = Callable[[list[Document]], tuple[list[Finding], list[bool]]]
+# The per-object pass over parsed documents: its findings, whether each was mistyped, and the documents
+# as the cross-resource rules will read them (the same, in the same order, perhaps slimmed).
+Lint = Callable[[list[Document]], tuple[list[Finding], list[bool], list[Document]]]
 
 
 def load_linted(
     text: str, file: str, lint: Lint, *, bound: Limits | None = None
 ) -> tuple[list[Document], list[Finding], list[Finding], list[bool]]:
     """`load_documents(parallel=True)` with `lint` (the per-object pass) run over each half in the
-    process that parsed it, so a large stream is also linted on two cores. Documents, parse findings,
-    lint findings, and per document what `lint` said of it (mistyped)."""
+    process that parsed it, so a large stream is also linted on two cores. Documents (as `lint` returns
+    them), parse findings, lint findings, and per document whether `lint` found it mistyped."""
     bound = bound or Limits()
     cut = _halfway(text)
     if cut is None:
         docs, findings = _load_piece(text, file, bound)
-        return docs, findings, *lint(docs)
+        linted, flags, docs = lint(docs)
+        return docs, findings, linted, flags
 
     def here() -> tuple[list[Document], list[Finding], list[Finding], list[bool]]:
         docs, findings = _load_piece(text[:cut], file, bound, whole=text)
-        return docs, findings, *lint(docs)
+        linted, flags, docs = lint(docs)
+        return docs, findings, linted, flags
 
     def there() -> tuple[list[tuple[Any, int, int, int, int, str]], list[Finding], list[Finding], list[bool]]:
         docs, findings = _load_piece(text[cut:], file, bound)
-        linted, flags = lint(docs)
+        linted, flags, docs = lint(docs)
         return _spans(docs, text[cut:]), findings, linted, flags
 
     (docs, findings, linted, flags), (spans, more, linted_there, flags_there) = fork.in_two(here, there)
