@@ -55,3 +55,35 @@ def start_prometheus(daemons: Any, directory: Path, port: int) -> str:
     url = f"http://127.0.0.1:{port}"
     wait_http(f"{url}/-/ready")
     return url
+
+
+@pytest.fixture
+def exposition() -> Iterator[Any]:
+    """Serve a Prometheus text exposition on loopback (a FAKE exporter for what needs a cluster):
+    `exposition(make_text)` → its host:port; `make_text()` is called on every scrape."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(make_text: Any) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = make_text().encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; version=0.0.4")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()

@@ -8,9 +8,7 @@ queries Prometheus for real.
 
 from __future__ import annotations
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -49,29 +47,16 @@ def fake_cluster_exposition(started: float) -> str:
     return "\n".join(lines) + "\n"
 
 
-def test_explain_reads_the_snapshot_from_prometheus(daemons: Any, tmp_path: Path) -> None:
+def test_explain_reads_the_snapshot_from_prometheus(daemons: Any, exposition: Any, tmp_path: Path) -> None:
     started = time.time()
-
-    class Exporter(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = fake_cluster_exposition(started).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    exporter = ThreadingHTTPServer(("127.0.0.1", 0), Exporter)
-    threading.Thread(target=exporter.serve_forever, daemon=True).start()
+    exporter = exposition(lambda: fake_cluster_exposition(started))
     prom_port = free_port()
     config = {
         "global": {"scrape_interval": "1s"},
         "scrape_configs": [
             {
                 "job_name": "cluster",
-                "static_configs": [{"targets": [f"127.0.0.1:{exporter.server_address[1]}"]}],
+                "static_configs": [{"targets": [exporter]}],
             }
         ],
     }
@@ -83,13 +68,10 @@ def test_explain_reads_the_snapshot_from_prometheus(daemons: Any, tmp_path: Path
             break
         time.sleep(0.3)
     time.sleep(6)
-    try:
-        result = run_cli(
-            "autoscale", "explain", "--prometheus", url, "--namespace", "default", "--window", "5s",
-            "--hpa", str(ROOT / "examples" / "seed" / "kubeship.yaml"), cwd=ROOT,
-        )  # fmt: skip
-    finally:
-        exporter.shutdown()
+    result = run_cli(
+        "autoscale", "explain", "--prometheus", url, "--namespace", "default", "--window", "5s",
+        "--hpa", str(ROOT / "examples" / "seed" / "kubeship.yaml"), cwd=ROOT,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert "Resource cpu: current 80% of requests, target 50% of requests → ratio 1.600 → proposes 5" in text

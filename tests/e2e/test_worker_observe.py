@@ -10,9 +10,7 @@ CLUSTER EXPORTER serves what kube-state-metrics would for the worker pods (no cl
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -73,43 +71,23 @@ def pod_target(address: str, pod: str) -> dict[str, Any]:
     }
 
 
-class FakeKubeStateMetrics:
+def fake_kube_state_metrics(pods: list[str], started: float) -> str:
     """FAKE: kube-state-metrics' series for the worker pods that are up (there is no cluster)."""
-
-    def __init__(self) -> None:
-        self.pods: list[str] = []
-        started = time.time()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                deployment = 'namespace="default",deployment="worker"'
-                lines = [
-                    f"kube_deployment_spec_replicas{{{deployment}}} {len(owner.pods)}",
-                    f"kube_deployment_status_replicas{{{deployment}}} {len(owner.pods)}",
-                ]
-                for pod in owner.pods:
-                    p = f'namespace="default",pod="{pod}"'
-                    lines += [
-                        f"kube_pod_info{{{p}}} 1",
-                        f'kube_pod_status_ready{{{p},condition="true"}} 1',
-                        f'kube_pod_status_phase{{{p},phase="Running"}} 1',
-                        f"kube_pod_start_time{{{p}}} {started - 3600:.0f}",
-                        f'kube_pod_container_resource_requests{{{p},container="worker",resource="cpu",'
-                        'unit="core"} 0.1',
-                    ]
-                body = ("\n".join(lines) + "\n").encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/plain; version=0.0.4")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+    deployment = 'namespace="default",deployment="worker"'
+    lines = [
+        f"kube_deployment_spec_replicas{{{deployment}}} {len(pods)}",
+        f"kube_deployment_status_replicas{{{deployment}}} {len(pods)}",
+    ]
+    for pod in pods:
+        p = f'namespace="default",pod="{pod}"'
+        lines += [
+            f"kube_pod_info{{{p}}} 1",
+            f'kube_pod_status_ready{{{p},condition="true"}} 1',
+            f'kube_pod_status_phase{{{p},phase="Running"}} 1',
+            f"kube_pod_start_time{{{p}}} {started - 3600:.0f}",
+            f'kube_pod_container_resource_requests{{{p},container="worker",resource="cpu",unit="core"}} 0.1',
+        ]
+    return "\n".join(lines) + "\n"
 
 
 class Prom:
@@ -144,7 +122,9 @@ class Prom:
         return found[0]
 
 
-def test_backlog_adapter_query_hpa_decision_and_redis_alerts(daemons: Any, tmp_path: Path) -> None:
+def test_backlog_adapter_query_hpa_decision_and_redis_alerts(
+    daemons: Any, exposition: Any, tmp_path: Path
+) -> None:
     spec = observed_spec()
     client = start_redis(daemons, tmp_path)
     redis_port = client.connection_pool.connection_kwargs["port"]
@@ -162,11 +142,11 @@ def test_backlog_adapter_query_hpa_decision_and_redis_alerts(daemons: Any, tmp_p
     )  # fmt: skip
     wait_http(f"http://127.0.0.1:{exporter_port}/metrics")
     wait_http(f"http://127.0.0.1:{node_port}/metrics")
-    ksm = FakeKubeStateMetrics()
+    started = time.time()
+    ksm = exposition(lambda: fake_kube_state_metrics(PODS, started))
     pods = Workers(tmp_path, redis_port)
     try:
         running = [pods.start(pod, work_ms="10") for pod in PODS]
-        ksm.pods = PODS
         targets = [pod_target(f"127.0.0.1:{s.port}", pod) for s, pod in zip(running, PODS, strict=True)]
         (tmp_path / "worker.json").write_text(json.dumps(targets))
         redis_port_name, node_port_name = KINDS["redis"].port, KINDS["node"].port
@@ -191,7 +171,7 @@ def test_backlog_adapter_query_hpa_decision_and_redis_alerts(daemons: Any, tmp_p
             {
                 "job_name": "kube-state-metrics",
                 "scrape_interval": "1s",
-                "static_configs": [{"targets": [ksm.address]}],
+                "static_configs": [{"targets": [ksm]}],
             }
         )
         (tmp_path / "prometheus.yml").write_text(to_text(config))
@@ -262,7 +242,5 @@ def test_backlog_adapter_query_hpa_decision_and_redis_alerts(daemons: Any, tmp_p
         assert not broken, broken
         assert {g["name"] for g in groups} == {"worker", "worker-redis", "worker-node"}
     finally:
-        ksm.server.shutdown()
-        ksm.server.server_close()
         for pod in list(pods.running):
             pods.kill(pod)
