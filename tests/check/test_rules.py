@@ -688,3 +688,14 @@ def test_anti_affinity_looking_in_the_wrong_namespace() -> None:
     docs = [Document(o, "fixture.yaml", i + 1) for i, o in enumerate(objects)]
     found = [f for f in check_documents(docs) if f.rule == "KS324"]
     assert found and "matches pods in 'default'" in found[0].message and "looks in other" in found[0].message
+
+
+def test_no_update_strategy_is_said_with_what_the_default_does() -> None:
+    objects = good()
+    of(objects, "Deployment")["spec"].pop("strategy")
+    docs = [Document(o, "fixture.yaml", i + 1) for i, o in enumerate(objects)]
+    (finding,) = [f for f in check_documents(docs) if f.rule == "KS113"]
+    assert finding.message == (
+        "no strategy: the default RollingUpdate takes a quarter of the pods (maxUnavailable 25%) "
+        "down at a time"
+    )

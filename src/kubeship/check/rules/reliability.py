@@ -256,7 +256,8 @@ def job_ttl(doc: Document) -> Iterator[str | tuple[str, Path]]:
     Severity.INFO,
     "reliability",
     "The workload replaces its pods all at once (Deployment Recreate) or only when someone deletes them "
-    "(OnDelete): every update is an outage, or never happens.",
+    "(OnDelete): every update is an outage, or never happens. No strategy at all leaves the rollout's "
+    "pace to the defaults (a Deployment takes a quarter of its pods down at once).",
     "use RollingUpdate (the default) with maxUnavailable 0 for a Deployment; RollingUpdate for the others",
 )
 def update_strategy(doc: Document) -> Iterator[str | tuple[str, Path]]:
@@ -264,9 +265,15 @@ def update_strategy(doc: Document) -> Iterator[str | tuple[str, Path]]:
     key = {"Deployment": "strategy", "StatefulSet": "updateStrategy", "DaemonSet": "updateStrategy"}.get(
         doc.kind
     )
-    kind = (spec.get(key) or {}).get("type") if key else None
+    if key is None:
+        return
+    if key not in spec:  # kube-linter's no-rolling-update-strategy: say what the default does
+        default = "a quarter of the pods (maxUnavailable 25%)" if doc.kind == "Deployment" else "one pod"
+        yield f"no {key}: the default RollingUpdate takes {default} down at a time", ["spec"]
+        return
+    kind = (spec.get(key) or {}).get("type")
     if kind in ("Recreate", "OnDelete"):
-        yield f"{key}.type: {kind}", ["spec", str(key)]
+        yield f"{key}.type: {kind}", ["spec", key]
 
 
 @register(
