@@ -7,6 +7,7 @@ SRC := src tests examples benchmarks scripts
 # Debian packages the tests run for real (command=package).
 TEST_DEPS := haproxy wrk promtool=prometheus prometheus-alertmanager amtool=prometheus-alertmanager \
 	redis-server prometheus-redis-exporter prometheus-node-exporter \
+	pg_ctlcluster=postgresql psql=postgresql-client prometheus-postgres-exporter \
 	rsyslogd=rsyslog /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so=rsyslog-gnutls
 GOCODE := /usr/share/gocode/src
 BENCH_DEPS := wrk go=golang-go $(GOCODE)/github.com/gin-gonic/gin=golang-github-gin-gonic-gin-dev \
