@@ -20,7 +20,19 @@ from tests.check.test_rules import MUTATIONS, good, run
 
 LOCATION = re.compile(r"# (?:(?P<kind>[A-Z][A-Za-z]+) ?)?(?P<path>[a-z][\w.\[\]]*)?(?::|$)")
 # The fix is another object (a binding, the ConfigMap, a rename, the Rollout's Services).
-SHAPE_ONLY = {"KS215", "KS305", "KS309", "KS314", "KS315", "KS317", "KS318", "KS319", "KS320", "KS321"}
+SHAPE_ONLY = {
+    "KS215",
+    "KS227",
+    "KS305",
+    "KS309",
+    "KS314",
+    "KS315",
+    "KS317",
+    "KS318",
+    "KS319",
+    "KS320",
+    "KS321",
+}
 
 
 def test_every_lint_rule_has_an_example_that_is_yaml() -> None:

@@ -251,6 +251,7 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
     "KS226": lambda o: of(o, "Service")["metadata"].pop("annotations"),
     "KS323": lambda o: of(o, "PodDisruptionBudget")["spec"].pop("unhealthyPodEvictionPolicy"),
     "KS114": lambda o: container(o)["resources"]["limits"].pop("ephemeral-storage"),
+    "KS227": lambda o: pod(o).update(serviceAccount=pod(o).pop("serviceAccountName")),
     "KS324": lambda o: pod(o).update(
         affinity={
             "podAntiAffinity": {
@@ -699,3 +700,18 @@ def test_no_update_strategy_is_said_with_what_the_default_does() -> None:
         "no strategy: the default RollingUpdate takes a quarter of the pods (maxUnavailable 25%) "
         "down at a time"
     )
+
+
+def test_a_service_target_port_name_the_api_server_refuses() -> None:
+    objects = good()
+    of(objects, "Service")["spec"]["ports"][0]["targetPort"] = "http_port"
+    docs = [Document(o, "fixture.yaml", i + 1) for i, o in enumerate(objects)]
+    found = [f.message for f in check_documents(docs) if f.rule == "KS222"]
+    assert found == ["targetPort 'http_port' is not an IANA_SVC_NAME"]
+
+
+def test_the_deprecated_service_account_field_still_names_the_account() -> None:
+    objects = good()
+    pod(objects)["serviceAccount"] = pod(objects).pop("serviceAccountName")
+    found = run(objects)
+    assert "KS227" in found and "KS225" not in found and "KS319" not in found  # it is the web account

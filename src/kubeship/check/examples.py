@@ -352,6 +352,10 @@ affinity:
       labelSelector:
         matchLabels: {app.kubernetes.io/name: web}
 """,
+    "KS227": """\
+# spec.template.spec: the ServiceAccount by its current field name
+serviceAccountName: web
+""",
     "KS319": """\
 # the ServiceAccount the pods run as, next to them
 apiVersion: v1

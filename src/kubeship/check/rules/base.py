@@ -126,6 +126,16 @@ def pod_spec(obj: dict[str, Any]) -> dict[str, Any] | None:
     return node if isinstance(node, dict) else None
 
 
+def service_account(pod: dict[str, Any]) -> tuple[str, str]:
+    """(the pod's ServiceAccount, the field that names it): serviceAccountName, else the deprecated
+    serviceAccount alias the API server copies into it, else the namespace's `default`."""
+    for field in ("serviceAccountName", "serviceAccount"):
+        name = pod.get(field)
+        if isinstance(name, str) and name:
+            return name, field
+    return "default", "serviceAccountName"
+
+
 def pod_labels(obj: dict[str, Any]) -> dict[str, str]:
     if obj.get("kind") == "Pod":
         return dict((obj.get("metadata") or {}).get("labels") or {})

@@ -19,6 +19,7 @@ from kubeship.check.rules.base import (
     register,
     replica_count,
     selects,
+    service_account,
 )
 
 
@@ -582,10 +583,11 @@ def service_account_missing(index: Index) -> Iterator[tuple[Document, str] | tup
         return
     for doc in index.docs:
         pod = pod_spec(doc.obj)
-        name = (pod or {}).get("serviceAccountName")
-        missing = isinstance(name, str) and name not in ("", "default")
-        if missing and index.find("ServiceAccount", str(name), doc.namespace) is None:
-            where: Path = [*pod_spec_path(doc.kind), "serviceAccountName"]
+        if pod is None:
+            continue
+        name, field = service_account(pod)
+        if name != "default" and index.find("ServiceAccount", name, doc.namespace) is None:
+            where: Path = [*pod_spec_path(doc.kind), field]
             yield doc, f"ServiceAccount {name!r} is not among the objects", where
 
 

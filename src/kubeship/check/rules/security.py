@@ -18,6 +18,7 @@ from kubeship.check.rules.base import (
     pod_spec,
     pod_spec_path,
     register,
+    service_account,
     workload_pods,
 )
 from kubeship.names import EXPOSED_SERVICE_RULE
@@ -205,7 +206,7 @@ def sa_token(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, st
     }
     for doc in index.docs:
         for pod, _ in workload_pods(doc):
-            account = str(pod.get("serviceAccountName") or "default")
+            account = service_account(pod)[0]
             if pod.get("automountServiceAccountToken") is not False and (doc.namespace, account) not in bound:
                 yield (
                     doc,
@@ -366,11 +367,19 @@ _SVC_NAME = re.compile(r"(?=.{1,15}$)(?=.*[a-z])[a-z0-9]+(-[a-z0-9]+)*")
     "port-name-invalid",
     Severity.ERROR,
     "security",
-    "A container port name that is not an IANA_SVC_NAME (at most 15 lower-case letters, digits and single "
-    "inner hyphens, with a letter): the API server refuses the pod.",
+    "A container port name, or a Service's named targetPort, that is not an IANA_SVC_NAME (at most 15 "
+    "lower-case letters, digits and single inner hyphens, with a letter): the API server refuses it.",
     "rename the port, e.g. http, metrics, grpc-api (and the probes and Services that use the name)",
 )
 def port_name(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    if (
+        doc.kind == "Service"
+    ):  # a named targetPort is the same kind of name (kube-linter's invalid-target-ports)
+        for i, port in enumerate((doc.obj.get("spec") or {}).get("ports") or []):
+            target = port.get("targetPort") if isinstance(port, dict) else None
+            if isinstance(target, str) and not _SVC_NAME.fullmatch(target):
+                yield f"targetPort {target!r} is not an IANA_SVC_NAME", ["spec", "ports", i, "targetPort"]
+        return
     for _pod, cs in workload_pods(doc):
         for c in cs:
             for port in c.get("ports") or []:
@@ -395,7 +404,7 @@ def default_service_account(doc: Document) -> Iterator[str | tuple[str, Path]]:
     if doc.kind not in WORKLOADS:
         return
     pod = pod_spec(doc.obj)
-    if pod is not None and pod.get("serviceAccountName", "default") in ("", "default"):
+    if pod is not None and service_account(pod)[0] == "default":
         yield "runs as the default ServiceAccount", pod_spec_path(doc.kind)
 
 
@@ -412,3 +421,24 @@ def service_exposed(doc: Document) -> Iterator[str | tuple[str, Path]]:
     kind = (doc.obj.get("spec") or {}).get("type") if doc.kind == "Service" else None
     if kind in ("NodePort", "LoadBalancer"):
         yield f"type {kind}", ["spec", "type"]
+
+
+@register(
+    "KS227",
+    "service-account-field-deprecated",
+    Severity.WARNING,
+    "security",
+    "The pod names its ServiceAccount with the deprecated `serviceAccount` field: the API server copies it "
+    "only when serviceAccountName is empty, so the two can silently disagree (kube-linter's "
+    "deprecated-service-account-field).",
+    "write serviceAccountName instead, and drop serviceAccount",
+)
+def service_account_field(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    pod = pod_spec(doc.obj)
+    if pod is not None and pod.get("serviceAccount"):
+        given = pod.get("serviceAccountName")
+        if given and given != pod["serviceAccount"]:
+            message = f"serviceAccount {pod['serviceAccount']!r} disagrees with serviceAccountName {given!r}"
+        else:
+            message = f"serviceAccount {pod['serviceAccount']!r}: a deprecated field"
+        yield message, [*pod_spec_path(doc.kind), "serviceAccount"]
