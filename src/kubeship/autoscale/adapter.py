@@ -26,6 +26,36 @@ def _exposed(rule: dict[str, Any], series: str) -> str | None:
     return found.expand(template)
 
 
+def problems(config: Any) -> list[str]:
+    """What keeps the adapter from reading `config` (rules / externalRules), each naming its rule."""
+    if not isinstance(config, dict):
+        return [f"expected a mapping with rules / externalRules, got {type(config).__name__}"]
+    found = []
+    for key in ("rules", "externalRules"):
+        rules = config.get(key) or []
+        if not isinstance(rules, list):
+            found.append(f"{key}: expected a list")
+            continue
+        for i, rule in enumerate(rules):
+            where = f"{key}[{i}]"
+            if not isinstance(rule, dict):
+                found.append(f"{where}: expected a mapping")
+                continue
+            for field in ("seriesQuery", "metricsQuery"):
+                if not isinstance(rule.get(field), str):
+                    found.append(f"{where}.{field}: expected a string")
+            for field in ("name", "resources"):
+                if rule.get(field) is not None and not isinstance(rule[field], dict):
+                    found.append(f"{where}.{field}: expected a mapping")
+            naming = rule.get("name")
+            if isinstance(naming, dict) and naming.get("matches") is not None:
+                try:
+                    re.compile(str(naming["matches"]))
+                except re.error as exc:
+                    found.append(f"{where}.name.matches: not a regular expression ({exc})")
+    return found
+
+
 def metrics_query(
     config: dict[str, Any],
     kind: str,
@@ -34,7 +64,8 @@ def metrics_query(
     pod_pattern: str,
     selector: dict[str, str] | None = None,
 ) -> str | None:
-    """The query the adapter runs for metric `name` of `kind` (Pods or External), or None."""
+    """The query the adapter runs for metric `name` of `kind` (Pods or External), or None. `config` is
+    one `problems` has nothing to say about."""
     for rule in config.get("rules" if kind == "Pods" else "externalRules") or []:
         if not isinstance(rule, dict) or not isinstance(rule.get("metricsQuery"), str):
             continue

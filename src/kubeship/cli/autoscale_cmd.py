@@ -86,7 +86,7 @@ def _hpa_and_adapter(path: Path) -> tuple[dict[str, object], dict[str, Any] | No
                     f"{path}: the HorizontalPodAutoscaler needs spec.maxReplicas and "
                     "spec.scaleTargetRef.name (kubeship check shows what else is wrong with it)"
                 )
-            return doc, _adapter_config(docs)
+            return doc, _adapter_config(docs, path)
     if docs and "apiVersion" not in docs[0]:  # a kubeship.yaml
         from kubeship.render.scaling import hpa
         from kubeship.spec import load_spec
@@ -100,22 +100,36 @@ def _hpa_and_adapter(path: Path) -> tuple[dict[str, object], dict[str, Any] | No
 
         rendered = hpa(spec)
         if rendered is not None:
-            return rendered, _adapter_config([adapter_rules(spec) or {}])
+            return rendered, _adapter_config([adapter_rules(spec) or {}], path)
         raise UsageError(f"{path}: the spec has no autoscaling: section")
     raise UsageError(f"{path}: no HorizontalPodAutoscaler in it")
 
 
-def _adapter_config(docs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The Prometheus Adapter config in a ConfigMap's `config.yaml` (rules / externalRules)."""
+def _adapter_config(docs: list[dict[str, Any]], path: Path) -> dict[str, Any] | None:
+    """The Prometheus Adapter config in a ConfigMap's `config.yaml` (rules / externalRules); a broken
+    one is a usage error naming the ConfigMap, not a silent fallback to the raw metric names."""
+    import yaml
+
+    from kubeship.autoscale.adapter import problems
+
     for doc in docs:
-        text = (doc.get("data") or {}).get("config.yaml") if doc.get("kind") == "ConfigMap" else None
-        if isinstance(text, str):
-            try:
-                config = next(iter(load_yaml_all(text, _bound())), None)
-            except (LimitError, ValueError):
-                continue
-            if isinstance(config, dict) and ("rules" in config or "externalRules" in config):
-                return config
+        data = doc.get("data") if doc.get("kind") == "ConfigMap" else None
+        text = data.get("config.yaml") if isinstance(data, dict) else None
+        if not isinstance(text, str):
+            continue
+        meta = doc.get("metadata")
+        where = f"{path}: ConfigMap {meta.get('name') if isinstance(meta, dict) else '?'} config.yaml"
+        try:
+            config = next(iter(load_yaml_all(text, _bound())), None)
+        except LimitError as exc:
+            raise UsageError(exc.located(where)) from None
+        except yaml.YAMLError as exc:
+            raise UsageError(f"{where}: not YAML ({exc})".replace("\n", " ")) from None
+        if isinstance(config, dict) and ("rules" in config or "externalRules" in config):
+            found = problems(config)
+            if found:
+                raise UsageError(f"{where}: {found[0]}")
+            return config
     return None
 
 
