@@ -134,19 +134,14 @@ def load_documents(
 
     `parallel`: a large stream is cut in two at a document boundary and the second half parsed in a
     forked process meanwhile; the result is the same as reading it in one piece."""
-    bound = bound or Limits()
-    cut = _halfway(text) if parallel else None
-    if cut is None:
-        return _load_piece(text, file, bound)
-    (docs, findings), (spans, more) = fork.in_two(
-        lambda: _load_piece(text[:cut], file, bound, whole=text), lambda: _load_spans(text[cut:], file, bound)
-    )
-    if any(f.rule == "KS001" for f in findings):
-        return docs, findings  # as in one piece: nothing after a syntax error is read
-    lines = text.count("\n", 0, cut)
-    for obj, line, start, end, column, origin in spans:
-        docs.append(Document(obj, file, line + lines, (text, start + cut, end + cut, column), origin))
-    return docs, findings + [dataclasses.replace(f, line=f.line + lines) for f in more]
+    if not parallel:
+        return _load_piece(text, file, bound or Limits())
+    docs, findings, _, _ = load_linted(text, file, _unlinted, bound=bound)
+    return docs, findings
+
+
+def _unlinted(docs: list[Document]) -> tuple[list[Finding], list[bool], list[Document]]:
+    return [], [False] * len(docs), docs
 
 
 # The per-object pass over parsed documents: its findings, whether each was mistyped, and the documents
@@ -196,15 +191,8 @@ def _halfway(text: str) -> int | None:
     return found.start() if found else None
 
 
-def _load_spans(
-    text: str, file: str, bound: Limits
-) -> tuple[list[tuple[Any, int, int, int, int, str]], list[Finding]]:
-    """What the forked half sends back: objects and positions, not its copy of the text."""
-    docs, findings = _load_piece(text, file, bound)
-    return _spans(docs, text), findings
-
-
 def _spans(docs: list[Document], text: str) -> list[tuple[Any, int, int, int, int, str]]:
+    """What the forked half sends back: objects and positions, not its copy of the text."""
     return [(d.obj, d.line, *(d.source or (text, 0, 0, 0))[1:], d.origin) for d in docs]
 
 
