@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from kubeship.observe.promql import meta_label
 from kubeship.render.labels import metadata
 from kubeship.spec.dependencies import KINDS
 from kubeship.spec.models import AppSpec, Dependency
@@ -323,7 +324,7 @@ def dependency_scrape_jobs(spec: AppSpec) -> list[dict[str, Any]]:
             sd["namespaces"] = {"names": [ns]}
         keep = [
             {
-                "source_labels": [_service_label(k)],
+                "source_labels": [meta_label("service", k)],
                 "action": "keep",
                 "regex": v,
             }
@@ -348,10 +349,6 @@ def dependency_scrape_jobs(spec: AppSpec) -> list[dict[str, Any]]:
             }
         )
     return jobs
-
-
-def _service_label(label: str) -> str:
-    return "__meta_kubernetes_service_label_" + "".join(c if c.isalnum() else "_" for c in label)
 
 
 def dependency_monitors(spec: AppSpec) -> list[dict[str, Any]]:

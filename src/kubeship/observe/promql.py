@@ -36,6 +36,12 @@ RATE_WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 QUANTILES = (0.5, 0.9, 0.99)
 
 
+def meta_label(role: str, label: str) -> str:
+    """kubernetes_sd's name for an object's label (role pod, service, ...): every non-alphanumeric
+    character becomes `_`."""
+    return f"__meta_kubernetes_{role}_label_" + "".join(c if c.isalnum() else "_" for c in label)
+
+
 def job(spec: AppSpec) -> str:
     return spec.name
 

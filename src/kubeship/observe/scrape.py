@@ -13,15 +13,10 @@ from kubeship.names import (
     ROLLOUT_HASH_SERIES_LABEL,
 )
 from kubeship.observe.dependencies import dependency_scrape_jobs
-from kubeship.observe.promql import job
+from kubeship.observe.promql import job, meta_label
 from kubeship.render.labels import metadata, selector
 from kubeship.render.network import service_host
 from kubeship.spec.models import AppSpec
-
-
-def _meta_label(label: str) -> str:
-    """kubernetes_sd's name for a pod label: every non-alphanumeric character becomes `_`."""
-    return "__meta_kubernetes_pod_label_" + "".join(c if c.isalnum() else "_" for c in label)
 
 
 def scrape_job(spec: AppSpec) -> dict[str, Any]:
@@ -50,7 +45,7 @@ def scrape_job(spec: AppSpec) -> dict[str, Any]:
         **tls,
         "kubernetes_sd_configs": [sd],
         "relabel_configs": [
-            {"source_labels": [_meta_label(LABEL_NAME)], "action": "keep", "regex": spec.name},
+            {"source_labels": [meta_label("pod", LABEL_NAME)], "action": "keep", "regex": spec.name},
             {
                 "source_labels": ["__meta_kubernetes_pod_container_port_name"],
                 "action": "keep",
@@ -63,9 +58,12 @@ def scrape_job(spec: AppSpec) -> dict[str, Any]:
             },
             {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
             {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
-            {"source_labels": [_meta_label(LABEL_VERSION)], "target_label": "version"},
+            {"source_labels": [meta_label("pod", LABEL_VERSION)], "target_label": "version"},
             # Argo Rollouts' ReplicaSet hash: tells the canary's series from the stable ones.
-            {"source_labels": [_meta_label(ROLLOUT_HASH_LABEL)], "target_label": ROLLOUT_HASH_SERIES_LABEL},
+            {
+                "source_labels": [meta_label("pod", ROLLOUT_HASH_LABEL)],
+                "target_label": ROLLOUT_HASH_SERIES_LABEL,
+            },
         ],
     }
 
