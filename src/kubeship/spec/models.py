@@ -30,6 +30,7 @@ from kubeship.names import (
     LATENCY_BUCKETS,
     READY_PATH,
 )
+from kubeship.spec.dependencies import KINDS
 from kubeship.spec.quantity import parse_duration, parse_quantity
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -833,8 +834,6 @@ class Dependency(Model):
 
     @model_validator(mode="after")
     def _known_thresholds(self) -> Dependency:
-        from kubeship.spec.dependencies import KINDS
-
         known = KINDS[self.kind].thresholds
         for key in self.thresholds:
             if key not in known:
@@ -856,8 +855,6 @@ class Dependency(Model):
         return self.job or self.label
 
     def threshold(self, key: str) -> float:
-        from kubeship.spec.dependencies import KINDS
-
         return self.thresholds.get(key, KINDS[self.kind].thresholds[key].default)
 
 
