@@ -87,3 +87,30 @@ def exposition() -> Iterator[Any]:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+def kube_state_metrics(
+    deployment: str, pods: list[str], started: float, requests: dict[str, str]
+) -> list[str]:
+    """FAKE: what kube-state-metrics exposes for a Deployment's running, ready pods (there is no
+    cluster), with `requests` ({resource: value}) on each pod's container named after the Deployment."""
+    of = f'namespace="default",deployment="{deployment}"'
+    lines = [
+        f"kube_deployment_spec_replicas{{{of}}} {len(pods)}",
+        f"kube_deployment_status_replicas{{{of}}} {len(pods)}",
+    ]
+    units = {"cpu": "core", "memory": "byte"}
+    for pod in pods:
+        p = f'namespace="default",pod="{pod}"'
+        lines += [
+            f"kube_pod_info{{{p}}} 1",
+            f'kube_pod_status_ready{{{p},condition="true"}} 1',
+            f'kube_pod_status_phase{{{p},phase="Running"}} 1',
+            f"kube_pod_start_time{{{p}}} {started - 3600:.0f}",
+        ]
+        lines += [
+            f'kube_pod_container_resource_requests{{{p},container="{deployment}",resource="{resource}",'
+            f'unit="{units[resource]}"}} {value}'
+            for resource, value in requests.items()
+        ]
+    return lines

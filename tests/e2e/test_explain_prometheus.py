@@ -17,7 +17,7 @@ import pytest
 
 from kubeship.observe import to_text
 from tests.conftest import ROOT, free_port, run_cli
-from tests.e2e.conftest import start_prometheus
+from tests.e2e.conftest import kube_state_metrics, start_prometheus
 
 pytestmark = pytest.mark.e2e
 
@@ -27,20 +27,10 @@ PODS = ["web-5d9f7c8b6d-aaaaa", "web-5d9f7c8b6d-bbbbb", "web-5d9f7c8b6d-ccccc"]
 def fake_cluster_exposition(started: float) -> str:
     """What kube-state-metrics and cAdvisor would expose for the three pods (a fake: no cluster)."""
     now = time.time()
-    lines = [
-        'kube_deployment_spec_replicas{namespace="default",deployment="web"} 3',
-        'kube_deployment_status_replicas{namespace="default",deployment="web"} 3',
-    ]
+    lines = kube_state_metrics("web", PODS, started, {"cpu": "0.25", "memory": "134217728"})
     for pod in PODS:
         p = f'namespace="default",pod="{pod}"'
-        lines += [
-            f"kube_pod_info{{{p}}} 1",
-            f'kube_pod_status_ready{{{p},condition="true"}} 1',
-            f'kube_pod_status_phase{{{p},phase="Running"}} 1',
-            f"kube_pod_start_time{{{p}}} {started - 3600:.0f}",
-            f'kube_pod_container_resource_requests{{{p},container="web",resource="cpu",unit="core"}} 0.25',
-            f'kube_pod_container_resource_requests{{{p},container="web",resource="memory",unit="byte"}} '
-            "134217728",
+        lines += [  # cAdvisor's
             f'container_cpu_usage_seconds_total{{{p},container="web"}} {0.2 * (now - started) + 1000:.6f}',
             f'container_memory_working_set_bytes{{{p},container="web"}} 104857600',
         ]

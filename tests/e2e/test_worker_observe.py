@@ -25,7 +25,7 @@ from kubeship.render.scaling import adapter_rules
 from kubeship.spec import AppSpec, load_spec
 from kubeship.spec.dependencies import KINDS
 from tests.conftest import ROOT, free_port, run_cli
-from tests.e2e.conftest import start_prometheus, wait_http
+from tests.e2e.conftest import kube_state_metrics, start_prometheus, wait_http
 from tests.e2e.test_worker import STREAM, Workers, start_redis
 from tests.observe.conftest import tool
 
@@ -69,25 +69,6 @@ def pod_target(address: str, pod: str) -> dict[str, Any]:
             "__meta_kubernetes_pod_label_app_kubernetes_io_version": "1.0.0",
         },
     }
-
-
-def fake_kube_state_metrics(pods: list[str], started: float) -> str:
-    """FAKE: kube-state-metrics' series for the worker pods that are up (there is no cluster)."""
-    deployment = 'namespace="default",deployment="worker"'
-    lines = [
-        f"kube_deployment_spec_replicas{{{deployment}}} {len(pods)}",
-        f"kube_deployment_status_replicas{{{deployment}}} {len(pods)}",
-    ]
-    for pod in pods:
-        p = f'namespace="default",pod="{pod}"'
-        lines += [
-            f"kube_pod_info{{{p}}} 1",
-            f'kube_pod_status_ready{{{p},condition="true"}} 1',
-            f'kube_pod_status_phase{{{p},phase="Running"}} 1',
-            f"kube_pod_start_time{{{p}}} {started - 3600:.0f}",
-            f'kube_pod_container_resource_requests{{{p},container="worker",resource="cpu",unit="core"}} 0.1',
-        ]
-    return "\n".join(lines) + "\n"
 
 
 class Prom:
@@ -143,7 +124,7 @@ def test_backlog_adapter_query_hpa_decision_and_redis_alerts(
     wait_http(f"http://127.0.0.1:{exporter_port}/metrics")
     wait_http(f"http://127.0.0.1:{node_port}/metrics")
     started = time.time()
-    ksm = exposition(lambda: fake_kube_state_metrics(PODS, started))
+    ksm = exposition(lambda: "\n".join(kube_state_metrics("worker", PODS, started, {"cpu": "0.1"})) + "\n")
     pods = Workers(tmp_path, redis_port)
     try:
         running = [pods.start(pod, work_ms="10") for pod in PODS]
