@@ -89,8 +89,10 @@ class Service:
         return self.stdout_path.read_text(errors="replace") + self.stderr_path.read_text(errors="replace")
 
     def log_lines(self) -> list[dict[str, Any]]:
+        # The last line may be caught half written; only whole lines are read.
+        complete, _, _ = self.stdout_path.read_bytes().rpartition(b"\n")
         lines = []
-        for raw in self.stdout_path.read_bytes().splitlines():
+        for raw in complete.splitlines():
             if raw.startswith(b"{"):
                 lines.append(orjson.loads(raw))
         return lines
