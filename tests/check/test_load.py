@@ -96,7 +96,7 @@ def test_a_large_stream_read_in_two_processes_is_the_same_as_in_one() -> None:
     from kubeship.check import load as load_mod
 
     text = _big_stream(3000)
-    assert len(text) > load_mod.PARALLEL_MIN and load_mod._halfway(text) is not None
+    assert len(text) > load_mod.PARALLEL_MIN and load_mod._cuts(text)
     one, two = load_documents(text, "f.yaml"), load_documents(text, "f.yaml", parallel=True)
     assert [(d.obj, d.line, d.source, d.origin) for d in two[0]] == [
         (d.obj, d.line, d.source, d.origin) for d in one[0]
@@ -109,8 +109,7 @@ def test_syntax_errors_in_either_half_read_as_in_one_piece() -> None:
     from kubeship.check import load as load_mod
 
     text = _big_stream(3000)
-    half = load_mod._halfway(text)
-    assert half is not None
+    assert load_mod._cuts(text)
     for broken in (text[:1000] + "x: [1,\n" + text[1000:], text + "---\nx: [1,\n"):  # first half, last line
         one, two = load_documents(broken, "f.yaml"), load_documents(broken, "f.yaml", parallel=True)
         assert [(d.obj, d.line) for d in two[0]] == [(d.obj, d.line) for d in one[0]]
@@ -121,8 +120,8 @@ def test_syntax_errors_in_either_half_read_as_in_one_piece() -> None:
 def test_a_stream_with_directives_is_read_in_one_piece() -> None:
     from kubeship.check import load as load_mod
 
-    assert load_mod._halfway("%YAML 1.1\n" + _big_stream(3000)) is not None  # only at the very start: fine
-    assert load_mod._halfway(_big_stream(1500) + "\n%YAML 1.1\n---\n" + _big_stream(1500)) is None
+    assert load_mod._cuts("%YAML 1.1\n" + _big_stream(3000))  # only at the very start: fine
+    assert load_mod._cuts(_big_stream(1500) + "\n%YAML 1.1\n---\n" + _big_stream(1500)) == []
 
 
 def _linted_check(text: str, options: Any) -> tuple[list[Any], list[Any]]:
@@ -163,7 +162,7 @@ def test_linting_where_parsed_finds_what_linting_at_the_end_finds() -> None:
             )  # mistyped
         pieces.append(f"# Source: chart/templates/t{i}.yaml\n{copy}")
     text = "---\n".join(pieces)
-    assert len(text) > load_mod.PARALLEL_MIN and load_mod._halfway(text) is not None
+    assert len(text) > load_mod.PARALLEL_MIN and load_mod._cuts(text)
     assert list(yaml.safe_load_all(text))  # valid YAML
     for options in (Options(), Options(min_severity=Severity.WARNING, skip=frozenset({"KS201"}))):
         docs, parsed = load_documents(text, "f.yaml", parallel=True)
@@ -182,3 +181,35 @@ def test_a_crd_or_a_kustomization_in_any_input_lints_at_the_end() -> None:
     assert needs_whole_stream("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n")
     assert needs_whole_stream("- {apiVersion: kustomize.config.k8s.io/v1beta1, kind: 'Kustomization'}")
     assert not needs_whole_stream("kind: Deployment\n# a CustomResourceDefinitions guide\n")
+
+
+def test_a_large_file_read_a_piece_at_a_time_is_the_same_as_its_text(tmp_path: Path) -> None:
+    """`kubeship check` leaves a large file on disk (FileText): the objects, lines, Helm sources and the
+    line of every finding are those of the text read whole, with non-ASCII text (the parser counts
+    characters, the file bytes), CRLF line ends, and a syntax error in either half."""
+    from kubeship.check import Options, check_documents
+    from kubeship.check import load as load_mod
+
+    base = _big_stream(3000).replace("quoted: \"yes\"", "quoted: \"sí, 是的\"")
+    crlf = base.replace("\n", "\r\n")
+    for i, text in enumerate((base, crlf, base[:1000] + "x: [1,\n" + base[1000:], base + "---\nx: [1,\n")):
+        path = tmp_path / f"big{i}.yaml"
+        path.write_bytes(text.encode())
+        big = load_mod.FileText(str(path))
+        assert big.cuts and not big.directives and not big.whole_stream
+        whole, pieces = load_documents(text, "f.yaml"), load_documents(big, "f.yaml", parallel=True)
+        assert [(d.obj, d.line, d.origin) for d in pieces[0]] == [(d.obj, d.line, d.origin) for d in whole[0]]
+        assert [(f.rule, f.line) for f in pieces[1]] == [(f.rule, f.line) for f in whole[1]]
+        options = Options(select=frozenset({"KS002", "KS104", "KS309"}))
+        expected = check_documents(whole[0], options)
+        assert expected and check_documents(pieces[0], options) == expected  # field lines read back alike
+    assert load_mod.FileText(str(tmp_path / "big1.yaml")).size == len(crlf.encode())
+
+
+def test_a_file_that_is_not_utf8_is_refused_when_opened(tmp_path: Path) -> None:
+    from kubeship.check.load import FileText
+
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(_big_stream(3000).encode() + "# caf\xe9\n".encode("latin-1"))
+    with pytest.raises(UnicodeDecodeError):
+        FileText(str(path))

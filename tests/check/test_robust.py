@@ -45,6 +45,14 @@ def test_keys_that_are_not_strings_are_read_as_kubernetes_reads_them() -> None:
     assert check(text + "~: z\n") == ["KS002"]  # a top-level "null" field: unknown
 
 
+def test_an_unquoted_date_is_read_as_kubernetes_reads_it_not_a_crash() -> None:
+    """YAML 1.1 reads `2024-01-02` as a date; kubectl's YAML-to-JSON sends its text. It crashed the
+    schema check (a traceback) before."""
+    text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations: {released: 2024-01-02}\n"
+    assert check(text) == []  # a string where a string goes
+    assert check(text + "data: {when: 2024-01-02t10:00:00Z, n: 1}\n") == ["KS002"]  # the number is not
+
+
 def test_a_custom_resource_with_odd_metadata_is_reported_not_fatal() -> None:
     text = "apiVersion: example.com/v1\nkind: Widget\nmetadata: just-a-string\nspec: {}\n"
     assert check(text) == ["KS003"]

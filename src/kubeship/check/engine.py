@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any, TypeVar
 from kubeship.check import custom, kustomize, schema
 from kubeship.check.custom import CustomCheck
 from kubeship.check.heap import paused_gc
-from kubeship.check.load import field_line
+from kubeship.check.load import WHOLE_STREAM, FileText, Text, field_line
 from kubeship.check.model import Document, Finding, Severity, position
 from kubeship.check.rules import RULES, Index
 from kubeship.check.slim import slim
@@ -68,13 +67,14 @@ def lint_objects(docs: list[Document], options: Options) -> tuple[list[Finding],
         return findings, mistyped, kept
 
 
-_WHOLE_STREAM = re.compile(r"\bkind:\s*[\"']?(?:CustomResourceDefinition|Kustomization)\b")
 
 
-def needs_whole_stream(text: str) -> bool:
+def needs_whole_stream(text: Text) -> bool:
     """Whether a stream may hold a CRD (it schemas other objects) or a Kustomization (it sets patches
     aside): then objects are linted only once every input is read."""
-    return _WHOLE_STREAM.search(text) is not None
+    if isinstance(text, FileText):
+        return text.whole_stream  # found as the file was opened
+    return WHOLE_STREAM.search(text) is not None
 
 
 class _ObjectPass:

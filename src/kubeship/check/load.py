@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import dataclasses
 import functools
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -110,7 +113,62 @@ def _share(value: str) -> str:
 
 
 PARALLEL_MIN = 1 << 20  # below 1 MB a second process costs more than it saves
+CHUNK = 1 << 20  # a large stream is parsed and linted a piece of about this size at a time
 _DOCUMENT_START = re.compile(r"^---(?=[ \t]|\r?$)", re.M)
+_DOCUMENT_START_BYTES = re.compile(rb"^---(?=[ \t]|\r?$)", re.M)
+_DIRECTIVE_BYTES = re.compile(rb"^%", re.M)
+
+
+class FileText:
+    """A large file's text, read back by byte offset (a document's span) only when a finding needs a
+    line: the stream is never held whole while it is checked. One pass at opening finds where the
+    pieces it is parsed in start, whether it holds directives, and checks it is UTF-8."""
+
+    BLOCK = 1 << 22
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_RDONLY)
+        self.size = os.fstat(self._fd).st_size
+        self.cuts: list[int] = []  # document starts about CHUNK apart, 0 excluded
+        self.directives = False
+        self.whole_stream = False  # a CRD or a Kustomization (kubeship.check.engine.needs_whole_stream)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        tail = b""  # the end of the previous block: a `---` or a `kind:` line may straddle two
+        at = 0
+        while at < self.size:
+            block = os.pread(self._fd, self.BLOCK, at)
+            decoder.decode(block, final=at + len(block) >= self.size)  # UnicodeDecodeError: not UTF-8
+            window, base = tail + block, at - len(tail)
+            self.directives = self.directives or bool(_DIRECTIVE_BYTES.search(window, 1 if base == 0 else 0))
+            self.whole_stream = self.whole_stream or _WHOLE_STREAM_BYTES.search(window) is not None
+            for found in _DOCUMENT_START_BYTES.finditer(window):
+                position = base + found.start()
+                if position >= (self.cuts[-1] if self.cuts else 0) + CHUNK and (found.start() or base == 0):
+                    self.cuts.append(position)
+            at += len(block)
+            tail = block[-256:]  # longer than a `kind:` line's match; a cut in it is seen again: no harm
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, span: slice) -> str:
+        start, stop = span.start or 0, self.size if span.stop is None else span.stop
+        return os.pread(self._fd, max(0, stop - start), start).decode("utf-8", "replace")
+
+    def __reduce__(self) -> Any:  # a forked child sends spans back, never the file
+        raise TypeError("FileText is not sent between processes")
+
+    def __del__(self) -> None:
+        with contextlib.suppress(OSError, AttributeError):
+            os.close(self._fd)
+
+
+# A CRD (it schemas other objects) or a Kustomization (it sets patches aside) in a stream.
+WHOLE_STREAM = re.compile(r"\bkind:\s*[\"']?(?:CustomResourceDefinition|Kustomization)\b")
+_WHOLE_STREAM_BYTES = re.compile(WHOLE_STREAM.pattern.encode())
+
+Text = str | FileText
 
 
 class _ShapeLoader(_Loader):  # type: ignore[misc, valid-type]
@@ -127,14 +185,14 @@ class _ShapeLoader(_Loader):  # type: ignore[misc, valid-type]
 
 
 def load_documents(
-    text: str, file: str, *, parallel: bool = False, bound: Limits | None = None
+    text: Text, file: str, *, parallel: bool = False, bound: Limits | None = None
 ) -> tuple[list[Document], list[Finding]]:
     """Objects of a multi-document stream (`List` kinds flattened) and parse findings; a document
     over `bound` (an alias bomb, absurd nesting or size) is a KS007 finding and is not built.
 
     `parallel`: a large stream is cut in two at a document boundary and the second half parsed in a
     forked process meanwhile; the result is the same as reading it in one piece."""
-    if not parallel:
+    if not parallel and isinstance(text, str):
         return _load_piece(text, file, bound or Limits())
     docs, findings, _, _ = load_linted(text, file, _unlinted, bound=bound)
     return docs, findings
@@ -149,57 +207,116 @@ def _unlinted(docs: list[Document]) -> tuple[list[Finding], list[bool], list[Doc
 Lint = Callable[[list[Document]], tuple[list[Finding], list[bool], list[Document]]]
 
 
-def load_linted(
-    text: str, file: str, lint: Lint, *, bound: Limits | None = None
-) -> tuple[list[Document], list[Finding], list[Finding], list[bool]]:
-    """`load_documents(parallel=True)` with `lint` (the per-object pass) run over each half in the
-    process that parsed it, so a large stream is also linted on two cores. Documents (as `lint` returns
-    them), parse findings, lint findings, and per document whether `lint` found it mistyped."""
-    bound = bound or Limits()
-    cut = _halfway(text)
-    if cut is None:
-        docs, findings = _load_piece(text, file, bound)
-        linted, flags, docs = lint(docs)
-        return docs, findings, linted, flags
+@dataclasses.dataclass
+class _Loaded:
+    """What a range of a stream gave: documents (as `lint` returned them), parse findings, lint
+    findings, per document whether `lint` found it mistyped, and the lines the range spans."""
 
-    def here() -> tuple[list[Document], list[Finding], list[Finding], list[bool]]:
-        docs, findings = _load_piece(text[:cut], file, bound, whole=text)
-        linted, flags, docs = lint(docs)
-        return docs, findings, linted, flags
+    docs: list[Document]
+    findings: list[Finding]
+    linted: list[Finding]
+    flags: list[bool]
+    lines: int = 0
+
+
+def load_linted(
+    text: Text, file: str, lint: Lint, *, bound: Limits | None = None
+) -> tuple[list[Document], list[Finding], list[Finding], list[bool]]:
+    """`load_documents(parallel=True)` with `lint` (the per-object pass) run over each piece of the
+    stream as soon as it is parsed, in the process that parsed it: a large stream is parsed and linted
+    on two cores, a piece at a time, so only the linted (slimmed) objects are ever held. Documents (as
+    `lint` returns them), parse findings, lint findings, and per document whether `lint` found it
+    mistyped."""
+    bound = bound or Limits()
+    cuts = _cuts(text)
+    if len(cuts) < 2 or fork.cores() < 2:
+        whole = _load_range(text, file, lint, bound, [0, *cuts])
+        return whole.docs, whole.findings, whole.linted, whole.flags
+    middle = len(cuts) // 2  # the half of the pieces past the middle cut go to the child
 
     def there() -> tuple[list[tuple[Any, int, int, int, int, str]], list[Finding], list[Finding], list[bool]]:
-        docs, findings = _load_piece(text[cut:], file, bound)
-        linted, flags, docs = lint(docs)
-        return _spans(docs, text[cut:]), findings, linted, flags
+        far = _load_range(text, file, lint, bound, cuts[middle:])
+        spans = [(d.obj, d.line, *(d.source or (text, 0, 0, 0))[1:], d.origin) for d in far.docs]
+        return spans, far.findings, far.linted, far.flags
 
-    (docs, findings, linted, flags), (spans, more, linted_there, flags_there) = fork.in_two(here, there)
-    if any(f.rule == "KS001" for f in findings):
-        return docs, findings, linted, flags  # as in one piece: nothing after a syntax error is read
-    lines = text.count("\n", 0, cut)
+    def here() -> _Loaded:
+        return _load_range(text, file, lint, bound, [0, *cuts[:middle]], stop=cuts[middle])
+
+    near, (spans, more, linted_there, flags_there) = fork.in_two(here, there)
+    if any(f.rule == "KS001" for f in near.findings):
+        return near.docs, near.findings, near.linted, near.flags  # nothing after a syntax error is read
     for obj, line, start, end, column, origin in spans:
-        docs.append(Document(obj, file, line + lines, (text, start + cut, end + cut, column), origin))
-    shifted = [dataclasses.replace(f, line=f.line + lines) for f in (*more, *linted_there)]
-    return docs, findings + shifted[: len(more)], linted + shifted[len(more) :], flags + flags_there
+        near.docs.append(Document(obj, file, line + near.lines, (text, start, end, column), origin))
+    shifted = [dataclasses.replace(f, line=f.line + near.lines) for f in (*more, *linted_there)]
+    return (
+        near.docs,
+        near.findings + shifted[: len(more)],
+        near.linted + shifted[len(more) :],
+        near.flags + flags_there,
+    )
 
 
-def _halfway(text: str) -> int | None:
-    """Where the second half of a large stream starts: a `---` line past the middle, if any. Streams
-    with directives (`%YAML`) stay whole: a directive belongs to the document after it."""
-    if len(text) < PARALLEL_MIN or fork.cores() < 2 or "\n%" in text:
-        return None
-    found = _DOCUMENT_START.search(text, len(text) // 2)
-    return found.start() if found else None
+def _cuts(text: Text) -> list[int]:
+    """Where the pieces of a large stream after the first start: `---` lines about CHUNK apart. A stream
+    with directives (`%YAML` past its start) stays whole: a directive belongs to the document after it."""
+    if len(text) < PARALLEL_MIN:
+        return []
+    if isinstance(text, FileText):
+        return [] if text.directives else text.cuts
+    if "\n%" in text:
+        return []
+    cuts: list[int] = []
+    while (found := _DOCUMENT_START.search(text, (cuts[-1] if cuts else 0) + CHUNK)) is not None:
+        cuts.append(found.start())
+    return cuts
 
 
-def _spans(docs: list[Document], text: str) -> list[tuple[Any, int, int, int, int, str]]:
-    """What the forked half sends back: objects and positions, not its copy of the text."""
-    return [(d.obj, d.line, *(d.source or (text, 0, 0, 0))[1:], d.origin) for d in docs]
+def _load_range(
+    text: Text, file: str, lint: Lint, bound: Limits, starts: list[int], stop: int | None = None
+) -> _Loaded:
+    """The pieces of `text` that begin at `starts` (the last one ends at `stop`, or the end), each
+    parsed then linted at once; lines are counted from the first piece's start. Stops at a syntax
+    error, as reading in one piece does."""
+    out = _Loaded([], [], [], [])
+    ends = [*starts[1:], len(text) if stop is None else stop]
+    for start, end in zip(starts, ends, strict=True):
+        piece = text[start:end]
+        docs, findings = _load_piece(piece, file, bound)
+        linted, flags, docs = lint(docs)
+        placed = _placer(text, piece, start)
+        for doc in docs:
+            _, begin, finish, column = doc.source or (text, 0, 0, 0)
+            source = (text, placed(begin), placed(finish), column) if doc.source else None
+            out.docs.append(Document(doc.obj, doc.file, doc.line + out.lines, source, doc.origin))
+        out.findings += [dataclasses.replace(f, line=f.line + out.lines) for f in findings]
+        out.linted += [dataclasses.replace(f, line=f.line + out.lines) for f in linted]
+        out.flags += flags
+        out.lines += piece.count("\n")
+        if any(f.rule == "KS001" for f in findings):
+            break
+    return out
 
 
-def _load_piece(
-    text: str, file: str, bound: Limits, whole: str | None = None
-) -> tuple[list[Document], list[Finding]]:
-    """`text` read; `whole`: the stream `text` begins, which the documents' spans point into."""
+def _placer(text: Text, piece: str, start: int) -> Callable[[int], int]:
+    """A position in `piece` (the parser counts characters) as a position in `text`: characters in a
+    str, bytes in a file (the same for ASCII; else the UTF-8 length of what comes before, counted on
+    from the last position asked, as the documents come in order)."""
+    if isinstance(text, str) or piece.isascii():
+        return lambda at: start + at
+    last = [0, 0]  # (character, byte) of the last position asked
+
+    def placed(at: int) -> int:
+        if at < last[0]:
+            last[:] = [0, 0]
+        last[1] += len(piece[last[0] : at].encode())
+        last[0] = at
+        return start + last[1]
+
+    return placed
+
+
+def _load_piece(text: str, file: str, bound: Limits) -> tuple[list[Document], list[Finding]]:
+    """`text` read in one piece."""
     loader = _PositionLoader(text)
     loader.nodes = []
     loader.max_depth = bound.depth
@@ -207,7 +324,7 @@ def _load_piece(
     findings: list[Finding] = []
     over = _over_limits(text, bound) if _may_alias(text) else {}
     with paused_gc():
-        _load(loader, file, text if whole is None else whole, docs, findings, over, bound)
+        _load(loader, file, text, docs, findings, over, bound)
     return docs, findings
 
 

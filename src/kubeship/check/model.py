@@ -31,8 +31,9 @@ class Document:
     obj: dict[str, Any]
     file: str
     line: int
-    # (stream text, start, end, column) of the object in its YAML stream, for field lines
-    source: tuple[str, int, int, int] | None = field(default=None, compare=False, repr=False)
+    # (stream text, start, end, column) of the object in its YAML stream, for field lines; the text is a
+    # str, or a large file read back by byte offset (kubeship.check.load.FileText)
+    source: tuple[Any, int, int, int] | None = field(default=None, compare=False, repr=False)
     origin: str = field(
         default="", compare=False
     )  # the template it came from (`helm template`'s `# Source:`)

@@ -8,6 +8,7 @@ validation runs in jsonschema-rs (compiled). One validator per
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import importlib.util
 import json
@@ -168,8 +169,8 @@ def validate(
     obj = doc.obj
     try:
         valid = compiled.validator.is_valid(obj)
-    except ValueError:  # a key that is not a string (`yes:`, `1:`): sent as the API server gets it
-        obj = _string_keys(obj)
+    except ValueError:  # a key that is not a string (`yes:`), a date: sent as the API server gets them
+        obj = _as_json(obj)
         valid = compiled.validator.is_valid(obj)
     if valid:
         return findings, False
@@ -186,13 +187,15 @@ def validate(
     return out, mistyped
 
 
-def _string_keys(node: Any) -> Any:
-    """YAML keys as Kubernetes' YAML-to-JSON conversion writes them: `yes` → "true", `1` → "1",
-    `~` → "null"."""
+def _as_json(node: Any) -> Any:
+    """The object as Kubernetes' YAML-to-JSON conversion sends it: keys as strings (`yes` → "true",
+    `1` → "1", `~` → "null"), and an unquoted date (YAML 1.1 reads `2024-01-02` as one) as its text."""
     if isinstance(node, dict):
-        return {_key(k): _string_keys(v) for k, v in node.items()}
+        return {_key(k): _as_json(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_string_keys(v) for v in node]
+        return [_as_json(v) for v in node]
+    if isinstance(node, datetime.date):
+        return node.isoformat()
     return node
 
 

@@ -17,6 +17,7 @@ from kubeship.errors import UsageError
 if TYPE_CHECKING:
     from kubeship.check import Finding
     from kubeship.check.custom import CustomCheck
+    from kubeship.check.load import Text
 
 
 class CheckFailed(click.exceptions.Exit):
@@ -145,7 +146,7 @@ def check(
     )
     docs, findings = [], []
     inputs, charts, walked = _read_inputs(paths)
-    foreign: dict[str, str] = {}
+    foreign: dict[str, Text] = {}
     for chart in charts:
         message = "a Helm chart: its templates are not YAML until rendered; skipped, not validated"
         findings.append(Finding(str(chart / "Chart.yaml"), 1, "KS003", Severity.INFO, message, HELM_HINT))
@@ -160,7 +161,7 @@ def check(
         status.show(f"reading {name}")
         if _is_dockerfile(Path(name)):
             ignore_file = Path(name).parent / ".dockerignore"
-            findings += lint_dockerfile(text, name, has_dockerignore=ignore_file.is_file())
+            findings += lint_dockerfile(str(text), name, has_dockerignore=ignore_file.is_file())
             continue
         if early:
             d, f, lf, flags = load_linted(text, name, lambda objs: lint_objects(objs, options), bound=bound)
@@ -265,10 +266,10 @@ SKIPPED_DIRS = {"node_modules", "__pycache__", "venv"}  # and every hidden direc
 HELM_HINT = "check the rendered chart: helm template NAME DIR | kubeship check -"
 
 
-def _read_inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, str]], list[Path], set[str]]:
+def _read_inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, Text]], list[Path], set[str]]:
     """(name, text) of every input, the Helm charts met in directories (not read: templates), and the
     names of the files found by walking a directory (rather than named)."""
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, Text]] = []
     charts: list[Path] = []
     walked: set[str] = set()
     for raw in paths:
@@ -286,7 +287,7 @@ def _read_inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, str]], list[Pa
             )
         for file in files:
             try:
-                out.append((str(file), file.read_text(encoding="utf-8")))
+                out.append((str(file), _read(file)))
             except FileNotFoundError:
                 raise UsageError(f"{file}: no such file") from None
             except (OSError, UnicodeDecodeError) as exc:
@@ -294,13 +295,23 @@ def _read_inputs(paths: tuple[str, ...]) -> tuple[list[tuple[str, str]], list[Pa
     return out, charts, walked
 
 
-def _not_a_manifest(name: str, text: str, walked: bool) -> Finding:
+def _read(file: Path) -> Text:
+    """A file's text; a large manifest stays on disk, read a piece at a time (kubeship.check.load)."""
+    from kubeship.check.load import PARALLEL_MIN, FileText
+
+    if not _is_dockerfile(file) and file.is_file() and file.stat().st_size >= PARALLEL_MIN:
+        return FileText(str(file))
+    return file.read_text(encoding="utf-8")
+
+
+def _not_a_manifest(name: str, text: Text, walked: bool) -> Finding:
     """A file with no Kubernetes object in it: an error when named, a note when a directory walk met it
     (directories hold other YAML: CI configs, compose files, kubeship specs). A kubeship spec says how
     to check what it renders."""
     from kubeship.check import Finding, Severity
     from kubeship.check.load import KS004_HINT
 
+    text = text if isinstance(text, str) else text[0:4096]  # a large file: its head says enough
     spec = re.search(r"^name:", text, re.M) and re.search(r"^(image|container|replicas):", text, re.M)
     if spec:
         hint = f"a kubeship spec: check what it renders: kubeship render -f {name} | kubeship check -"
