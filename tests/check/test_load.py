@@ -190,7 +190,7 @@ def test_a_large_file_read_a_piece_at_a_time_is_the_same_as_its_text(tmp_path: P
     from kubeship.check import Options, check_documents
     from kubeship.check import load as load_mod
 
-    base = _big_stream(3000).replace("quoted: \"yes\"", "quoted: \"sí, 是的\"")
+    base = _big_stream(3000).replace('quoted: "yes"', 'quoted: "sí, 是的"')
     crlf = base.replace("\n", "\r\n")
     for i, text in enumerate((base, crlf, base[:1000] + "x: [1,\n" + base[1000:], base + "---\nx: [1,\n")):
         path = tmp_path / f"big{i}.yaml"

@@ -67,8 +67,6 @@ def lint_objects(docs: list[Document], options: Options) -> tuple[list[Finding],
         return findings, mistyped, kept
 
 
-
-
 def needs_whole_stream(text: Text) -> bool:
     """Whether a stream may hold a CRD (it schemas other objects) or a Kustomization (it sets patches
     aside): then objects are linted only once every input is read."""
