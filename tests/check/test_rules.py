@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from kubeship.check import RULES, Options, Severity, check_documents, load_documents
+from kubeship.check.engine import Linted, lint_objects
 from kubeship.check.model import Document
 
 GOOD = (Path(__file__).parent / "fixtures" / "good.yaml").read_text()
@@ -25,8 +26,18 @@ Objects = list[dict[str, Any]]
 
 
 def run(objects: Objects, **options: Any) -> list[str]:
+    """The rules found; the same, finding for finding, whether the objects are checked whole or, as
+    `kubeship check` does with a large stream, linted first and kept slimmed for the cross-resource
+    rules (kubeship.check.slim keeps only what they read: this fails when a rule reads something else)."""
     docs = [Document(o, "fixture.yaml", i + 1) for i, o in enumerate(objects)]
-    return [f.rule for f in check_documents(docs, Options(**options))]
+    whole = check_documents(docs, Options(**options))
+    linted, flags, kept = lint_objects(docs, Options(**options), {})  # parts shared, as the CLI does
+    mistyped = frozenset(id(d) for d, bad in zip(kept, flags, strict=True) if bad)
+    early = check_documents(kept, Options(**options), Linted(linted, frozenset(map(id, kept)), mistyped))
+    assert [(f.line, f.rule, f.message, f.object) for f in early] == [
+        (f.line, f.rule, f.message, f.object) for f in whole
+    ]
+    return [f.rule for f in whole]
 
 
 def good() -> Objects:

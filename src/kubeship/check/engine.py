@@ -54,16 +54,19 @@ def check_documents(
         return _check(docs, options, linted or Linted([], frozenset(), frozenset()))
 
 
-def lint_objects(docs: list[Document], options: Options) -> tuple[list[Finding], list[bool], list[Document]]:
+def lint_objects(
+    docs: list[Document], options: Options, shared: dict[Any, Any] | None = None
+) -> tuple[list[Finding], list[bool], list[Document]]:
     """The per-object pass alone, for documents checked where they were parsed: findings, per document
     whether the schema found it mistyped, and the documents slimmed to what the cross-resource rules
-    read (kubeship.check.slim). Only for streams with no CustomResourceDefinition or Kustomization
-    (they change how every other object is read): `needs_whole_stream` says."""
+    read (kubeship.check.slim; `shared`: its table of parts made one, kept across calls while a stream
+    is read). Only for streams with no CustomResourceDefinition or Kustomization (they change how
+    every other object is read): `needs_whole_stream` says."""
     with paused_gc():
         lint = _ObjectPass(options, {})
         findings: list[Finding] = []
         mistyped = [lint.run(doc, findings) for doc in docs]
-        kept = [dataclasses.replace(doc, obj=slim(doc.obj)) for doc in docs]
+        kept = [dataclasses.replace(doc, obj=slim(doc.obj, shared)) for doc in docs]
         return findings, mistyped, kept
 
 
@@ -122,7 +125,9 @@ def _check(docs: list[Document], options: Options, linted: Linted) -> list[Findi
         docs = [doc for doc in docs if doc.file not in patches]
     findings += [f for f in linted.findings if f.file not in patches]
     # Suppressions belong to the object, whatever line inside it a finding points at.
-    ignored = {id(doc): _ignored_ids(doc) for doc in docs}
+    ignored = {
+        id(doc): ids for doc in docs if (ids := _ignored_ids(doc))
+    }  # most have none: no empty set each
     crd_schemas: dict[tuple[str, str], schema.Compiled] = {}
     if options.validate_schema and len(linted.covered) < len(docs):
         crd_schemas, broken = schema.custom_schemas(docs, options.kubernetes_version)
@@ -140,7 +145,7 @@ def _check(docs: list[Document], options: Options, linted: Linted) -> list[Findi
         if rule.cross is None or not _selected(rule.id, options):
             continue
         for owner, message, *where in _guarded(rule.cross, index):
-            if rule.id not in ignored[id(owner)]:
+            if rule.id not in ignored.get(id(owner), ()):
                 line = field_line(owner, where[0]) if where else owner.line
                 findings.append(
                     Finding(owner.file, line, rule.id, rule.severity, message, rule.hint, owner.ref)

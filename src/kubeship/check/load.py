@@ -243,6 +243,7 @@ def load_linted(
         return _load_range(text, file, lint, bound, [0, *cuts[:middle]], stop=cuts[middle])
 
     near, (spans, more, linted_there, flags_there) = fork.in_two(here, there)
+    _SHARED.clear()  # the strings dropped with the fields no rule reads go too
     if any(f.rule == "KS001" for f in near.findings):
         return near.docs, near.findings, near.linted, near.flags  # nothing after a syntax error is read
     for obj, line, start, end, column, origin in spans:

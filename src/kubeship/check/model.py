@@ -24,7 +24,7 @@ class Severity(IntEnum):
             raise ValueError(f"unknown severity {text!r}: use info, warning or error") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a large stream holds tens of thousands
 class Document:
     """One object from a YAML stream, and where it stood."""
 

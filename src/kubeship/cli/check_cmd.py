@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -157,6 +157,7 @@ def check(
     linted: list[Finding] = []
     covered: set[int] = set()
     mistyped: set[int] = set()
+    shared: dict[Any, Any] = {}  # the objects' equal parts made one while they are read (check.slim)
     for name, text in inputs:
         status.show(f"reading {name}")
         if _is_dockerfile(Path(name)):
@@ -164,7 +165,9 @@ def check(
             findings += lint_dockerfile(str(text), name, has_dockerignore=ignore_file.is_file())
             continue
         if early:
-            d, f, lf, flags = load_linted(text, name, lambda objs: lint_objects(objs, options), bound=bound)
+            d, f, lf, flags = load_linted(
+                text, name, lambda objs: lint_objects(objs, options, shared), bound=bound
+            )
         else:
             (d, f), lf, flags = load_documents(text, name, parallel=True, bound=bound), [], []
         if not d and f and all(x.message.startswith(NOT_AN_OBJECT) for x in f):
@@ -175,6 +178,7 @@ def check(
         linted += lf
         covered.update(id(doc) for doc in d[: len(flags)])
         mistyped.update(id(doc) for doc, bad in zip(d, flags, strict=False) if bad)
+    shared.clear()  # only the objects hold their parts now
     patches = kustomize.patch_files(docs)  # a JSON 6902 patch is a list, not an object: not a KS004
     findings = [f for f in findings if not (f.rule == "KS004" and f.file in patches)]
     findings += [_not_a_manifest(n, t, walked=n in walked) for n, t in foreign.items() if n not in patches]
