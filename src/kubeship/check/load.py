@@ -115,8 +115,6 @@ def _share(value: str) -> str:
 PARALLEL_MIN = 1 << 20  # below 1 MB a second process costs more than it saves
 CHUNK = 1 << 20  # a large stream is parsed and linted a piece of about this size at a time
 _DOCUMENT_START = re.compile(r"^---(?=[ \t]|\r?$)", re.M)
-_DOCUMENT_START_BYTES = re.compile(rb"^---(?=[ \t]|\r?$)", re.M)
-_DIRECTIVE_BYTES = re.compile(rb"^%", re.M)
 
 
 class FileText:
@@ -138,16 +136,31 @@ class FileText:
         at = 0
         while at < self.size:
             block = os.pread(self._fd, self.BLOCK, at)
-            decoder.decode(block, final=at + len(block) >= self.size)  # UnicodeDecodeError: not UTF-8
+            final = at + len(block) >= self.size
+            if not block.isascii() or decoder.getstate()[0]:  # ASCII is UTF-8; else UnicodeDecodeError
+                decoder.decode(block, final=final)
             window, base = tail + block, at - len(tail)
-            self.directives = self.directives or bool(_DIRECTIVE_BYTES.search(window, 1 if base == 0 else 0))
-            self.whole_stream = self.whole_stream or _WHOLE_STREAM_BYTES.search(window) is not None
-            for found in _DOCUMENT_START_BYTES.finditer(window):
-                position = base + found.start()
-                if position >= (self.cuts[-1] if self.cuts else 0) + CHUNK and (found.start() or base == 0):
-                    self.cuts.append(position)
+            self.directives = self.directives or b"\n%" in window
+            self.whole_stream = self.whole_stream or (
+                (b"CustomResourceDefinition" in window or b"Kustomization" in window)
+                and _WHOLE_STREAM_BYTES.search(window) is not None
+            )
+            self._cut(window, base, final)
             at += len(block)
             tail = block[-256:]  # longer than a `kind:` line's match; a cut in it is seen again: no harm
+
+    def _cut(self, window: bytes, base: int, final: bool) -> None:
+        """The `---` lines of `window` (at `base` in the file) where a piece starts, CHUNK apart."""
+        want = (self.cuts[-1] if self.cuts else 0) + CHUNK
+        while (found := window.find(b"\n---", max(want - base - 1, 0))) != -1:
+            after = window[found + 4 : found + 6]
+            if after[:1] in (b" ", b"\t", b"\n") or after == b"\r\n" or (not after and final):
+                self.cuts.append(base + found + 1)
+                want = base + found + 1 + CHUNK
+            elif not after or after == b"\r":
+                return  # the line goes on in the next block: seen again there
+            else:
+                want = base + found + 2
 
     def __len__(self) -> int:
         return self.size
