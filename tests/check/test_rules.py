@@ -726,3 +726,41 @@ def test_the_deprecated_service_account_field_still_names_the_account() -> None:
     pod(objects)["serviceAccount"] = pod(objects).pop("serviceAccountName")
     found = run(objects)
     assert "KS227" in found and "KS225" not in found and "KS319" not in found  # it is the web account
+
+
+def test_the_label_index_selects_exactly_what_the_selector_semantics_select() -> None:
+    """Index.selected answers from a label index; whatever the labels and selectors (values that are
+    not strings, expressions, plain Service-style maps), it must agree with `selects` on every pod."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from kubeship.check.rules.base import Index, selects
+
+    value = st.sampled_from(["a", "b", "1", 1, True, None])
+    labels = st.dictionaries(st.sampled_from(["app", "tier", "zone"]), value, max_size=3)
+    expression = st.fixed_dictionaries(
+        {
+            "key": st.sampled_from(["app", "tier"]),
+            "operator": st.sampled_from(["In", "NotIn", "Exists", "DoesNotExist"]),
+            "values": st.lists(value, max_size=2),
+        }
+    )
+    selector = st.one_of(
+        labels,  # a Service's plain map
+        st.fixed_dictionaries({"matchLabels": labels}),
+        st.fixed_dictionaries({"matchLabels": labels, "matchExpressions": st.lists(expression, max_size=2)}),
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(labels, max_size=6), selector)
+    def agree(pods: list[dict[str, Any]], sel: dict[str, Any]) -> None:
+        workloads = [
+            Document(
+                {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"p{i}", "labels": pod}}, "f", i
+            )
+            for i, pod in enumerate(pods)
+        ]
+        expected = [w.name for w in workloads if selects(sel, w.obj["metadata"]["labels"])]
+        assert [w.name for w in Index(workloads).selected(sel, "")] == expected
+
+    agree()

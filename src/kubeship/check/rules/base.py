@@ -4,6 +4,7 @@ family modules beside this one (reliability, security, rbac, cross_resource, arg
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -227,8 +228,9 @@ class Index:
             if doc.kind in WORKLOADS:  # a CronJob's pods count too: policies and budgets select them
                 entries = self._workloads.setdefault(doc.namespace, [])
                 labels = pod_labels(doc.obj)
-                for key, value in labels.items():
-                    self._by_label.setdefault((doc.namespace, key, str(value)), []).append(len(entries))
+                for key, value in labels.items():  # as it is: equal keys are what `selects` finds equal
+                    with contextlib.suppress(TypeError):  # an unhashable value: only a full scan finds it
+                        self._by_label.setdefault((doc.namespace, key, value), []).append(len(entries))
                 entries.append((doc, labels))
 
     def find(self, kind: str, name: str, namespace: str) -> Document | None:
@@ -247,14 +249,18 @@ class Index:
             return []
         entries = self._workloads.get(namespace, [])
         match = selector.get("matchLabels") or {}
-        if match:
+        try:
+            if not match or not all(isinstance(v, str) for v in match.values()):
+                raise TypeError  # no labels to look up, or values the index may not hold: scan
             candidates: set[int] | None = None
             for key, value in match.items():
-                hits = set(self._by_label.get((namespace, key, str(value)), ()))
+                hits = set(self._by_label.get((namespace, key, value), ()))
                 candidates = hits if candidates is None else candidates & hits
                 if not candidates:
                     return []
-            pool = [entries[i] for i in sorted(candidates or ())]
-        else:
-            pool = entries
+        except TypeError:
+            return [doc for doc, labels in entries if selects(selector, labels)]
+        pool = [entries[i] for i in sorted(candidates or ())]
+        if not selector.get("matchExpressions") and set(selector) <= {"matchLabels", "matchExpressions"}:
+            return [doc for doc, _ in pool]  # the index found exactly the pods the labels select
         return [doc for doc, labels in pool if selects(selector, labels)]
