@@ -213,3 +213,24 @@ def test_a_file_that_is_not_utf8_is_refused_when_opened(tmp_path: Path) -> None:
     path.write_bytes(_big_stream(3000).encode() + "# caf\xe9\n".encode("latin-1"))
     with pytest.raises(UnicodeDecodeError):
         FileText(str(path))
+
+
+def test_large_files_past_the_open_descriptor_limit_are_read_again_when_a_line_is_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the most recently read large files keep a descriptor open; the others reopen for a line."""
+    from kubeship.check import Options, check_documents
+    from kubeship.check import load as load_mod
+
+    monkeypatch.setattr(load_mod, "_OPEN_MAX", 1)
+    texts, docs = [], []
+    for i in range(3):
+        path = tmp_path / f"big{i}.yaml"
+        texts.append(_big_stream(3000).replace("name: t", f"name: f{i}t"))
+        path.write_text(texts[-1])
+        docs += load_documents(load_mod.FileText(str(path)), str(path), parallel=True)[0]
+    assert len(load_mod._OPEN) == 1
+    options = Options(select=frozenset({"KS002", "KS104"}))
+    whole = [d for i, t in enumerate(texts) for d in load_documents(t, str(tmp_path / f"big{i}.yaml"))[0]]
+    expected = check_documents(whole, options)
+    assert expected and check_documents(docs, options) == expected

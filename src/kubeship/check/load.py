@@ -126,8 +126,8 @@ class FileText:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_RDONLY)
-        self.size = os.fstat(self._fd).st_size
+        self._fd = -1
+        self.size = os.fstat(self._open()).st_size
         self.cuts: list[int] = []  # document starts about CHUNK apart, 0 excluded
         self.directives = False
         self.whole_stream = False  # a CRD or a Kustomization (kubeship.check.engine.needs_whole_stream)
@@ -135,7 +135,7 @@ class FileText:
         tail = b""  # the end of the previous block: a `---` or a `kind:` line may straddle two
         at = 0
         while at < self.size:
-            block = os.pread(self._fd, self.BLOCK, at)
+            block = os.pread(self._open(), self.BLOCK, at)
             final = at + len(block) >= self.size
             if not block.isascii() or decoder.getstate()[0]:  # ASCII is UTF-8; else UnicodeDecodeError
                 decoder.decode(block, final=final)
@@ -167,14 +167,33 @@ class FileText:
 
     def __getitem__(self, span: slice) -> str:
         start, stop = span.start or 0, self.size if span.stop is None else span.stop
-        return os.pread(self._fd, max(0, stop - start), start).decode("utf-8", "replace")
+        return os.pread(self._open(), max(0, stop - start), start).decode("utf-8", "replace")
+
+    def _open(self) -> int:
+        """The file's descriptor, opened again if it was closed: a directory of many large files keeps
+        only the most recently read open (a process may hold only so many)."""
+        if self._fd < 0:
+            self._fd = os.open(self.path, os.O_RDONLY)
+            _OPEN.append(self)
+            while len(_OPEN) > _OPEN_MAX:
+                _OPEN.pop(0)._close()
+        return self._fd
+
+    def _close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        self._fd = -1
 
     def __reduce__(self) -> Any:  # a forked child sends spans back, never the file
         raise TypeError("FileText is not sent between processes")
 
     def __del__(self) -> None:
-        with contextlib.suppress(OSError, AttributeError):
-            os.close(self._fd)
+        if getattr(self, "_fd", -1) >= 0:
+            self._close()
+
+
+_OPEN: list[FileText] = []  # the FileTexts holding a descriptor, oldest first
+_OPEN_MAX = 64
 
 
 # A CRD (it schemas other objects) or a Kustomization (it sets patches aside) in a stream.
