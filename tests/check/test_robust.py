@@ -45,12 +45,14 @@ def test_keys_that_are_not_strings_are_read_as_kubernetes_reads_them() -> None:
     assert check(text + "~: z\n") == ["KS002"]  # a top-level "null" field: unknown
 
 
-def test_an_unquoted_date_is_read_as_kubernetes_reads_it_not_a_crash() -> None:
-    """YAML 1.1 reads `2024-01-02` as a date; kubectl's YAML-to-JSON sends its text. It crashed the
-    schema check (a traceback) before."""
+def test_dates_binaries_and_sets_are_read_as_kubernetes_reads_them_not_a_crash() -> None:
+    """YAML 1.1 reads `2024-01-02` as a date, `!!binary` as bytes, `!!set` as a set; kubectl's
+    YAML-to-JSON sends text, a string, a mapping. Each crashed the schema check (a traceback) before."""
     text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations: {released: 2024-01-02}\n"
     assert check(text) == []  # a string where a string goes
     assert check(text + "data: {when: 2024-01-02t10:00:00Z, n: 1}\n") == ["KS002"]  # the number is not
+    assert check(text + "data: {b: !!binary aGVsbG8=}\n") == []  # go-yaml sends the decoded string
+    assert check(text + "data: {s: !!set {a, b}}\n") == ["KS002"]  # a mapping to nulls, not a string
 
 
 def test_a_custom_resource_with_odd_metadata_is_reported_not_fatal() -> None:

@@ -188,14 +188,19 @@ def validate(
 
 
 def _as_json(node: Any) -> Any:
-    """The object as Kubernetes' YAML-to-JSON conversion sends it: keys as strings (`yes` → "true",
-    `1` → "1", `~` → "null"), and an unquoted date (YAML 1.1 reads `2024-01-02` as one) as its text."""
+    """The object as Kubernetes' YAML-to-JSON conversion (go-yaml) sends it: keys as strings (`yes` →
+    "true", `1` → "1", `~` → "null"), an unquoted date (YAML 1.1 reads `2024-01-02` as one) as its
+    text, `!!binary` as the string it decodes to, a `!!set` as a mapping to nulls."""
     if isinstance(node, dict):
         return {_key(k): _as_json(v) for k, v in node.items()}
+    if isinstance(node, (set, frozenset)):
+        return {_key(k): None for k in node}
     if isinstance(node, list):
         return [_as_json(v) for v in node]
     if isinstance(node, datetime.date):
         return node.isoformat()
+    if isinstance(node, bytes):
+        return node.decode("utf-8", "replace")
     return node
 
 
