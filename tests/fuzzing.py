@@ -29,6 +29,12 @@ TOKENS = (
 )  # fmt: skip
 
 
+TYPED = (
+    "2026-11-30", "2026-11-30t10:00:00Z", "!!binary aGVsbG8=", "!!set {a, b}", "!!omap [a: 1]", "1e400",
+    "yes", "off", "~", "0o17", "0x1F", ".nan", "-.inf", "!!str 1", "!!float 1", "[1, {a: b}]", "{}",
+)  # fmt: skip
+
+
 def bomb(levels: int = 9) -> str:
     lines = [f"lol0: &l0 [{', '.join(['lol'] * 9)}]"]
     lines += [f"lol{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, levels)]
@@ -44,7 +50,7 @@ def mutate(text: str, rng: random.Random, steps: int) -> str:
         at = rng.randrange(len(text) + 1)
         span = rng.randrange(1, 80)
         lines = text.split("\n")
-        match rng.randrange(9):
+        match rng.randrange(10):
             case 0:  # cut a span
                 text = text[:at] + text[at + span :]
             case 1:  # repeat a span
@@ -73,6 +79,11 @@ def mutate(text: str, rng: random.Random, steps: int) -> str:
                 text = "\n".join(lines)
             case 7:  # truncated, as an interrupted write leaves it
                 text = text[:at]
+            case 8:  # a value that YAML 1.1 reads as another type (a date, bytes, a set, a huge float)
+                i = rng.randrange(len(lines))
+                if ": " in lines[i]:
+                    lines[i] = lines[i].split(": ")[0] + ": " + rng.choice(TYPED)
+                    text = "\n".join(lines)
             case _:  # an anchor on one value and aliases to it elsewhere
                 i, j = rng.randrange(len(lines)), rng.randrange(len(lines))
                 lines[i] = lines[i].replace(": ", ": &z ", 1)

@@ -53,6 +53,7 @@ def test_dates_binaries_and_sets_are_read_as_kubernetes_reads_them_not_a_crash()
     assert check(text + "data: {when: 2024-01-02t10:00:00Z, n: 1}\n") == ["KS002"]  # the number is not
     assert check(text + "data: {b: !!binary aGVsbG8=}\n") == []  # go-yaml sends the decoded string
     assert check(text + "data: {s: !!set {a, b}}\n") == ["KS002"]  # a mapping to nulls, not a string
+    assert check(text + "data: {n: 1, b: !!binary aGVsbG8=}\n") == ["KS002"]  # met listing the errors
 
 
 def test_a_custom_resource_with_odd_metadata_is_reported_not_fatal() -> None:

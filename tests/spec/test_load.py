@@ -163,6 +163,14 @@ def test_duplicate_keys_are_named_without_their_values() -> None:
     assert line == 'kubeship.yaml:7:5: invalid YAML: found duplicate key "LOG"; each key may appear once'
 
 
+def test_odd_yaml_types_are_problems_with_a_position_not_a_crash() -> None:
+    """ruamel knows no position for the items of a `!!omap` (the loader crashed on it); a `!!set` and a
+    `!!binary` are values of the wrong type."""
+    assert problems(VALID + "container: !!omap [{port: http}]\n")[0].startswith("kubeship.yaml:4:")
+    assert problems(VALID + "labels: !!set {a, b}\n")[0].startswith("kubeship.yaml:4:")
+    assert problems(VALID + "replicas: !!binary aGVsbG8=\n")[0].startswith("kubeship.yaml:4:")
+
+
 def test_invalid_yaml_has_a_position() -> None:
     assert problems("name: web\nimage: {name: web\n")[0].startswith("kubeship.yaml:3:1: invalid YAML")
 

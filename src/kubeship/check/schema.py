@@ -166,16 +166,15 @@ def validate(
         message = f"no schema for {api_version} {kind} in Kubernetes {version}: skipped, not validated"
         hint = _hint(api_version)
         return [*findings, Finding(doc.file, doc.line, "KS003", Severity.INFO, message, hint, doc.ref)], False
-    obj = doc.obj
     try:
-        valid = compiled.validator.is_valid(obj)
+        errors = [] if compiled.validator.is_valid(doc.obj) else list(compiled.validator.iter_errors(doc.obj))
     except ValueError:  # a key that is not a string (`yes:`), a date: sent as the API server gets them
-        obj = _as_json(obj)
-        valid = compiled.validator.is_valid(obj)
-    if valid:
+        obj = _as_json(doc.obj)
+        errors = [] if compiled.validator.is_valid(obj) else list(compiled.validator.iter_errors(obj))
+    if not errors:
         return findings, False
     out, mistyped = findings, False
-    for error in compiled.validator.iter_errors(obj):
+    for error in errors:
         mistyped = mistyped or type(error.kind).__name__ in ("Type", "AnyOf", "OneOfNotValid")
         path = ".".join(str(p) for p in error.instance_path) or "(object)"
         message, hint = _explain(error, compiled)

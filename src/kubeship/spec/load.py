@@ -121,22 +121,24 @@ class _KeyError(Exception):
 
 def _plain(node: Any, loc: Loc, positions: Positions) -> Any:
     """Plain dicts and lists, recording where each key (and item) stood."""
+    # Where ruamel knows no position (the items of a `!!omap`), the enclosing node's stands in.
+    here = positions.get(loc, (1, 1))
     if isinstance(node, CommentedMap):
         out = {}
         for key, value in node.items():
-            line, col = node.lc.key(key)
+            line, col = node.lc.key(key) or (here[0] - 1, here[1] - 1)
             if not isinstance(key, str | int | float | bool):  # `? [a, b]`, a tagged or null key
                 raise _KeyError(f"{line + 1}:{col + 1}: a key must be a plain name, like `replicas`")
             positions[(*loc, str(key))] = (line + 1, col + 1)
             if not isinstance(value, CommentedMap | CommentedSeq):  # a mapping's problems point at its key
-                vline, vcol = node.lc.value(key)
+                vline, vcol = node.lc.value(key) or (line, col)
                 positions[(*loc, str(key), VALUE)] = (vline + 1, vcol + 1)
             out[str(key)] = _plain(value, (*loc, str(key)), positions)
         return out
     if isinstance(node, CommentedSeq):
         items = []
         for i, value in enumerate(node):
-            line, col = node.lc.item(i)
+            line, col = node.lc.item(i) or (here[0] - 1, here[1] - 1)
             positions[(*loc, i)] = (line + 1, col + 1)
             items.append(_plain(value, (*loc, i), positions))
         return items
