@@ -42,6 +42,7 @@ def _snapshot_with_a_string_pod_metric() -> str:
         ("spec", "name: web\nalerts[:\n  - name: x\n"),  # a key with "[" (was an IndexError)
         ("spec", "name: web\nx:\n  ? {a: [1]}\n  : b\n"),  # a mapping key holding a list (TypeError)
         ("config", "? {a: [1]}\n: b\n"),
+        ("spec", "name: web\ncontainer: !!omap [{port: http}]\n"),  # no position for its items (TypeError)
     ],
 )
 def test_inputs_fuzzing_found(loader: str, text: str) -> None:
