@@ -96,7 +96,7 @@ def test_a_large_stream_read_in_two_processes_is_the_same_as_in_one() -> None:
     from kubeship.check import load as load_mod
 
     text = _big_stream(3000)
-    assert len(text) > load_mod.PARALLEL_MIN and load_mod._cuts(text)
+    assert len(text) > load_mod.PARALLEL_MIN and load_mod._cuts(text)[0]
     one, two = load_documents(text, "f.yaml"), load_documents(text, "f.yaml", parallel=True)
     assert [(d.obj, d.line, d.source, d.origin) for d in two[0]] == [
         (d.obj, d.line, d.source, d.origin) for d in one[0]
@@ -109,7 +109,7 @@ def test_syntax_errors_in_either_half_read_as_in_one_piece() -> None:
     from kubeship.check import load as load_mod
 
     text = _big_stream(3000)
-    assert load_mod._cuts(text)
+    assert load_mod._cuts(text)[0]
     for broken in (text[:1000] + "x: [1,\n" + text[1000:], text + "---\nx: [1,\n"):  # first half, last line
         one, two = load_documents(broken, "f.yaml"), load_documents(broken, "f.yaml", parallel=True)
         assert [(d.obj, d.line) for d in two[0]] == [(d.obj, d.line) for d in one[0]]
@@ -120,8 +120,8 @@ def test_syntax_errors_in_either_half_read_as_in_one_piece() -> None:
 def test_a_stream_with_directives_is_read_in_one_piece() -> None:
     from kubeship.check import load as load_mod
 
-    assert load_mod._cuts("%YAML 1.1\n" + _big_stream(3000))  # only at the very start: fine
-    assert load_mod._cuts(_big_stream(1500) + "\n%YAML 1.1\n---\n" + _big_stream(1500)) == []
+    assert load_mod._cuts("%YAML 1.1\n" + _big_stream(3000))[0]  # only at the very start: fine
+    assert load_mod._cuts(_big_stream(1500) + "\n%YAML 1.1\n---\n" + _big_stream(1500)) == ([], "")
 
 
 def _linted_check(text: str, options: Any) -> tuple[list[Any], list[Any]]:
@@ -162,7 +162,7 @@ def test_linting_where_parsed_finds_what_linting_at_the_end_finds() -> None:
             )  # mistyped
         pieces.append(f"# Source: chart/templates/t{i}.yaml\n{copy}")
     text = "---\n".join(pieces)
-    assert len(text) > load_mod.PARALLEL_MIN and load_mod._cuts(text)
+    assert len(text) > load_mod.PARALLEL_MIN and load_mod._cuts(text)[0]
     assert list(yaml.safe_load_all(text))  # valid YAML
     for options in (Options(), Options(min_severity=Severity.WARNING, skip=frozenset({"KS201"}))):
         docs, parsed = load_documents(text, "f.yaml", parallel=True)
@@ -234,3 +234,80 @@ def test_large_files_past_the_open_descriptor_limit_are_read_again_when_a_line_i
     whole = [d for i, t in enumerate(texts) for d in load_documents(t, str(tmp_path / f"big{i}.yaml"))[0]]
     expected = check_documents(whole, options)
     assert expected and check_documents(docs, options) == expected
+
+
+ITEM = """\
+- apiVersion: v1
+  kind: ConfigMap
+  metadata:
+    name: t{i}
+    labels: {{app: web, tier: "1"}}
+    annotations:
+      on: yes
+      date: 2024-01-02
+      "é": "sí, 是的"
+  data:
+    block: |
+      key: not a key
+      - not an item
+    flow: "[1, two]"
+"""
+
+
+def _kubectl_list(copies: int, kind_first: bool = False) -> str:
+    """A List as `kubectl get -o yaml` writes it: items at column 0, then kind and metadata."""
+    items = "".join(ITEM.format(i=i) for i in range(copies))
+    head = "apiVersion: v1\nkind: List\n" if kind_first else "apiVersion: v1\n"
+    tail = "" if kind_first else 'kind: List\nmetadata:\n  resourceVersion: ""\n'
+    return f"{head}items:\n{items}{tail}"
+
+
+def _spanned(doc: Any) -> tuple[str, int]:
+    """The text a document's span selects, and its column (a file's spans count bytes, a str's
+    characters: the text is what must agree)."""
+    text, start, end, column = doc.source
+    return text[start:end], column
+
+
+@pytest.mark.parametrize("kind_first", [False, True])
+def test_a_large_list_is_read_an_item_run_at_a_time_as_if_whole(kind_first: bool, tmp_path: Path) -> None:
+    """`kubectl get -o yaml` writes one List document; a large one is cut between items and each run
+    read as a List of its own (in two processes), with the objects, lines and spans of reading it whole,
+    from a str and from a file."""
+    from kubeship.check import Options, check_documents
+    from kubeship.check import load as load_mod
+
+    text = _kubectl_list(12000, kind_first)
+    cuts, kind = load_mod._cuts(text)
+    assert kind == "List" and len(cuts) >= 2
+    whole, _ = load_mod._load_piece(text, "f.yaml", load_mod.Limits())
+    path = tmp_path / "list.yaml"
+    path.write_text(text)
+    for source in (text, load_mod.FileText(str(path))):
+        docs, findings = load_documents(source, "f.yaml", parallel=True)
+        assert findings == [] and len(docs) == 12000
+        assert [(d.obj, d.line, _spanned(d), d.origin) for d in docs] == [
+            (d.obj, d.line, _spanned(d), d.origin) for d in whole
+        ]
+        options = Options(select=frozenset({"KS002", "KS104", "KS309"}))
+        assert check_documents(docs, options) == check_documents(whole, options)
+
+
+def test_a_list_that_is_not_kubectls_shape_is_read_whole() -> None:
+    from kubeship.check import load as load_mod
+
+    text = _kubectl_list(12000)
+    assert load_mod._cuts(text.replace("kind: List\n", "kind: Other\n"))[1] == ""  # not a List
+    late = text + "other:\n- x\n"  # a sequence at column 0 after the items, in the last piece: fine
+    assert load_mod._cuts(late)[1] == "List"
+    assert [d.name for d in load_documents(late, "f.yaml", parallel=True)[0]][-1] == "t11999"
+    two = text + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: after}\n"
+    assert load_mod._cuts(two)[1] == ""  # another document after it: no item cuts
+    assert load_documents(two, "f.yaml", parallel=True)[0][-1].name == "after"
+    broken = text.replace("- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: t8000", "- x: [1,", 1)
+    one, pieces = load_documents(broken, "f.yaml"), load_documents(broken, "f.yaml", parallel=True)
+    assert (
+        [(f.rule, f.line) for f in pieces[1]]
+        == [(f.rule, f.line) for f in one[1]]
+        == [("KS001", one[1][0].line)]
+    )  # a syntax error in an item: read whole again, as it was

@@ -165,6 +165,19 @@ class FileText:
     def __len__(self) -> int:
         return self.size
 
+    def search(self, pattern: re.Pattern[str], start: int, stop: int) -> int:
+        """Where `pattern` (ASCII, a few characters long) first matches in [start, stop), or -1."""
+        binary, at = re.compile(pattern.pattern.encode(), pattern.flags & ~re.UNICODE), start
+        while at < stop:
+            block = os.pread(self._open(), min(self.BLOCK, stop - at), at)
+            found = binary.search(block)
+            if found:
+                return at + found.start()
+            if at + len(block) >= stop or not block:
+                return -1
+            at += len(block) - 16  # a match across two blocks is seen in the next
+        return -1
+
     def __getitem__(self, span: slice) -> str:
         start, stop = span.start or 0, self.size if span.stop is None else span.stop
         return os.pread(self._open(), max(0, stop - start), start).decode("utf-8", "replace")
@@ -260,22 +273,27 @@ def load_linted(
     `lint` returns them), parse findings, lint findings, and per document whether `lint` found it
     mistyped."""
     bound = bound or Limits()
-    cuts = _cuts(text)
+    cuts, kind = _cuts(text)
     if len(cuts) < 2 or fork.cores() < 2:
-        whole = _load_range(text, file, lint, bound, [0, *cuts])
+        whole = _load_range(text, file, lint, bound, [0, *cuts], kind=kind)
+        if kind and any(f.rule == "KS001" for f in whole.findings):  # a List's items cut wrongly: read whole
+            whole = _load_range(text, file, lint, bound, [0])
         return whole.docs, whole.findings, whole.linted, whole.flags
     middle = len(cuts) // 2  # the half of the pieces past the middle cut go to the child
 
     def there() -> tuple[list[tuple[Any, int, int, int, int, str]], list[Finding], list[Finding], list[bool]]:
-        far = _load_range(text, file, lint, bound, cuts[middle:])
+        far = _load_range(text, file, lint, bound, cuts[middle:], kind=kind)
         spans = [(d.obj, d.line, *(d.source or (text, 0, 0, 0))[1:], d.origin) for d in far.docs]
         return spans, far.findings, far.linted, far.flags
 
     def here() -> _Loaded:
-        return _load_range(text, file, lint, bound, [0, *cuts[:middle]], stop=cuts[middle])
+        return _load_range(text, file, lint, bound, [0, *cuts[:middle]], stop=cuts[middle], kind=kind)
 
     near, (spans, more, linted_there, flags_there) = fork.in_two(here, there)
     _SHARED.clear()  # the strings dropped with the fields no rule reads go too
+    if kind and any(f.rule == "KS001" for f in (*near.findings, *more)):  # a List's items cut wrongly
+        whole = _load_range(text, file, lint, bound, [0])
+        return whole.docs, whole.findings, whole.linted, whole.flags
     if any(f.rule == "KS001" for f in near.findings):
         return near.docs, near.findings, near.linted, near.flags  # nothing after a syntax error is read
     for obj, line, start, end, column, origin in spans:
@@ -289,40 +307,96 @@ def load_linted(
     )
 
 
-def _cuts(text: Text) -> list[int]:
-    """Where the pieces of a large stream after the first start: `---` lines about CHUNK apart. A stream
-    with directives (`%YAML` past its start) stays whole: a directive belongs to the document after it."""
+def _cuts(text: Text) -> tuple[list[int], str]:
+    """Where the pieces of a large stream after the first start: `---` lines about CHUNK apart; or, in
+    a stream that is one List as `kubectl get -o yaml` writes it, item lines about CHUNK apart (and the
+    List's kind, which each piece is parsed as: `_load_range`). A stream with directives (`%YAML` past
+    its start) stays whole: a directive belongs to the document after it."""
     if len(text) < PARALLEL_MIN:
-        return []
+        return [], ""
     if isinstance(text, FileText):
-        return [] if text.directives else text.cuts
-    if "\n%" in text:
-        return []
+        if text.directives:
+            return [], ""
+        cuts = text.cuts
+    elif "\n%" in text:
+        return [], ""
+    else:
+        cuts = []
+        while (found := _DOCUMENT_START.search(text, (cuts[-1] if cuts else 0) + CHUNK)) is not None:
+            cuts.append(found.start())
+    return (cuts, "") if cuts else _item_cuts(text)
+
+
+_ITEMS = re.compile(r"^items:[ \t]*\n- ", re.M)  # kubectl's List: items at column 0, one `- ` line each
+_ITEM = re.compile(r"\n- ")
+_LIST_KIND = re.compile(r"^kind:[ \t]*[\"']?([A-Za-z0-9]*List)[\"']?[ \t]*$", re.M)
+_TOP_LEVEL = re.compile(r"\n(?:[^- \t\r\n#]|-[^ \t\r\n])")  # a line at column 0 that is not an item
+_MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t]|\r?$)", re.M)
+_HEAD = 1 << 16
+
+
+def _item_cuts(text: Text) -> tuple[list[int], str]:
+    """Item lines about CHUNK apart when `text` is one block-style List (`items:` and each item's `- `
+    at column 0, nothing else at column 0 among them, the kind `...List` at column 0 before or after
+    them), and its kind; else nothing: the document is read whole."""
+    head = text[0:_HEAD]
+    items = _ITEMS.search(head)
+    if items is None or _DOCUMENT_START.search(head, 1) or "\n..." in head:
+        return [], ""
+    first = items.end() - 2  # the first item's `- `
+    tail = text[max(first, len(text) - _HEAD) : len(text)]
+    kind = _LIST_KIND.search(head, 0, items.start()) or _LIST_KIND.search(tail)
+    if kind is None:
+        return [], ""
     cuts: list[int] = []
-    while (found := _DOCUMENT_START.search(text, (cuts[-1] if cuts else 0) + CHUNK)) is not None:
-        cuts.append(found.start())
-    return cuts
+    while (found := _find(text, _ITEM, (cuts[-1] if cuts else first) + CHUNK, len(text))) != -1:
+        cuts.append(found + 1)
+    if cuts and (
+        _find(text, _TOP_LEVEL, first, cuts[-1]) != -1 or _find(text, _MARKER, cuts[-1], len(text)) != -1
+    ):
+        return [], ""  # the items end before the last cut, or another document follows: read it whole
+    return cuts, kind.group(1)
+
+
+def _find(text: Text, pattern: re.Pattern[str], start: int, stop: int) -> int:
+    if isinstance(text, FileText):
+        return text.search(pattern, start, stop)
+    found = pattern.search(text, start, stop)
+    return found.start() if found else -1
 
 
 def _load_range(
-    text: Text, file: str, lint: Lint, bound: Limits, starts: list[int], stop: int | None = None
+    text: Text,
+    file: str,
+    lint: Lint,
+    bound: Limits,
+    starts: list[int],
+    stop: int | None = None,
+    kind: str = "",
 ) -> _Loaded:
     """The pieces of `text` that begin at `starts` (the last one ends at `stop`, or the end), each
     parsed then linted at once; lines are counted from the first piece's start. Stops at a syntax
-    error, as reading in one piece does."""
+    error, as reading in one piece does. `kind`: the pieces are runs of the items of one List of that
+    kind (`_item_cuts`), each read as a List of its own: `items:` before a piece that does not begin
+    the stream, the kind after each (a key given twice keeps the last: the same kind)."""
     out = _Loaded([], [], [], [])
     ends = [*starts[1:], len(text) if stop is None else stop]
     for start, end in zip(starts, ends, strict=True):
         piece = text[start:end]
-        docs, findings = _load_piece(piece, file, bound)
+        before = "items:\n" if kind and start else ""
+        after = ("" if piece.endswith("\n") else "\n") + f"kind: {kind}\n" if kind else ""
+        docs, findings = _load_piece(before + piece + after, file, bound)
         linted, flags, docs = lint(docs)
         placed = _placer(text, piece, start)
+        shift = out.lines - before.count("\n")  # the lines of `before` are not the stream's
         for doc in docs:
             _, begin, finish, column = doc.source or (text, 0, 0, 0)
-            source = (text, placed(begin), placed(finish), column) if doc.source else None
-            out.docs.append(Document(doc.obj, doc.file, doc.line + out.lines, source, doc.origin))
-        out.findings += [dataclasses.replace(f, line=f.line + out.lines) for f in findings]
-        out.linted += [dataclasses.replace(f, line=f.line + out.lines) for f in linted]
+            where = (text, placed(begin - len(before)), placed(finish - len(before)), column)
+            out.docs.append(
+                Document(doc.obj, doc.file, doc.line + shift, where if doc.source else None, doc.origin)
+            )
+        out.findings += [dataclasses.replace(f, line=f.line + shift) for f in findings]
+        out.linted += [dataclasses.replace(f, line=f.line + shift) for f in linted]
         out.flags += flags
         out.lines += piece.count("\n")
         if any(f.rule == "KS001" for f in findings):
@@ -535,8 +609,9 @@ def field_line(doc: Document, path: Sequence[str | int]) -> int:
     if doc.source is None:
         return doc.line
     text, start, end, column = doc.source
-    if column == 0:
-        found = _scan(_lines(text, start, end), path)
+    lines = _lines(text, start, end, column)
+    if lines is not None:
+        found = _scan(lines, path)
         if found is not None:
             return doc.line + found
     node = _compose(*doc.source)
@@ -550,8 +625,16 @@ def field_line(doc: Document, path: Sequence[str | int]) -> int:
 
 
 @functools.lru_cache(maxsize=32)  # split once per object, however many findings it has
-def _lines(text: str, start: int, end: int) -> list[str]:
-    return text[start:end].split("\n")
+def _lines(text: str, start: int, end: int, column: int) -> list[str] | None:
+    """The document's lines as if it started at column 0: a List item (`- ` before it) has its
+    later lines moved left by its column; None when one of them starts left of it (compose then)."""
+    lines = text[start:end].split("\n")
+    if column:
+        rest = lines[1:]
+        if any(line[:column].strip() for line in rest):
+            return None
+        lines[1:] = [line[column:] for line in rest]
+    return lines
 
 
 def _scan(lines: list[str], path: Sequence[str | int]) -> int | None:
