@@ -314,3 +314,26 @@ def test_a_duplicate_key_never_quotes_its_value_in_the_runtime_or_the_spec(tmp_p
     with pytest.raises(SpecError) as spec_error:
         parse_spec("name: web\n" + text)
     assert "s3cr3t" not in str(spec_error.value)
+
+
+def test_a_document_far_over_the_size_limit_is_refused_without_being_parsed() -> None:
+    """A single document of hundreds of MB was built into nodes (GBs) before the size limit refused it;
+    now its length alone refuses it. One over a limit among others (found by the event pass) is read
+    as blank lines: the others keep their objects and lines."""
+    from kubeship.check import load_documents
+    from kubeship.limits import Limits
+
+    huge = "# head\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: huge}\ndata:\n" + "".join(
+        f"  key{i}: value-{i}\n" for i in range(300_000)
+    )
+    docs, findings = load_documents(huge, "huge.yaml", bound=Limits(bytes=1_000_000))
+    assert docs == [] and [(f.rule, f.line) for f in findings] == [("KS007", 2)]
+    assert "document of" in findings[0].message and "bytes=" in findings[0].hint
+    good = "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80}]}\n"
+    many = "a: [" + ", ".join(["x"] * 2000) + "]\n"  # 2,001 values: over nodes=1000, and small
+    stream = (
+        good + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata:\n  " + many + "---\n" + good
+    )
+    docs, findings = load_documents(stream, "s.yaml", bound=Limits(bytes=len(stream) - 1, nodes=1000))
+    assert [(f.rule, f.line) for f in findings] == [("KS007", 10)]  # where the values cross the limit
+    assert [(d.name, d.line) for d in docs] == [("s", 1), ("s", 12)]

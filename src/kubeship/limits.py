@@ -111,6 +111,12 @@ def violations(events: Iterable[Any], bound: Limits) -> Iterator[tuple[int, Limi
     over a limit; the rest of such a document is skipped. Linear in the events: an alias adds what
     its anchor expanded to, remembered when the anchor's node ended, so a bomb costs what its text
     costs."""
+    for index, error, _ in refused_spans(events, bound):
+        yield index, error
+
+
+def refused_spans(events: Iterable[Any], bound: Limits) -> Iterator[tuple[int, LimitError, tuple[int, int]]]:
+    """`violations`, with where each such document starts and ends in the text (character indexes)."""
     stream = iter(events)
     index = 0
     for event in stream:
@@ -118,10 +124,12 @@ def violations(events: Iterable[Any], bound: Limits) -> Iterator[tuple[int, Limi
             try:
                 _document(stream, event.start_mark.index, bound)
             except LimitError as error:
-                yield index, error
+                end = event.start_mark.index
                 for rest in stream:
+                    end = rest.end_mark.index
                     if type(rest).__name__ == "DocumentEndEvent":
                         break
+                yield index, error, (event.start_mark.index, end)
             index += 1
 
 

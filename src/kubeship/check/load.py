@@ -16,7 +16,7 @@ import yaml
 from kubeship.check import fork
 from kubeship.check.heap import paused_gc
 from kubeship.check.model import Document, Finding, Severity
-from kubeship.limits import LimitError, Limits, violations
+from kubeship.limits import LimitError, Limits, refused_spans, violations
 
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -424,14 +424,24 @@ def _placer(text: Text, piece: str, start: int) -> Callable[[int], int]:
 
 def _load_piece(text: str, file: str, bound: Limits) -> tuple[list[Document], list[Finding]]:
     """`text` read in one piece."""
+    docs: list[Document] = []
+    findings: list[Finding] = []
+    if len(text) > bound.bytes + _HEAD and not _DOCUMENT_START.search(text, 1) and "\n..." not in text:
+        leading = _LEADING.match(text)  # one document, far larger than one may be: not parsed at all
+        start = leading.end() if leading else 0
+        what = f"document of {len(text) - start:,} bytes"
+        error = LimitError("bytes", bound.bytes, what, text.count("\n", 0, start) + 1)
+        return [], [_limit_finding(file, error)]
+    # Aliases may expand; a piece larger than a document may be holds one too large to build.
+    refused = _refused(text, bound) if len(text) > bound.bytes or _may_alias(text) else []
+    for error, (start, end) in refused:  # read as blank lines: never built; positions and lines stay
+        findings.append(_limit_finding(file, error))
+        text = text[:start] + _BLANK.sub(lambda line: " " * len(line.group()), text[start:end]) + text[end:]
     loader = _PositionLoader(text)
     loader.nodes = []
     loader.max_depth = bound.depth
-    docs: list[Document] = []
-    findings: list[Finding] = []
-    over = _over_limits(text, bound) if _may_alias(text) else {}
     with paused_gc():
-        _load(loader, file, text, docs, findings, over, bound)
+        _load(loader, file, text, docs, findings, bound)
     return docs, findings
 
 
@@ -450,12 +460,17 @@ def _may_alias(text: str) -> bool:
     return False
 
 
-def _over_limits(text: str, bound: Limits) -> dict[int, LimitError]:
-    """Documents over a limit, by index, from a pass over the parser's events (nothing built)."""
-    found: dict[int, LimitError] = {}
+_BLANK = re.compile(r"[^\r\n]+")
+_LEADING = re.compile(r"(?:[ \t\r\n]|#[^\n]*)*")  # blank and comment lines before a document
+
+
+def _refused(text: str, bound: Limits) -> list[tuple[LimitError, tuple[int, int]]]:
+    """Documents over a limit and where they are, from a pass over the parser's events (nothing
+    built, so a bomb or a document of hundreds of MB costs what its text costs)."""
+    found: list[tuple[LimitError, tuple[int, int]]] = []
     try:
-        for index, error in violations(yaml.parse(text, Loader=_Loader), bound):
-            found[index] = error
+        for _, error, span in refused_spans(yaml.parse(text, Loader=_Loader), bound):
+            found.append((error, span))
     except yaml.YAMLError:
         pass  # the load that follows reports it where it is
     return found
@@ -472,25 +487,19 @@ def _load(
     text: str,
     docs: list[Document],
     findings: list[Finding],
-    over: dict[int, LimitError],
     bound: Limits,
 ) -> None:
-    index = 0
     try:
         while loader.check_node():
             node = loader.get_node()
-            if index in over:
-                findings.append(_limit_finding(file, over[index]))
+            try:
+                data = loader.construct_document(node)
+            except LimitError as error:
+                findings.append(_limit_finding(file, error))
             else:
-                try:
-                    data = loader.construct_document(node)
-                except LimitError as error:
-                    findings.append(_limit_finding(file, error))
-                else:
-                    composed = loader.nodes.pop() if loader.nodes else None
-                    _collect(data, composed, file, docs, findings, text, bound)
+                composed = loader.nodes.pop() if loader.nodes else None
+                _collect(data, composed, file, docs, findings, text, bound)
             loader.nodes.clear()
-            index += 1
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = (mark.line + 1) if mark else 1
