@@ -121,7 +121,7 @@ def test_a_stream_with_directives_is_read_in_one_piece() -> None:
     from kubeship.check import load as load_mod
 
     assert load_mod._cuts("%YAML 1.1\n" + _big_stream(3000))[0]  # only at the very start: fine
-    assert load_mod._cuts(_big_stream(1500) + "\n%YAML 1.1\n---\n" + _big_stream(1500)) == ([], "")
+    assert load_mod._cuts(_big_stream(1500) + "\n%YAML 1.1\n---\n" + _big_stream(1500)) == ([], None)
 
 
 def _linted_check(text: str, options: Any) -> tuple[list[Any], list[Any]]:
@@ -278,8 +278,8 @@ def test_a_large_list_is_read_an_item_run_at_a_time_as_if_whole(kind_first: bool
     from kubeship.check import load as load_mod
 
     text = _kubectl_list(12000, kind_first)
-    cuts, kind = load_mod._cuts(text)
-    assert kind == "List" and len(cuts) >= 2
+    cuts, frame = load_mod._cuts(text)
+    assert frame is not None and frame.kind == "List" and len(cuts) >= 2
     whole, _ = load_mod._load_piece(text, "f.yaml", load_mod.Limits())
     path = tmp_path / "list.yaml"
     path.write_text(text)
@@ -297,12 +297,12 @@ def test_a_list_that_is_not_kubectls_shape_is_read_whole() -> None:
     from kubeship.check import load as load_mod
 
     text = _kubectl_list(12000)
-    assert load_mod._cuts(text.replace("kind: List\n", "kind: Other\n"))[1] == ""  # not a List
+    assert load_mod._cuts(text.replace("kind: List\n", "kind: Other\n"))[1] is None  # not a List
     late = text + "other:\n- x\n"  # a sequence at column 0 after the items, in the last piece: fine
-    assert load_mod._cuts(late)[1] == "List"
+    assert load_mod._cuts(late)[1] == load_mod._Frame("List")
     assert [d.name for d in load_documents(late, "f.yaml", parallel=True)[0]][-1] == "t11999"
     two = text + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: after}\n"
-    assert load_mod._cuts(two)[1] == ""  # another document after it: no item cuts
+    assert load_mod._cuts(two)[1] is None  # another document after it: no item cuts
     assert load_documents(two, "f.yaml", parallel=True)[0][-1].name == "after"
     broken = text.replace("- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: t8000", "- x: [1,", 1)
     one, pieces = load_documents(broken, "f.yaml"), load_documents(broken, "f.yaml", parallel=True)
@@ -311,3 +311,31 @@ def test_a_list_that_is_not_kubectls_shape_is_read_whole() -> None:
         == [(f.rule, f.line) for f in one[1]]
         == [("KS001", one[1][0].line)]
     )  # a syntax error in an item: read whole again, as it was
+
+
+def test_a_large_json_list_as_kubectl_writes_it_is_read_a_run_of_items_at_a_time(tmp_path: Path) -> None:
+    """`kubectl get -o json`: one List, four spaces a level; cut between items, read as if whole."""
+    import json
+
+    from kubeship.check import Options, check_documents
+    from kubeship.check import load as load_mod
+
+    items = [yaml.safe_load(ITEM.format(i=i)[2:].replace("\n  ", "\n")) for i in range(6000)]
+    for item in items:
+        item["metadata"]["annotations"]["date"] = "2024-01-02"  # JSON has no dates
+    listed = {"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}}
+    text = json.dumps(listed, indent=4, ensure_ascii=False) + "\n"
+    cuts, frame = load_mod._cuts(text)
+    assert frame == load_mod._Frame("List", flow=True) and len(cuts) >= 2
+    whole, _ = load_mod._load_piece(text, "f.json", load_mod.Limits())
+    path = tmp_path / "list.json"
+    path.write_text(text)
+    for source in (text, load_mod.FileText(str(path))):
+        docs, findings = load_documents(source, "f.json", parallel=True)
+        assert findings == [] and len(docs) == 6000
+        assert [(d.obj, d.line, _spanned(d), d.origin) for d in docs] == [
+            (d.obj, d.line, _spanned(d), d.origin) for d in whole
+        ]
+        options = Options(select=frozenset({"KS002", "KS104", "KS309"}))
+        assert check_documents(docs, options) == check_documents(whole, options)
+    assert load_mod._cuts(text.replace('\n    "kind": "List"', '\n    "kind": "Other"'))[1] is None

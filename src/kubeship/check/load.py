@@ -273,25 +273,25 @@ def load_linted(
     `lint` returns them), parse findings, lint findings, and per document whether `lint` found it
     mistyped."""
     bound = bound or Limits()
-    cuts, kind = _cuts(text)
+    cuts, frame = _cuts(text)
     if len(cuts) < 2 or fork.cores() < 2:
-        whole = _load_range(text, file, lint, bound, [0, *cuts], kind=kind)
-        if kind and any(f.rule == "KS001" for f in whole.findings):  # a List's items cut wrongly: read whole
+        whole = _load_range(text, file, lint, bound, [0, *cuts], frame=frame)
+        if frame and any(f.rule == "KS001" for f in whole.findings):  # a List's items cut wrongly: read whole
             whole = _load_range(text, file, lint, bound, [0])
         return whole.docs, whole.findings, whole.linted, whole.flags
     middle = len(cuts) // 2  # the half of the pieces past the middle cut go to the child
 
     def there() -> tuple[list[tuple[Any, int, int, int, int, str]], list[Finding], list[Finding], list[bool]]:
-        far = _load_range(text, file, lint, bound, cuts[middle:], kind=kind)
+        far = _load_range(text, file, lint, bound, cuts[middle:], frame=frame)
         spans = [(d.obj, d.line, *(d.source or (text, 0, 0, 0))[1:], d.origin) for d in far.docs]
         return spans, far.findings, far.linted, far.flags
 
     def here() -> _Loaded:
-        return _load_range(text, file, lint, bound, [0, *cuts[:middle]], stop=cuts[middle], kind=kind)
+        return _load_range(text, file, lint, bound, [0, *cuts[:middle]], stop=cuts[middle], frame=frame)
 
     near, (spans, more, linted_there, flags_there) = fork.in_two(here, there)
     _SHARED.clear()  # the strings dropped with the fields no rule reads go too
-    if kind and any(f.rule == "KS001" for f in (*near.findings, *more)):  # a List's items cut wrongly
+    if frame and any(f.rule == "KS001" for f in (*near.findings, *more)):  # a List's items cut wrongly
         whole = _load_range(text, file, lint, bound, [0])
         return whole.docs, whole.findings, whole.linted, whole.flags
     if any(f.rule == "KS001" for f in near.findings):
@@ -307,55 +307,83 @@ def load_linted(
     )
 
 
-def _cuts(text: Text) -> tuple[list[int], str]:
+@dataclasses.dataclass(frozen=True)
+class _Frame:
+    """How a run of one List's items, cut out of it (`_item_cuts`), is read as a List of its own: an
+    opening before a run that does not begin the stream, the kind after each run (a key given twice
+    keeps the last: the same kind). `flow`: the List is JSON as kubectl writes it, else block YAML."""
+
+    kind: str
+    flow: bool = False
+
+    def before(self, start: int) -> str:
+        if not start:
+            return ""
+        return f'{{"kind": "{self.kind}", "items": [\n' if self.flow else "items:\n"
+
+    def after(self, piece: str, last: bool) -> str:
+        if self.flow:  # a flow sequence may end with a comma, as every run but the last does
+            return "" if last else f'], "kind": "{self.kind}"}}\n'
+        return ("" if piece.endswith("\n") else "\n") + f"kind: {self.kind}\n"
+
+
+def _cuts(text: Text) -> tuple[list[int], _Frame | None]:
     """Where the pieces of a large stream after the first start: `---` lines about CHUNK apart; or, in
     a stream that is one List as `kubectl get -o yaml` writes it, item lines about CHUNK apart (and the
     List's kind, which each piece is parsed as: `_load_range`). A stream with directives (`%YAML` past
     its start) stays whole: a directive belongs to the document after it."""
     if len(text) < PARALLEL_MIN:
-        return [], ""
+        return [], None
     if isinstance(text, FileText):
         if text.directives:
-            return [], ""
+            return [], None
         cuts = text.cuts
     elif "\n%" in text:
-        return [], ""
+        return [], None
     else:
         cuts = []
         while (found := _DOCUMENT_START.search(text, (cuts[-1] if cuts else 0) + CHUNK)) is not None:
             cuts.append(found.start())
-    return (cuts, "") if cuts else _item_cuts(text)
+    return (cuts, None) if cuts else _item_cuts(text)
 
 
 _ITEMS = re.compile(r"^items:[ \t]*\n- ", re.M)  # kubectl's List: items at column 0, one `- ` line each
 _ITEM = re.compile(r"\n- ")
 _LIST_KIND = re.compile(r"^kind:[ \t]*[\"']?([A-Za-z0-9]*List)[\"']?[ \t]*$", re.M)
 _TOP_LEVEL = re.compile(r"\n(?:[^- \t\r\n#]|-[^ \t\r\n])")  # a line at column 0 that is not an item
+_JSON_ITEMS = re.compile(r'^    "items": \[\n        \{\n', re.M)  # kubectl -o json: 4 spaces a level
+_JSON_ITEM = re.compile(r"\n        \{\n")
+_JSON_KIND = re.compile(r'^    "kind": "([A-Za-z0-9]*List)",?$', re.M)
+_JSON_OUTER = re.compile(r"\n {0,7}[^ \n]")  # a line indented less than the items
 _MARKER = re.compile(r"^(?:---|\.\.\.)(?=[ \t]|\r?$)", re.M)
 _HEAD = 1 << 16
 
 
-def _item_cuts(text: Text) -> tuple[list[int], str]:
-    """Item lines about CHUNK apart when `text` is one block-style List (`items:` and each item's `- `
+def _item_cuts(text: Text) -> tuple[list[int], _Frame | None]:
+    """Item lines about CHUNK apart when `text` is one List as kubectl writes it, and how a run of its
+    items is read; else nothing: the document is read whole. Block YAML: `items:` and each item's `- `
     at column 0, nothing else at column 0 among them, the kind `...List` at column 0 before or after
-    them), and its kind; else nothing: the document is read whole."""
+    them. JSON: `"items": [` indented 4, each item's `{` indented 8, nothing indented less among them."""
     head = text[0:_HEAD]
-    items = _ITEMS.search(head)
+    if head.lstrip().startswith("{"):
+        items, item, outer, kinds, flow = _JSON_ITEMS.search(head), _JSON_ITEM, _JSON_OUTER, _JSON_KIND, True
+    else:
+        items, item, outer, kinds, flow = _ITEMS.search(head), _ITEM, _TOP_LEVEL, _LIST_KIND, False
     if items is None or _DOCUMENT_START.search(head, 1) or "\n..." in head:
-        return [], ""
-    first = items.end() - 2  # the first item's `- `
+        return [], None
+    first = items.end() - 2  # the first item's `- `, or `{` line
     tail = text[max(first, len(text) - _HEAD) : len(text)]
-    kind = _LIST_KIND.search(head, 0, items.start()) or _LIST_KIND.search(tail)
+    kind = kinds.search(head, 0, items.start()) or kinds.search(tail)
     if kind is None:
-        return [], ""
+        return [], None
     cuts: list[int] = []
-    while (found := _find(text, _ITEM, (cuts[-1] if cuts else first) + CHUNK, len(text))) != -1:
+    while (found := _find(text, item, (cuts[-1] if cuts else first) + CHUNK, len(text))) != -1:
         cuts.append(found + 1)
     if cuts and (
-        _find(text, _TOP_LEVEL, first, cuts[-1]) != -1 or _find(text, _MARKER, cuts[-1], len(text)) != -1
+        _find(text, outer, first, cuts[-1]) != -1 or _find(text, _MARKER, cuts[-1], len(text)) != -1
     ):
-        return [], ""  # the items end before the last cut, or another document follows: read it whole
-    return cuts, kind.group(1)
+        return [], None  # the items end before the last cut, or another document follows: read it whole
+    return cuts, _Frame(kind.group(1), flow)
 
 
 def _find(text: Text, pattern: re.Pattern[str], start: int, stop: int) -> int:
@@ -372,19 +400,18 @@ def _load_range(
     bound: Limits,
     starts: list[int],
     stop: int | None = None,
-    kind: str = "",
+    frame: _Frame | None = None,
 ) -> _Loaded:
     """The pieces of `text` that begin at `starts` (the last one ends at `stop`, or the end), each
     parsed then linted at once; lines are counted from the first piece's start. Stops at a syntax
-    error, as reading in one piece does. `kind`: the pieces are runs of the items of one List of that
-    kind (`_item_cuts`), each read as a List of its own: `items:` before a piece that does not begin
-    the stream, the kind after each (a key given twice keeps the last: the same kind)."""
+    error, as reading in one piece does. `frame`: the pieces are runs of one List's items, each read
+    as a List of its own."""
     out = _Loaded([], [], [], [])
     ends = [*starts[1:], len(text) if stop is None else stop]
     for start, end in zip(starts, ends, strict=True):
         piece = text[start:end]
-        before = "items:\n" if kind and start else ""
-        after = ("" if piece.endswith("\n") else "\n") + f"kind: {kind}\n" if kind else ""
+        before = frame.before(start) if frame else ""
+        after = frame.after(piece, end == len(text)) if frame else ""
         docs, findings = _load_piece(before + piece + after, file, bound)
         linted, flags, docs = lint(docs)
         placed = _placer(text, piece, start)
