@@ -329,8 +329,8 @@ class _Frame:
 
 def _cuts(text: Text) -> tuple[list[int], _Frame | None]:
     """Where the pieces of a large stream after the first start: `---` lines about CHUNK apart; or, in
-    a stream that is one List as `kubectl get -o yaml` writes it, item lines about CHUNK apart (and the
-    List's kind, which each piece is parsed as: `_load_range`). A stream with directives (`%YAML` past
+    a stream that is one List as `kubectl get -o yaml|json` writes it, item lines about CHUNK apart
+    (and the frame each run of items is read in: `_load_range`). A stream with directives (`%YAML` past
     its start) stays whole: a directive belongs to the document after it."""
     if len(text) < PARALLEL_MIN:
         return [], None
