@@ -124,10 +124,8 @@ def _check(docs: list[Document], options: Options, linted: Linted) -> list[Findi
                 )
         docs = [doc for doc in docs if doc.file not in patches]
     findings += [f for f in linted.findings if f.file not in patches]
-    # Suppressions belong to the object, whatever line inside it a finding points at.
-    ignored = {
-        id(doc): ids for doc in docs if (ids := _ignored_ids(doc))
-    }  # most have none: no empty set each
+    # Suppressions belong to the object, whatever line inside it a finding points at (most have none).
+    ignored = {id(doc): ids for doc in docs if (ids := _ignored_ids(doc))}
     crd_schemas: dict[tuple[str, str], schema.Compiled] = {}
     if options.validate_schema and len(linted.covered) < len(docs):
         crd_schemas, broken = schema.custom_schemas(docs, options.kubernetes_version)

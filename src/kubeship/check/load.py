@@ -461,9 +461,13 @@ def _load_piece(text: str, file: str, bound: Limits) -> tuple[list[Document], li
         return [], [_limit_finding(file, error)]
     # Aliases may expand; a piece larger than a document may be holds one too large to build.
     refused = _refused(text, bound) if len(text) > bound.bytes or _may_alias(text) else []
-    for error, (start, end) in refused:  # read as blank lines: never built; positions and lines stay
-        findings.append(_limit_finding(file, error))
-        text = text[:start] + _BLANK.sub(lambda line: " " * len(line.group()), text[start:end]) + text[end:]
+    if refused:  # read as blank lines: never built; positions and lines stay
+        parts, at = [], 0
+        for error, (start, end) in refused:
+            findings.append(_limit_finding(file, error))
+            parts += [text[at:start], _BLANK.sub(lambda line: " " * len(line.group()), text[start:end])]
+            at = end
+        text = "".join([*parts, text[at:]])  # one copy, however many documents are refused
     loader = _PositionLoader(text)
     loader.nodes = []
     loader.max_depth = bound.depth
