@@ -274,11 +274,19 @@ def load_linted(
     mistyped."""
     bound = bound or Limits()
     cuts, frame = _cuts(text)
+    loaded = _load_cut(text, file, lint, bound, cuts, frame)
+    if frame and any(f.rule == "KS001" for f in loaded.findings):  # a List's items cut wrongly: read whole
+        loaded = _load_range(text, file, lint, bound, [0])
+    _SHARED.clear()  # the strings dropped with the fields no rule reads go too
+    return loaded.docs, loaded.findings, loaded.linted, loaded.flags
+
+
+def _load_cut(
+    text: Text, file: str, lint: Lint, bound: Limits, cuts: list[int], frame: _Frame | None
+) -> _Loaded:
+    """The pieces starting at `cuts`, the second half of them in a forked process meanwhile."""
     if len(cuts) < 2 or fork.cores() < 2:
-        whole = _load_range(text, file, lint, bound, [0, *cuts], frame=frame)
-        if frame and any(f.rule == "KS001" for f in whole.findings):  # a List's items cut wrongly: read whole
-            whole = _load_range(text, file, lint, bound, [0])
-        return whole.docs, whole.findings, whole.linted, whole.flags
+        return _load_range(text, file, lint, bound, [0, *cuts], frame=frame)
     middle = len(cuts) // 2  # the half of the pieces past the middle cut go to the child
 
     def there() -> tuple[list[tuple[Any, int, int, int, int, str]], list[Finding], list[Finding], list[bool]]:
@@ -290,21 +298,14 @@ def load_linted(
         return _load_range(text, file, lint, bound, [0, *cuts[:middle]], stop=cuts[middle], frame=frame)
 
     near, (spans, more, linted_there, flags_there) = fork.in_two(here, there)
-    _SHARED.clear()  # the strings dropped with the fields no rule reads go too
-    if frame and any(f.rule == "KS001" for f in (*near.findings, *more)):  # a List's items cut wrongly
-        whole = _load_range(text, file, lint, bound, [0])
-        return whole.docs, whole.findings, whole.linted, whole.flags
     if any(f.rule == "KS001" for f in near.findings):
-        return near.docs, near.findings, near.linted, near.flags  # nothing after a syntax error is read
+        return near  # nothing after a syntax error is read
     for obj, line, start, end, column, origin in spans:
         near.docs.append(Document(obj, file, line + near.lines, (text, start, end, column), origin))
-    shifted = [dataclasses.replace(f, line=f.line + near.lines) for f in (*more, *linted_there)]
-    return (
-        near.docs,
-        near.findings + shifted[: len(more)],
-        near.linted + shifted[len(more) :],
-        near.flags + flags_there,
-    )
+    near.findings += [dataclasses.replace(f, line=f.line + near.lines) for f in more]
+    near.linted += [dataclasses.replace(f, line=f.line + near.lines) for f in linted_there]
+    near.flags += flags_there
+    return near
 
 
 @dataclasses.dataclass(frozen=True)

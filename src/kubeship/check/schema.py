@@ -166,11 +166,11 @@ def validate(
         message = f"no schema for {api_version} {kind} in Kubernetes {version}: skipped, not validated"
         hint = _hint(api_version)
         return [*findings, Finding(doc.file, doc.line, "KS003", Severity.INFO, message, hint, doc.ref)], False
+
     try:
-        errors = [] if compiled.validator.is_valid(doc.obj) else list(compiled.validator.iter_errors(doc.obj))
+        errors = _errors(compiled, doc.obj)
     except ValueError:  # a key that is not a string (`yes:`), a date: sent as the API server gets them
-        obj = _as_json(doc.obj)
-        errors = [] if compiled.validator.is_valid(obj) else list(compiled.validator.iter_errors(obj))
+        errors = _errors(compiled, _as_json(doc.obj))
     if not errors:
         return findings, False
     out, mistyped = findings, False
@@ -184,6 +184,11 @@ def validate(
         line = field_line(doc, field)
         out.append(Finding(doc.file, line, "KS002", Severity.ERROR, f"{path}: {message}", hint, doc.ref))
     return out, mistyped
+
+
+def _errors(compiled: Compiled, obj: Any) -> list[Any]:
+    """The schema's errors for `obj`; is_valid first: most objects are, and it is faster."""
+    return [] if compiled.validator.is_valid(obj) else list(compiled.validator.iter_errors(obj))
 
 
 def _as_json(node: Any) -> Any:
