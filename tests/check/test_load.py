@@ -269,28 +269,35 @@ def _spanned(doc: Any) -> tuple[str, int]:
     return text[start:end], column
 
 
-@pytest.mark.parametrize("kind_first", [False, True])
-def test_a_large_list_is_read_an_item_run_at_a_time_as_if_whole(kind_first: bool, tmp_path: Path) -> None:
-    """`kubectl get -o yaml` writes one List document; a large one is cut between items and each run
-    read as a List of its own (in two processes), with the objects, lines and spans of reading it whole,
-    from a str and from a file."""
+def assert_read_as_if_whole(text: str, path: Path, count: int) -> None:
+    """`text` read in pieces, from a str and from a file at `path`, gives the objects, lines, spans
+    (the text each selects) and findings of reading it whole."""
     from kubeship.check import Options, check_documents
     from kubeship.check import load as load_mod
 
-    text = _kubectl_list(12000, kind_first)
-    cuts, frame = load_mod._cuts(text)
-    assert frame is not None and frame.kind == "List" and len(cuts) >= 2
-    whole, _ = load_mod._load_piece(text, "f.yaml", load_mod.Limits())
-    path = tmp_path / "list.yaml"
+    whole, _ = load_mod._load_piece(text, path.name, load_mod.Limits())
     path.write_text(text)
     for source in (text, load_mod.FileText(str(path))):
-        docs, findings = load_documents(source, "f.yaml", parallel=True)
-        assert findings == [] and len(docs) == 12000
+        docs, findings = load_documents(source, path.name, parallel=True)
+        assert findings == [] and len(docs) == count
         assert [(d.obj, d.line, _spanned(d), d.origin) for d in docs] == [
             (d.obj, d.line, _spanned(d), d.origin) for d in whole
         ]
         options = Options(select=frozenset({"KS002", "KS104", "KS309"}))
         assert check_documents(docs, options) == check_documents(whole, options)
+
+
+@pytest.mark.parametrize("kind_first", [False, True])
+def test_a_large_list_is_read_an_item_run_at_a_time_as_if_whole(kind_first: bool, tmp_path: Path) -> None:
+    """`kubectl get -o yaml` writes one List document; a large one is cut between items and each run
+    read as a List of its own (in two processes), with the objects, lines and spans of reading it whole,
+    from a str and from a file."""
+    from kubeship.check import load as load_mod
+
+    text = _kubectl_list(12000, kind_first)
+    cuts, frame = load_mod._cuts(text)
+    assert frame is not None and frame.kind == "List" and len(cuts) >= 2
+    assert_read_as_if_whole(text, tmp_path / "list.yaml", 12000)
 
 
 def test_a_list_that_is_not_kubectls_shape_is_read_whole() -> None:
@@ -317,7 +324,6 @@ def test_a_large_json_list_as_kubectl_writes_it_is_read_a_run_of_items_at_a_time
     """`kubectl get -o json`: one List, four spaces a level; cut between items, read as if whole."""
     import json
 
-    from kubeship.check import Options, check_documents
     from kubeship.check import load as load_mod
 
     items = [yaml.safe_load(ITEM.format(i=i)[2:].replace("\n  ", "\n")) for i in range(6000)]
@@ -327,15 +333,5 @@ def test_a_large_json_list_as_kubectl_writes_it_is_read_a_run_of_items_at_a_time
     text = json.dumps(listed, indent=4, ensure_ascii=False) + "\n"
     cuts, frame = load_mod._cuts(text)
     assert frame == load_mod._Frame("List", flow=True) and len(cuts) >= 2
-    whole, _ = load_mod._load_piece(text, "f.json", load_mod.Limits())
-    path = tmp_path / "list.json"
-    path.write_text(text)
-    for source in (text, load_mod.FileText(str(path))):
-        docs, findings = load_documents(source, "f.json", parallel=True)
-        assert findings == [] and len(docs) == 6000
-        assert [(d.obj, d.line, _spanned(d), d.origin) for d in docs] == [
-            (d.obj, d.line, _spanned(d), d.origin) for d in whole
-        ]
-        options = Options(select=frozenset({"KS002", "KS104", "KS309"}))
-        assert check_documents(docs, options) == check_documents(whole, options)
+    assert_read_as_if_whole(text, tmp_path / "list.json", 6000)
     assert load_mod._cuts(text.replace('\n    "kind": "List"', '\n    "kind": "Other"'))[1] is None
