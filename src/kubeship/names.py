@@ -83,6 +83,11 @@ ENV_AUDIT_FAIL_OPEN = "KUBESHIP_AUDIT_FAIL_OPEN"
 ENV_SERVICE = "KUBESHIP_SERVICE"
 ENV_VERSION = "KUBESHIP_VERSION"
 ENV_POD = "KUBESHIP_POD"
+# Security response headers (kubeship.runtime.headers), set by the rendered Deployment from security.headers.
+ENV_SECURITY_HEADERS = "KUBESHIP_SECURITY_HEADERS"  # false: add none
+ENV_CSP = "KUBESHIP_CSP"  # Content-Security-Policy of HTML responses
+ENV_HSTS = "KUBESHIP_HSTS"  # Strict-Transport-Security under TLS ("" leaves it to the ingress)
+ENV_CACHE_CONTROL = "KUBESHIP_CACHE_CONTROL"  # when the app sets none
 
 # Bounds on YAML/JSON from outside ("nodes=5000000,depth=200"): see kubeship.limits.
 ENV_INPUT_LIMITS = "KUBESHIP_INPUT_LIMITS"

@@ -118,3 +118,23 @@ def test_probes_answer_without_reaching_the_app(service: Service) -> None:
     assert httpx.get(service.url + "/healthz").json() == {"status": "ok"}
     assert httpx.get(service.url + "/readyz").json() == {"status": "ready"}
     assert httpx.post(service.url + "/healthz").status_code == 405
+
+
+# The headers OWASP ZAP's baseline looks for (kubeship.runtime.headers), on every framework's answers.
+API_HEADERS = {
+    "x-content-type-options": "nosniff",  # ZAP 10021
+    "x-frame-options": "DENY",  # 10020
+    "cache-control": "no-store",  # 10015
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",  # 10038
+    "cross-origin-resource-policy": "same-origin",  # 90004
+}
+
+
+@pytest.mark.parametrize("path", ["/ping", "/no/such/path", "/boom"])
+def test_api_answers_carry_the_security_headers(service: Service, path: str) -> None:
+    r = httpx.get(service.url + path)
+    assert {k: r.headers.get(k) for k in API_HEADERS} == API_HEADERS
+    assert "strict-transport-security" not in r.headers  # meaningless over plain HTTP (RFC 6797 8.1)
+    assert "x-powered-by" not in r.headers
+    assert "granian/" not in r.headers.get("server", "")  # no version (ZAP 10036)
+    assert "Traceback" not in r.text and "RuntimeError" not in r.text  # 10023, 90022

@@ -6,7 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from kubeship.names import (
+    ENV_CACHE_CONTROL,
+    ENV_CSP,
+    ENV_HSTS,
     ENV_MTLS_ALLOW,
+    ENV_SECURITY_HEADERS,
     ENV_TLS_CERT,
     ENV_TLS_CLIENT_CA,
     ENV_TLS_KEY,
@@ -140,3 +144,12 @@ def tls_env(spec: AppSpec) -> list[dict[str, Any]]:
         allow = ",".join(f"{prefix}={who}" for prefix, ids in sorted(spec.tls.allow.items()) for who in ids)
         env.append({"name": ENV_MTLS_ALLOW, "value": allow})
     return env
+
+
+def headers_env(spec: AppSpec) -> list[dict[str, Any]]:
+    """The runtime's security headers, where the spec departs from their defaults."""
+    h = spec.security.headers
+    if not h.enabled:
+        return [{"name": ENV_SECURITY_HEADERS, "value": "false"}]
+    given = ((ENV_CSP, h.csp), (ENV_HSTS, h.hsts), (ENV_CACHE_CONTROL, h.cache_control))
+    return [{"name": name, "value": value} for name, value in given if value is not None]

@@ -151,7 +151,7 @@ def env_vars(spec: AppSpec) -> list[dict[str, Any]]:
             {"name": env_name(key, ""), "valueFrom": {"secretKeyRef": {"name": name, "key": key}}}
             for key in sorted(secret.keys)
         ]
-    return env + security.tls_env(spec) + siem.audit_env(spec)
+    return env + security.tls_env(spec) + security.headers_env(spec) + siem.audit_env(spec)
 
 
 def volumes(spec: AppSpec) -> list[dict[str, Any]]:

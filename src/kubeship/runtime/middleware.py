@@ -82,6 +82,8 @@ class Runtime:
         self._log_probes = self.settings.log_probes
         self._access_log = self.settings.access_log
         self._json_errors = self.settings.json_errors
+        headers = self.settings.security_headers
+        self._security = headers.plan() if headers is not None else None
         self._ids = itertools.count(1)
         self._id_prefix = ""
         self._process_ready = False
@@ -182,6 +184,8 @@ class Runtime:
         finished = False
         held: Message | None = None  # a plain-text error response being turned into JSON
         json_errors = self._json_errors
+        security = self._security
+        https = scope.get("scheme") == "https"
 
         def send_wrapper(message: Message) -> Awaitable[None]:
             # A plain function returning send's awaitable: no extra coroutine per message.
@@ -191,6 +195,8 @@ class Runtime:
                 headers = message["headers"] = [*message.get("headers", ()), rid_header]
                 if cors_headers is not None:
                     headers += cors_headers
+                if security is not None:
+                    security.add(headers, https)
                 if status >= 400 and json_errors and _is_plain_text(headers):
                     held = message  # sent with a JSON body once the original body is complete
                     return _done()

@@ -19,12 +19,14 @@ from kubeship.names import (
     ENV_AUDIT_OPERATIONS,
     ENV_MTLS_ALLOW,
     ENV_POD,
+    ENV_SECURITY_HEADERS,
     ENV_SERVICE,
     ENV_VERSION,
 )
 from kubeship.runtime.audit import AuditTrail, Operation
 from kubeship.runtime.auth import AuthPolicy
 from kubeship.runtime.cors import CorsPolicy
+from kubeship.runtime.headers import SecurityHeaders
 from kubeship.runtime.tls import ClientPolicy
 
 ENV_CONFIG_PATH = "KUBESHIP_CONFIG_PATH"
@@ -55,6 +57,7 @@ class RuntimeSettings:
     )
     log_probes: bool = False  # kubelet probes every few seconds would drown the access log
     json_errors: bool = True  # plain-text 4xx/5xx from frameworks become JSON with the request id
+    security_headers: SecurityHeaders | None = field(default_factory=SecurityHeaders)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
@@ -104,6 +107,9 @@ class RuntimeSettings:
             audit=audit,
             access_log=_bool(env, ENV_ACCESS_LOG, default=True),
             log_probes=_bool(env, ENV_LOG_PROBES),
+            security_headers=(
+                SecurityHeaders.from_env(env) if _bool(env, ENV_SECURITY_HEADERS, default=True) else None
+            ),
         )
 
 

@@ -534,7 +534,28 @@ class RbacRule(Model):
     resource_names: list[str] | None = None
 
 
+class Headers(Model):
+    """Security response headers the runtime adds where the app sets none (kubeship.runtime.headers):
+    what OWASP ZAP's baseline checks of an API. The README's table names the ZAP rule of each."""
+
+    enabled: bool = True
+    csp: str | None = Field(
+        None,
+        description="Content-Security-Policy of HTML responses (default: same origin only, no framing). "
+        "FastAPI's /docs loads Swagger UI from a CDN: allow it here if you serve /docs in production.",
+    )
+    hsts: str | None = Field(
+        None,
+        description="Strict-Transport-Security under TLS (default max-age=31536000; includeSubDomains); "
+        "'' leaves it to the ingress.",
+    )
+    cache_control: str | None = Field(
+        None, description="Cache-Control when the app sets none (default no-store)."
+    )
+
+
 class Security(Model):
+    headers: Headers = Headers()
     run_as_user: int = Field(10001, ge=1)
     run_as_group: int = Field(10001, ge=1)
     read_only_root_filesystem: bool = True
