@@ -8,7 +8,9 @@
     ├── SpecError                 6   kubeship.yaml invalid: every problem, each at file:line:col
     ├── BuildError                7   no image builder, daemon down, the build failed
     ├── RegistryError             8   push/login: auth refused, registry unreachable, TLS untrusted
-    └── AnalysisError             9   an AnalysisTemplate Argo would reject, or a provider kubeship can't run
+    ├── AnalysisError             9   an AnalysisTemplate Argo would reject, or a provider kubeship can't run
+    ├── ReleaseError             14   the GitOps hand-off refused, or the rollout aborted or timed out
+    └── DastError                15   the DAST scan found what the pipeline's rules fail on
 
 The CLI prints `str(error)` on one line, without a traceback, and exits with
 `error.exit_code`. Messages never contain a secret value.
@@ -60,3 +62,16 @@ class AnalysisError(KubeshipError):
     (The run's own outcome has exit codes of its own: see `kubeship.cli.deliver_cmd`.)"""
 
     exit_code = 9
+
+
+class ReleaseError(KubeshipError):
+    """`kubeship pipeline publish|wait`: git refused the hand-off, or the rollout aborted or timed out.
+    (10-13 are `kubeship analyze`'s run phases.)"""
+
+    exit_code = 14
+
+
+class DastError(KubeshipError):
+    """`kubeship pipeline dast-gate`: findings at or above the failing level, each named."""
+
+    exit_code = 15

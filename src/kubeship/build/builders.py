@@ -65,7 +65,9 @@ def build_argv(
     tags: Sequence[str],
     build_args: Mapping[str, str],
     platform: str | None = None,
+    cache: str | None = None,
 ) -> list[str]:
+    """`cache`: a registry repository holding the layers of earlier builds (a CI runner starts empty)."""
     if builder.name == "docker":
         argv = [builder.executable, "buildx", "build", "--load"]
     elif builder.name == "podman":
@@ -79,6 +81,15 @@ def build_argv(
         argv += ["--build-arg", f"{key}={value}"]
     if platform:
         argv += ["--platform", platform]
+    if cache and builder.name == "docker":  # buildx: needs a docker-container builder to export
+        argv += [
+            "--cache-from",
+            f"type=registry,ref={cache}",
+            "--cache-to",
+            f"type=registry,ref={cache},mode=max",
+        ]
+    elif cache:
+        argv += ["--cache-from", cache, "--cache-to", cache]
     return [*argv, str(context)]
 
 

@@ -18,8 +18,7 @@ class GitState:
 
 def repository(spec: AppSpec) -> str:
     """`<registry>/<namespace>/<name>` as the spec gives it."""
-    img = spec.image
-    return "/".join(p for p in (img.registry, img.namespace, img.name) if p)
+    return spec.image.repository
 
 
 def image_tags(spec: AppSpec, git: GitState | None, *, latest: bool = False) -> list[str]:

@@ -68,9 +68,19 @@ def dockerfile(spec_path: Path, write: bool, force: bool) -> None:
 @builder_option
 @click.option("--platform", help="Passed to the builder, e.g. linux/amd64,linux/arm64.")
 @click.option("--build-arg", "build_args", multiple=True, metavar="KEY=VALUE", help="Repeatable.")
+@click.option(
+    "--cache",
+    metavar="REPOSITORY",
+    help="Reuse and store layers in this registry repository (CI runners start with an empty store).",
+)
 @latest_option
 def build(
-    spec_path: Path, builder: str | None, platform: str | None, build_args: tuple[str, ...], latest: bool
+    spec_path: Path,
+    builder: str | None,
+    platform: str | None,
+    build_args: tuple[str, ...],
+    cache: str | None,
+    latest: bool,
 ) -> None:
     """Build the image: the context's Dockerfile (written from the spec if there is none), linted first.
 
@@ -117,7 +127,13 @@ def build(
     tags = image_tags(spec, git, latest=latest)
     click.echo(f"building with {chosen.name}: {', '.join(tags)}", err=True)
     argv = build_argv(
-        chosen, dockerfile=docker_file, context=context, tags=tags, build_args=args, platform=platform
+        chosen,
+        dockerfile=docker_file,
+        context=context,
+        tags=tags,
+        build_args=args,
+        platform=platform,
+        cache=cache,
     )
     run_build(argv, base=spec.build.base)
     click.echo("\n".join(tags))

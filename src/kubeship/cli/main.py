@@ -120,6 +120,7 @@ from kubeship.cli.build_cmd import build, dockerfile, push  # noqa: E402
 from kubeship.cli.check_cmd import check  # noqa: E402
 from kubeship.cli.deliver_cmd import analyze, deliver  # noqa: E402
 from kubeship.cli.observe_cmd import observe  # noqa: E402
+from kubeship.cli.pipeline_cmd import pipeline  # noqa: E402
 from kubeship.cli.render_cmds import init, render, schema  # noqa: E402
 
 cli.add_command(analyze)
@@ -131,6 +132,7 @@ cli.add_command(deliver)
 cli.add_command(dockerfile)
 cli.add_command(init)
 cli.add_command(observe)
+cli.add_command(pipeline)
 cli.add_command(push)
 cli.add_command(render)
 cli.add_command(schema)

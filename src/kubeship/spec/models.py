@@ -157,9 +157,13 @@ class Image(Model):
         return self
 
     @property
+    def repository(self) -> str:
+        """`<registry>/<namespace>/<name>` as the spec gives it."""
+        return "/".join(p for p in (self.registry, self.namespace, self.name) if p)
+
+    @property
     def reference(self) -> str:
-        repo = "/".join(p for p in (self.registry, self.namespace, self.name) if p)
-        return f"{repo}@{self.digest}" if self.digest else f"{repo}:{self.tag}"
+        return f"{self.repository}@{self.digest}" if self.digest else f"{self.repository}:{self.tag}"
 
 
 ResourceName = Literal["cpu", "memory", "ephemeral-storage"]
@@ -1035,6 +1039,112 @@ class Build(Model):
         return f"{self.base}@{self.base_digest}" if self.base_digest else self.base
 
 
+PROD_NAMES = frozenset({"prod", "production"})
+ZAP_IMAGE = (  # ZAP 2.17.0; bump with the digest `docker buildx imagetools inspect` gives
+    "ghcr.io/zaproxy/zaproxy:stable@sha256:8d387b1a63e3425beef4846e39719f5af2a787753af2d8b6558c6257d7a577a2"
+)
+
+
+class PipelineEnvironment(Model):
+    """One stage of the release: rendered for this environment and handed to GitOps."""
+
+    name: Name
+    approval: bool | None = Field(
+        None, description="Wait for a person before releasing (default: true for prod and production)."
+    )
+    url: str | None = Field(None, description="Shown on the deployment (GitHub environments, GitLab).")
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.approval if self.approval is not None else self.name in PROD_NAMES
+
+
+class Dast(Model):
+    """The built image run as a service and scanned from outside before anything is released."""
+
+    enabled: bool = True
+    scanner: Literal["zap", "wapiti"] = Field(
+        "zap", description="OWASP ZAP (baseline, or API scan with openapi), or Wapiti (crawls from /)."
+    )
+    openapi: str | None = Field(
+        None,
+        pattern=r"^/",
+        description="Path of the app's OpenAPI document (FastAPI: /openapi.json): ZAP's API scan "
+        "attacks every operation it lists; without it the baseline scan spiders from /.",
+    )
+    rules: dict[Annotated[str, Field(pattern=r"^[0-9]+(-[0-9]+)?$")], Literal["FAIL", "WARN", "IGNORE"]] = (
+        Field(default_factory=dict, description="ZAP rule id → action, over kubeship's table.")
+    )
+    fail_at: Literal["low", "medium", "high"] = Field(
+        "medium", description="Wapiti: a finding of this level or above fails the job."
+    )
+    minutes: int = Field(10, ge=1, le=120, description="The scan's time budget.")
+    zap_image: str = Field(ZAP_IMAGE, description="The ZAP image, by digest.")
+    env: dict[Annotated[str, AfterValidator(_env_name)], str] = Field(
+        default_factory=dict, description="Extra environment of the app while it is scanned."
+    )
+
+
+class ArgoCD(Model):
+    """The Argo CD Application rendered beside each environment's manifests."""
+
+    enabled: bool = True
+    namespace: Name = "argocd"
+    project: Name = "default"
+    server: str = Field("https://kubernetes.default.svc", description="The cluster Argo CD deploys to.")
+    self_heal: bool = Field(True, description="Undo changes made in the cluster by hand: git is the truth.")
+    prune: bool = Field(True, description="Delete what was removed from git.")
+
+
+class GitOps(Model):
+    repository: str | None = Field(
+        None, description="Git URL of the deploy repository (default: this repository's deploy branch)."
+    )
+    branch: str = Field("deploy", pattern=r"^[A-Za-z0-9._/-]+$")
+    path: str = Field(
+        "{name}/{env}",
+        pattern=r"^[A-Za-z0-9._/{}-]+$",
+        description="Where each environment's manifests go in the deploy repository.",
+    )
+    argocd: ArgoCD = ArgoCD()
+
+    @field_validator("path")
+    @classmethod
+    def _placeholders(cls, path: str) -> str:
+        unknown = set(re.findall(r"{([^}]*)}", path)) - {"name", "env"}
+        if unknown or ".." in path.split("/") or path.startswith("/"):
+            raise PydanticCustomError(
+                "gitops_path",
+                "a relative path with only {{name}} and {{env}} placeholders, got {path}",
+                {"path": repr(path)},
+            )
+        return path
+
+
+class Pipeline(Model):
+    """The CI/CD pipeline `kubeship pipeline` writes: test, check, build and push, DAST, GitOps release."""
+
+    provider: Literal["github", "gitlab"] = Field(
+        "github", description="Written by default; both on request."
+    )
+    branch: str = Field("main", description="Releases run for pushes to this branch; other refs test only.")
+    python: Text = "3.11"
+    install: str = Field(
+        'python -m pip install -r requirements.txt "kubeship[tools]"',
+        description="Installs the app, its test tools and the kubeship CLI.",
+    )
+    test: str = Field("python -m pytest", description="The project's own test command.")
+    environments: list[PipelineEnvironment] | None = Field(
+        None, description="In release order (default: the spec's environments, prod and production last)."
+    )
+    dast: Dast = Dast()
+    gitops: GitOps = GitOps()
+    wait: Duration | None = Field(
+        "30m",
+        description="Wait this long for the Rollout to finish or abort after the hand-off; null: no wait.",
+    )
+
+
 class Siem(Model):
     """Where the audit records go: an rsyslog sidecar, RFC 5424 over TCP with TLS (RFC 5425)."""
 
@@ -1091,6 +1201,7 @@ class AppSpec(Model):
     delivery: Delivery | None = None
     tls: Tls | None = None
     audit: Audit | None = None
+    pipeline: Pipeline | None = None
 
 
 class SpecFile(AppSpec):

@@ -1,0 +1,130 @@
+"""What the release hands to GitOps: an environment's manifests and its Argo CD Application.
+
+The deploy repository holds, per environment, the rendered objects (one file
+each, with a kustomization.yaml so `kubectl apply -k` and Argo CD read the
+directory alike) and, under `argocd/`, one Application that points Argo CD at
+that directory. Secret values never go to git: every Secret is referenced by
+name and provisioned in the cluster (External Secrets, Sealed Secrets, or by
+hand), so the objects are rendered as if `external: true`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kubeship.errors import UsageError
+from kubeship.names import LABEL_MANAGED_BY, MANAGER
+from kubeship.pipeline.stages import pipeline_of
+from kubeship.render import render, to_yaml
+from kubeship.render.labels import labels
+from kubeship.render.output import file_name
+from kubeship.spec.models import AppSpec
+
+APPLICATIONS_DIR = "argocd"
+ANNOTATION_IMAGE = "kubeship.io/image"
+ANNOTATION_SOURCE = "kubeship.io/source"
+_REFERENCE = re.compile(r"^(?P<repo>[^@\s]+)@(?P<digest>sha256:[0-9a-f]{64})$")
+
+
+def with_image(spec: AppSpec, reference: str | None) -> AppSpec:
+    """The spec with the pushed `repository@sha256:…` pinned; the repository must be the spec's."""
+    if not reference:
+        return spec
+    match = _REFERENCE.match(reference)
+    if match is None:
+        raise UsageError(f"--image {reference!r}: expected <repository>@sha256:<64 hex digits>")
+    if match["repo"] != spec.image.repository:
+        raise UsageError(
+            f"--image {reference!r} is not of this app's repository {spec.image.repository}: "
+            "pass what `kubeship push` printed for this spec"
+        )
+    return spec.model_copy(update={"image": spec.image.model_copy(update={"digest": match["digest"]})})
+
+
+def secrets_by_reference(spec: AppSpec) -> AppSpec:
+    """Every Secret as `external: true`: referenced by the pods, its values never rendered."""
+    secrets = {name: s.model_copy(update={"external": True}) for name, s in spec.secrets.items()}
+    return spec.model_copy(update={"secrets": secrets})
+
+
+def environment_path(spec: AppSpec, env: str | None) -> str:
+    return pipeline_of(spec).gitops.path.format(name=spec.name, env=env or "base")
+
+
+def manifests(spec: AppSpec) -> dict[str, str]:
+    """{file name: YAML} of an environment's directory: one object a file, and the kustomization."""
+    objects = render(secrets_by_reference(spec))
+    files = {file_name(obj): to_yaml([obj]) for obj in objects}
+    kustomization = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": list(files),  # apply order, as rendered
+    }
+    return {**files, "kustomization.yaml": to_yaml([kustomization])}
+
+
+def application(
+    spec: AppSpec, env: str | None, repository: str, *, image: str | None = None, source: str | None = None
+) -> dict[str, Any]:
+    """The Argo CD Application that syncs the environment's directory of `repository`."""
+    gitops = pipeline_of(spec).gitops
+    argocd = gitops.argocd
+    annotations = {ANNOTATION_IMAGE: image or spec.image.reference}
+    if source:
+        annotations[ANNOTATION_SOURCE] = source
+    app_labels = {k: v for k, v in labels(spec).items() if k != LABEL_MANAGED_BY}
+    sync: dict[str, Any] = {
+        "automated": {"prune": argocd.prune, "selfHeal": argocd.self_heal},
+        # Apply server-side: large objects (a Rollout, a dashboard) exceed the annotation limit
+        # of client-side apply; fail when the namespace is missing rather than create one
+        # without its Pod Security labels (kubeship renders it when spec.namespace is set).
+        "syncOptions": ["ServerSideApply=true", "CreateNamespace=false"],
+        "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}},
+    }
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": f"{spec.name}-{env}" if env else spec.name,
+            "namespace": argocd.namespace,
+            "labels": {**app_labels, LABEL_MANAGED_BY: MANAGER},
+            "annotations": annotations,
+            # Deleting the Application deletes what it deployed (the cascade Argo CD documents).
+            "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+        },
+        "spec": {
+            "project": argocd.project,
+            "source": {
+                "repoURL": repository,
+                "targetRevision": gitops.branch,
+                "path": environment_path(spec, env),
+            },
+            "destination": {"server": argocd.server, "namespace": spec.namespace or "default"},
+            "syncPolicy": sync,
+            "revisionHistoryLimit": 10,
+        },
+    }
+
+
+def application_file(spec: AppSpec, env: str | None) -> str:
+    return f"{APPLICATIONS_DIR}/{spec.name}-{env}.yaml" if env else f"{APPLICATIONS_DIR}/{spec.name}.yaml"
+
+
+def release_tree(
+    spec: AppSpec,
+    env: str | None,
+    repository: str | None,
+    *,
+    image: str | None = None,
+    source: str | None = None,
+) -> dict[str, str]:
+    """{path in the deploy repository: YAML}: the environment's directory, and its Application when
+    the repository it will live in is known."""
+    spec = with_image(spec, image)
+    directory = environment_path(spec, env)
+    tree = {f"{directory}/{name}": text for name, text in manifests(spec).items()}
+    if repository and pipeline_of(spec).gitops.argocd.enabled:
+        app = application(spec, env, repository, image=image, source=source)
+        tree[application_file(spec, env)] = to_yaml([app])
+    return tree
