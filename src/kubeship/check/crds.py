@@ -45,10 +45,10 @@ _MODELS = {
 }
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _OWN_GROUPS = {
-    "argoproj.io/v1alpha1": "argo-rollouts.yaml",
-    "kustomize.config.k8s.io/v1beta1": "kustomize.yaml",  # kustomization.yaml: not an object, but
-    "kustomize.config.k8s.io/v1alpha1": "kustomize.yaml",  # it sits among the manifests checked
-    "audit.k8s.io/v1": "audit.yaml",  # the API server's audit Policy: a file, kept with the manifests
+    "argoproj.io/v1alpha1": ("argo-rollouts.yaml", "argo-cd.yaml"),  # one API group, two projects
+    "kustomize.config.k8s.io/v1beta1": ("kustomize.yaml",),  # kustomization.yaml: not an object, but
+    "kustomize.config.k8s.io/v1alpha1": ("kustomize.yaml",),  # it sits among the manifests checked
+    "audit.k8s.io/v1": ("audit.yaml",),  # the API server's audit Policy: a file, kept with the manifests
 }
 
 
@@ -70,8 +70,11 @@ def is_bundled_group(api_version: str) -> bool:
 
 
 @cache
-def _own_defs(name: str) -> dict[str, Any]:
-    return dict(yaml.safe_load((_OWN / name).read_text(encoding="utf-8"))["$defs"])
+def _own_defs(names: tuple[str, ...]) -> dict[str, Any]:
+    defs: dict[str, Any] = {}
+    for name in names:
+        defs.update(yaml.safe_load((_OWN / name).read_text(encoding="utf-8"))["$defs"])
+    return defs
 
 
 @cache

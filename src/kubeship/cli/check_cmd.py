@@ -87,6 +87,7 @@ def check(
         report,
         schema,
     )
+    from kubeship.check.ci import check_gitlab_ci, is_gitlab_ci
     from kubeship.check.engine import (
         CheckConfig,
         Linted,
@@ -153,7 +154,7 @@ def check(
     status = _Status(sum(len(text) for _, text in inputs))
     # Objects are linted where they are parsed (a large stream: on two cores), unless an input holds a
     # CRD or a Kustomization, which changes how the others are read: then once everything is read.
-    early = not any(needs_whole_stream(text) for name, text in inputs if not _is_dockerfile(Path(name)))
+    early = not any(needs_whole_stream(text) for name, text in inputs if not _is_other(Path(name)))
     linted: list[Finding] = []
     covered: set[int] = set()
     mistyped: set[int] = set()
@@ -163,6 +164,9 @@ def check(
         if _is_dockerfile(Path(name)):
             ignore_file = Path(name).parent / ".dockerignore"
             findings += lint_dockerfile(str(text), name, has_dockerignore=ignore_file.is_file())
+            continue
+        if is_gitlab_ci(Path(name)):
+            findings += check_gitlab_ci(str(text), name)
             continue
         if early:
             d, f, lf, flags = load_linted(
@@ -343,6 +347,13 @@ def _walk(root: Path, charts: list[Path]) -> list[Path]:
             if Path(n).suffix in (".yaml", ".yml", ".json") or _is_dockerfile(Path(n))
         ]
     return sorted(found)
+
+
+def _is_other(path: Path) -> bool:
+    """A file checked by its own checker rather than read for Kubernetes objects."""
+    from kubeship.check.ci import is_gitlab_ci
+
+    return _is_dockerfile(path) or is_gitlab_ci(path)
 
 
 def _is_dockerfile(path: Path) -> bool:

@@ -19,6 +19,7 @@ UPLOAD_ARTIFACT = "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607f
 VERSIONS = {CHECKOUT: "v4.2.2", SETUP_PYTHON: "v5.6.0", UPLOAD_SARIF: "v4.31.9", UPLOAD_ARTIFACT: "v4.6.2"}
 ON_RELEASE = "github.event_name == 'push' && github.ref == 'refs/heads/{branch}'"
 REPOSITORY = "${{ github.server_url }}/${{ github.repository }}"
+IMAGE_JOB = "build-image"  # not `image`: GitLab reads that name as its global keyword
 
 
 def _step(step: Step, **extra: Any) -> dict[str, Any]:
@@ -106,7 +107,7 @@ def workflow(spec: AppSpec, spec_path: str, defined_envs: list[str]) -> dict[str
             "run": f'{push.run}\necho "reference=$(cat {stages.REFERENCE_FILE})" >> "$GITHUB_OUTPUT"',
         }
     )
-    jobs["image"] = _job(
+    jobs[IMAGE_JOB] = _job(
         spec,
         {"contents": "read", **({"packages": "write"} if ghcr else {})},
         image,
@@ -115,14 +116,14 @@ def workflow(spec: AppSpec, spec_path: str, defined_envs: list[str]) -> dict[str
         outputs={"reference": "${{ steps.push.outputs.reference }}"},
     )
     same_repo = p.gitops.repository is None
-    previous = "image"
+    previous = IMAGE_JOB
     for env in envs:
         job_id = f"release-{env.name}"
         environment: dict[str, str] = {"name": env.name}
         if env.url:
             environment["url"] = env.url
         job_env = {
-            "REFERENCE": "${{ needs.image.outputs.reference }}",
+            "REFERENCE": f"${{{{ needs.{IMAGE_JOB}.outputs.reference }}}}",
             "GITOPS_REPOSITORY": f"{REPOSITORY}.git" if same_repo else p.gitops.repository,
             "GITOPS_TOKEN": "${{ secrets.GITHUB_TOKEN }}" if same_repo else "${{ secrets.GITOPS_TOKEN }}",
             "SOURCE": f"{REPOSITORY}/commit/${{{{ github.sha }}}}",
@@ -136,7 +137,7 @@ def workflow(spec: AppSpec, spec_path: str, defined_envs: list[str]) -> dict[str
             {"contents": "write" if same_repo else "read"},
             steps,
             minutes=15 + int(parse_duration(p.wait) // 60 if p.wait else 0),
-            needs=sorted({"image", previous}),
+            needs=sorted({IMAGE_JOB, previous}),
             **{"if": release_if},
             environment=environment,
             concurrency={"group": f"release-{env.name}", "cancel-in-progress": False},

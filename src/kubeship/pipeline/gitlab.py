@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubeship.pipeline import stages
+from kubeship.pipeline.github import IMAGE_JOB
 from kubeship.pipeline.stages import Step, pipeline_of
 from kubeship.spec.models import AppSpec
 
@@ -70,7 +71,7 @@ def ci(spec: AppSpec, spec_path: str, defined_envs: list[str]) -> dict[str, Any]
             f'echo "REFERENCE=$(cat {stages.REFERENCE_FILE})" > {RELEASE_ENV}\nfi',
         ),
     ]
-    out["image"] = {
+    out[IMAGE_JOB] = {
         "stage": "image",
         "image": PODMAN_IMAGE,
         "needs": ["test", "check"],
@@ -88,7 +89,7 @@ def ci(spec: AppSpec, spec_path: str, defined_envs: list[str]) -> dict[str, Any]
             "expire_in": "30 days",
         },
     }
-    previous = "image"
+    previous = IMAGE_JOB
     same_repo = p.gitops.repository is None
     for env in envs:
         rule: dict[str, Any] = {"if": on_branch}
@@ -102,7 +103,7 @@ def ci(spec: AppSpec, spec_path: str, defined_envs: list[str]) -> dict[str, Any]
         job: dict[str, Any] = {
             "extends": ".python",
             "stage": "release",
-            "needs": sorted({"image", previous}),
+            "needs": sorted({IMAGE_JOB, previous}),
             "rules": [rule],
             "allow_failure": False,
             "environment": environment,

@@ -102,6 +102,10 @@ for _id, _name, _sev, _summary, _hint in (
      "A document goes over an input limit (aliases expanding to millions of values, absurd nesting "
      "or size): it is not read, so a hostile file cannot exhaust memory or time.",
      "A genuine file: raise the limit named, e.g. KUBESHIP_INPUT_LIMITS=nodes=5000000,depth=200."),
+    ("KS008", "gitlab-ci-invalid", Severity.ERROR,
+     "A GitLab CI file (.gitlab-ci.yml) does not match GitLab's published schema: GitLab would refuse "
+     "the pipeline, or (a job named like a keyword) read it as something else.",
+     "Fix the keyword at the line given; GitLab's CI/YAML reference lists what each takes."),
 ):  # fmt: skip
     RULES[_id] = Rule(_id, _name, _sev, "schema", _summary, _hint)
 
