@@ -107,11 +107,17 @@ INIT_REQUIREMENTS = ("kubeship", "fastapi")
 @click.option(
     "--requirements", "requirements_only", is_flag=True, help="Only (re)write requirements.txt, locked."
 )
-def init(directory: Path, name: str | None, force: bool, requirements_only: bool) -> None:
+@click.option(
+    "--ci",
+    type=click.Choice(["github", "gitlab"]),
+    help="Also the CI/CD pipeline (spec section, workflow, a first test, the Dockerfile it builds).",
+)
+def init(directory: Path, name: str | None, force: bool, requirements_only: bool, ci: str | None) -> None:
     """Write a commented kubeship.yaml, the example app and its locked requirements.txt into DIRECTORY.
 
     requirements.txt pins kubeship, FastAPI and every dependency to the versions installed here, so
-    the image runs what you ran; `kubeship build` installs exactly that list."""
+    the image runs what you ran; `kubeship build` installs exactly that list. With --ci, DIRECTORY is
+    the repository's root: the pipeline file goes where GitHub or GitLab looks for it."""
     from kubeship.build.lock import requirements_text
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -131,14 +137,46 @@ def init(directory: Path, name: str | None, force: bool, requirements_only: bool
         "app.py": (templates / "app.py").read_text(),
         "requirements.txt": requirements,
     }
+    if ci is not None:
+        snippet = (templates / "pipeline.yaml").read_text().replace("{{provider}}", ci)
+        targets["kubeship.yaml"] += "\n" + snippet
+        targets["tests/test_app.py"] = (templates / "test_app.py.tmpl").read_text()
     existing = [n for n in targets if (directory / n).exists()]
     if existing and not force:
         raise UsageError(
             f"{', '.join(str(directory / n) for n in existing)} exists; pass --force to overwrite"
         )
     for file, text in targets.items():
+        (directory / file).parent.mkdir(parents=True, exist_ok=True)
         (directory / file).write_text(text)
         click.echo(f"wrote {directory / file}", err=True)
+    if ci is not None:
+        _init_pipeline(directory / "kubeship.yaml", ci)
+    click.echo(
+        f"next: cd {directory} && kubeship serve app:app   (then GET /ping)\n"
+        f"      kubeship render -f kubeship.yaml | kubeship check -"
+        + ("\n      commit, and push: the pipeline runs" if ci else ""),
+        err=True,
+    )
+
+
+def _init_pipeline(spec_path: Path, provider: str) -> None:
+    """The files a first pipeline run needs: the Dockerfile it builds (committed, so the image's tags
+    are not -dirty) and the pipeline itself."""
+    from kubeship.build import dockerfile, dockerignore
+    from kubeship.cli.pipeline_cmd import pipeline_files
+    from kubeship.spec import load_spec
+
+    spec = load_spec(spec_path)
+    files = {
+        spec_path.parent / "Dockerfile": dockerfile(spec),
+        spec_path.parent / ".dockerignore": dockerignore(spec),
+        **pipeline_files(spec_path, provider),
+    }
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        click.echo(f"wrote {path}", err=True)
 
 
 @click.command()

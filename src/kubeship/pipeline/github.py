@@ -50,11 +50,11 @@ def _setup(spec: AppSpec) -> list[dict[str, Any]]:
 
 
 def _job(
-    spec: AppSpec, permissions: dict[str, str], steps: list[dict[str, Any]], **extra: Any
+    spec: AppSpec, permissions: dict[str, str], steps: list[dict[str, Any]], minutes: int = 30, **extra: Any
 ) -> dict[str, Any]:
     return {
         "runs-on": RUNNER,
-        "timeout-minutes": 30,
+        "timeout-minutes": minutes,
         "permissions": permissions,
         **extra,
         "steps": [*_setup(spec), *steps],
