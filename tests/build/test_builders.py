@@ -104,3 +104,19 @@ def test_pin_digest_keeps_comments(tmp_path: Path) -> None:
     text = spec.read_text()
     assert "# my service" in text and "# the repo" in text
     assert load_spec(spec).image.reference == f"a@{digest}"
+
+
+@pytest.mark.parametrize(
+    ("builder", "cache"),
+    [
+        (Builder("docker", "docker"), ["--cache-from", "type=registry,ref=r/a-cache",
+                                       "--cache-to", "type=registry,ref=r/a-cache,mode=max"]),
+        (Builder("podman", "podman"), ["--cache-from", "r/a-cache", "--cache-to", "r/a-cache"]),
+        (Builder("buildah", "buildah"), ["--cache-from", "r/a-cache", "--cache-to", "r/a-cache"]),
+    ],
+)  # fmt: skip
+def test_build_argv_with_a_registry_layer_cache(builder: Builder, cache: list[str]) -> None:
+    argv = build_argv(
+        builder, dockerfile=Path("/D"), context=Path("/c"), tags=["r/a:1"], build_args={}, cache="r/a-cache"
+    )
+    assert argv[-1 - len(cache) :] == [*cache, "/c"]

@@ -231,3 +231,22 @@ def test_tls_clients_check_a_name_the_certificate_holds_without_a_namespace() ->
         in names
     )
     assert service_monitor(spec)["spec"]["endpoints"][0]["tlsConfig"]["serverName"] in names
+
+
+@pytest.mark.parametrize(
+    ("headers", "env"),
+    [
+        ("{}", []),  # the runtime's defaults: nothing to say
+        ("{enabled: false}", [{"name": "KUBESHIP_SECURITY_HEADERS", "value": "false"}]),
+        ("{csp: \"default-src 'self' https://cdn.jsdelivr.net\", hsts: ''}",
+         [{"name": "KUBESHIP_CSP", "value": "default-src 'self' https://cdn.jsdelivr.net"},
+          {"name": "KUBESHIP_HSTS", "value": ""}]),
+    ],
+)  # fmt: skip
+def test_security_headers_render_as_the_runtime_reads_them(headers: str, env: list[dict[str, str]]) -> None:
+    spec = parse_spec(
+        f"name: a\nversion: '1'\nimage: {{name: a, tag: '1'}}\nsecurity: {{headers: {headers}}}\n"
+    )
+    container = by_kind(render(spec))["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]
+    assert [e for e in container.get("env", []) if e["name"].startswith(("KUBESHIP_CSP", "KUBESHIP_HSTS",
+            "KUBESHIP_SECURITY", "KUBESHIP_CACHE"))] == env  # fmt: skip
