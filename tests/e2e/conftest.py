@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import trustme
+
+from tests.conftest import free_port
+from tests.observe.conftest import tool
 
 
 @pytest.fixture
@@ -114,3 +120,69 @@ def kube_state_metrics(
             for resource, value in requests.items()
         ]
     return lines
+
+
+# A registry with TLS (a private CA) and basic auth, as a team runs one; podman builds and pushes.
+BASE = "localhost/python:3.11-bookworm"
+USER, PASSWORD = "kubeship", "kubeship-test-pass"
+
+
+def sh(
+    *args: str, check: bool = True, timeout: float = 300, **kwargs: object
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, capture_output=True, text=True, timeout=timeout, **kwargs)  # type: ignore[call-overload]
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} → {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result  # type: ignore[no-any-return]
+
+
+@dataclass
+class Registry:
+    address: str
+    certs: Path  # holds ca.crt, for --cert-dir
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    tool("podman")
+    root = tmp_path_factory.mktemp("registry")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.private_key_pem.write_to_path(str(root / "registry.key"))
+    cert.cert_chain_pems[0].write_to_path(str(root / "registry.crt"))
+    (root / "certs").mkdir()
+    ca.cert_pem.write_to_path(str(root / "certs" / "ca.crt"))
+    htpasswd = sh(tool("htpasswd"), "-Bbn", USER, PASSWORD).stdout
+    (root / "htpasswd").write_text(htpasswd)
+    port = free_port()
+    (root / "config.yml").write_text(
+        f"""version: 0.1
+log: {{level: warn, accesslog: {{disabled: true}}}}
+storage: {{filesystem: {{rootdirectory: {root / "data"}}}, delete: {{enabled: true}}}}
+http: {{addr: 127.0.0.1:{port}, tls: {{certificate: {root / "registry.crt"}, key: {root / "registry.key"}}}}}
+auth: {{htpasswd: {{realm: kubeship, path: {root / "htpasswd"}}}}}
+"""
+    )
+    proc = subprocess.Popen(
+        [tool("docker-registry"), "serve", str(root / "config.yml")],
+        stdout=(root / "registry.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        trust = ssl.create_default_context(cafile=str(root / "certs" / "ca.crt"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"https://127.0.0.1:{port}/v2/", verify=trust).status_code == 401:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield Registry(f"127.0.0.1:{port}", root / "certs")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        # the images built for this registry go with it (the base image stays)
+        images = sh("podman", "images", "--format", "{{.Repository}}:{{.Tag}}", check=False).stdout.split()
+        ours = [i for i in images if i.startswith(f"127.0.0.1:{port}/")]
+        if ours:
+            sh("podman", "rmi", "--force", *ours, check=False)

@@ -141,7 +141,7 @@ def test_gitlab_gates_prod_by_hand_and_releases_one_at_a_time() -> None:
     assert ci["release-prod"]["environment"] == {"name": "prod", "deployment_tier": "production"}
     assert ci["release-staging"]["rules"] == [{"if": '$CI_COMMIT_BRANCH == "main"'}]
     assert ci["release-staging"]["resource_group"] == "release-staging"
-    assert ci["check"]["artifacts"]["reports"]["junit"] == stages.JUNIT
+    assert ci["check"]["artifacts"]["reports"]["junit"] == f"{stages.REPORTS_DIR}/*.xml"
     assert ci["build-image"]["artifacts"]["reports"]["dotenv"].endswith("release.env")
     own = yaml.safe_load(gitlab_text(spec_of(VARIANTS["own order"]), "kubeship.yaml", ["prod", "staging"]))
     assert own["release-prod"]["rules"] == [{"if": '$CI_COMMIT_BRANCH == "trunk"'}]  # approval: false

@@ -75,15 +75,19 @@ def workflow(spec: AppSpec, spec_path: str, defined_envs: list[str]) -> dict[str
         "test": _job(spec, {"contents": "read"}, [_step(s) for s in stages.test_steps(spec)]),
     }
     envs = stages.environments(spec, defined_envs)
-    check = [_step(s) for s in stages.check_steps(spec_path, envs, "sarif", stages.SARIF)]
-    check.append(
-        {
-            "name": "Upload the findings to code scanning",
+    check = [_step(s) for s in stages.check_steps(spec_path, envs, "sarif")]
+    check += [
+        {  # one analysis per environment: code scanning keeps each category's results apart
+            "name": f"Upload {name}'s findings to code scanning",
             "if": "always()",
             "uses": UPLOAD_SARIF,
-            "with": {"sarif_file": stages.SARIF, "category": "kubeship-check"},
+            "with": {
+                "sarif_file": f"{stages.REPORTS_DIR}/{name}.sarif",
+                "category": f"kubeship-check-{name}",
+            },
         }
-    )
+        for name in stages.env_names(envs)
+    ]
     jobs["check"] = _job(spec, {"contents": "read", "security-events": "write", "actions": "read"}, check)
     image: list[dict[str, Any]] = [_step(s) for s in stages.build_steps(spec, spec_path)]
     dast = stages.dast_steps(spec, spec_path)

@@ -52,10 +52,10 @@ def ci(spec: AppSpec, spec_path: str, defined_envs: list[str]) -> dict[str, Any]
         "check": {
             "extends": ".python",
             "stage": "check",
-            "script": _script(stages.check_steps(spec_path, envs, "junit", stages.JUNIT)),
+            "script": _script(stages.check_steps(spec_path, envs, "junit")),
             "artifacts": {
                 "when": "always",
-                "reports": {"junit": stages.JUNIT},
+                "reports": {"junit": f"{stages.REPORTS_DIR}/*.xml"},
                 "paths": [stages.RENDERED_DIR],
                 "expire_in": "30 days",
             },

@@ -16,7 +16,7 @@ from typing import Any
 from kubeship.errors import UsageError
 from kubeship.names import LABEL_MANAGED_BY, MANAGER
 from kubeship.pipeline.stages import pipeline_of
-from kubeship.render import render, to_yaml
+from kubeship.render import render, security, to_yaml
 from kubeship.render.labels import labels
 from kubeship.render.output import file_name
 from kubeship.spec.models import AppSpec
@@ -64,12 +64,28 @@ def manifests(spec: AppSpec) -> dict[str, str]:
     return {**files, "kustomization.yaml": to_yaml([kustomization])}
 
 
+def destination(spec: AppSpec, env: str | None) -> tuple[dict[str, str], dict[str, Any] | None]:
+    """Where an environment goes, and the namespace Argo CD should create when kubeship does not
+    render one. Environments never share a namespace by default: `<name>-<env>` unless the spec
+    names one (then its environments are meant for different clusters: pipeline.environments[].cluster)."""
+    p = pipeline_of(spec)
+    declared = next((e for e in p.environments or [] if e.name == env), None)
+    server = declared.cluster if declared is not None and declared.cluster else p.gitops.argocd.server
+    if spec.namespace:
+        return {"server": server, "namespace": spec.namespace}, None
+    name = f"{spec.name}-{env}" if env else spec.name
+    made = security.namespace(spec.model_copy(update={"namespace": name}))
+    labels = made["metadata"]["labels"] if made is not None else {}
+    return {"server": server, "namespace": name}, {"labels": labels}
+
+
 def application(
     spec: AppSpec, env: str | None, repository: str, *, image: str | None = None, source: str | None = None
 ) -> dict[str, Any]:
     """The Argo CD Application that syncs the environment's directory of `repository`."""
     gitops = pipeline_of(spec).gitops
     argocd = gitops.argocd
+    where, managed = destination(spec, env)
     annotations = {ANNOTATION_IMAGE: image or spec.image.reference}
     if source:
         annotations[ANNOTATION_SOURCE] = source
@@ -77,11 +93,13 @@ def application(
     sync: dict[str, Any] = {
         "automated": {"prune": argocd.prune, "selfHeal": argocd.self_heal},
         # Apply server-side: large objects (a Rollout, a dashboard) exceed the annotation limit
-        # of client-side apply; fail when the namespace is missing rather than create one
-        # without its Pod Security labels (kubeship renders it when spec.namespace is set).
-        "syncOptions": ["ServerSideApply=true", "CreateNamespace=false"],
+        # of client-side apply. A namespace kubeship does not render, Argo CD creates, with the
+        # Pod Security labels kubeship would have given it.
+        "syncOptions": ["ServerSideApply=true", f"CreateNamespace={'true' if managed else 'false'}"],
         "retry": {"limit": 5, "backoff": {"duration": "10s", "factor": 2, "maxDuration": "3m"}},
     }
+    if managed is not None:
+        sync["managedNamespaceMetadata"] = managed
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
@@ -100,7 +118,7 @@ def application(
                 "targetRevision": gitops.branch,
                 "path": environment_path(spec, env),
             },
-            "destination": {"server": argocd.server, "namespace": spec.namespace or "default"},
+            "destination": where,
             "syncPolicy": sync,
             "revisionHistoryLimit": 10,
         },

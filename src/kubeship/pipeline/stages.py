@@ -36,11 +36,10 @@ RENDERED_DIR = f"{BUILD_DIR}/rendered"  # what `check` checked, per environment
 TAGS_FILE = f"{BUILD_DIR}/tags"
 REFERENCE_FILE = f"{BUILD_DIR}/reference"
 DAST_CONTAINER = "kubeship-dast"
-SARIF = f"{BUILD_DIR}/kubeship-check.sarif"
-JUNIT = f"{BUILD_DIR}/kubeship-check.xml"
+REPORTS_DIR = f"{BUILD_DIR}/reports"  # check's report per environment: {env}.sarif or {env}.xml
 # Wapiti's modules that attack the app itself; ssrf and wapp call out to the internet, nikto and
-# buster are brute force: a pipeline scan stays on the app.
-WAPITI_MODULES = "http_headers,csp,cookieflags,exec,file,sql,xss,redirect,blindsql,permanentxss,crlf,xxe"
+# buster are brute force, xxe asks an outside endpoint: a pipeline scan stays on the app.
+WAPITI_MODULES = "http_headers,csp,cookieflags,exec,file,sql,xss,redirect,blindsql,permanentxss,crlf"
 
 
 @dataclass(frozen=True)
@@ -78,20 +77,32 @@ def test_steps(spec: AppSpec) -> list[Step]:
     return [Step("Run the tests", pipeline_of(spec).test)]
 
 
-def check_steps(spec_path: str, envs: list[PipelineEnvironment], fmt: str, report: str) -> list[Step]:
-    names = [e.name for e in envs] or [""]
+def env_names(envs: list[PipelineEnvironment]) -> list[str]:
+    """The environments' names, or `base` for a spec without environments."""
+    return [e.name for e in envs] or ["base"]
+
+
+def check_steps(spec_path: str, envs: list[PipelineEnvironment], fmt: str) -> list[Step]:
+    """Each environment rendered as it will be published and checked on its own (each is applied to
+    its own cluster or namespace: checked together, the same names would collide)."""
+    names = env_names(envs)
     render = "\n".join(
-        f"kubeship pipeline manifests -f {q(spec_path)}{f' --env {q(n)}' if n else ''}"
-        f" -o {RENDERED_DIR}/{n or 'base'}"
+        f"kubeship pipeline manifests -f {q(spec_path)}{f' --env {q(n)}' if envs else ''}"
+        f" -o {RENDERED_DIR}/{n}"
         for n in names
     )
+    ext = {"sarif": "sarif", "junit": "xml"}[fmt]
+    check = [f"mkdir -p {REPORTS_DIR}", "failed=0"]
+    for n in names:
+        check += [
+            f"kubeship check {RENDERED_DIR}/{n} --external-refs --format {fmt} > {REPORTS_DIR}/{n}.{ext}"
+            " || failed=1",
+            f"kubeship check {RENDERED_DIR}/{n} --external-refs || true",  # the findings in the log too
+        ]
+    check.append('exit "$failed"')
     return [
         Step("Render what each environment will apply", render),
-        Step(
-            "kubeship check",
-            f"kubeship check {RENDERED_DIR} --external-refs --format {fmt} > {report}\n"
-            f"kubeship check {RENDERED_DIR} --external-refs",  # the findings in the log too
-        ),
+        Step("kubeship check, each environment", "\n".join(check)),
     ]
 
 

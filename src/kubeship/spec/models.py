@@ -1053,6 +1053,10 @@ class PipelineEnvironment(Model):
         None, description="Wait for a person before releasing (default: true for prod and production)."
     )
     url: str | None = Field(None, description="Shown on the deployment (GitHub environments, GitLab).")
+    cluster: str | None = Field(
+        None,
+        description="The Argo CD destination server of this environment (default gitops.argocd.server).",
+    )
 
     @property
     def needs_approval(self) -> bool:
