@@ -8,7 +8,8 @@ SRC := src tests examples benchmarks scripts
 TEST_DEPS := haproxy wrk promtool=prometheus prometheus-alertmanager amtool=prometheus-alertmanager \
 	redis-server prometheus-redis-exporter prometheus-node-exporter \
 	pg_ctlcluster=postgresql psql=postgresql-client prometheus-postgres-exporter \
-	rsyslogd=rsyslog /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so=rsyslog-gnutls
+	rsyslogd=rsyslog /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_gtls.so=rsyslog-gnutls \
+	wapiti shellcheck
 GOCODE := /usr/share/gocode/src
 BENCH_DEPS := wrk go=golang-go $(GOCODE)/github.com/gin-gonic/gin=golang-github-gin-gonic-gin-dev \
 	$(GOCODE)/github.com/xeipuuv/gojsonschema=golang-github-xeipuuv-gojsonschema-dev \
@@ -49,7 +50,7 @@ e2e: venv system-deps
 	$(BIN)/python -m pytest -m e2e
 
 demo: venv
-	-@scripts/system-deps.sh redis-server
+	-@scripts/system-deps.sh redis-server wapiti
 	$(BIN)/python scripts/demo.py
 
 bench: venv
