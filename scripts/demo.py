@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import httpx
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out" / "demo"
@@ -126,6 +127,116 @@ def render_monitoring() -> Path:
         verdict = "SUCCESS" if result.returncode == 0 else result.stdout + result.stderr
         print(f"  {tool} {' '.join(args)}: {verdict}")
     return out
+
+
+def pipeline() -> Path:
+    """`kubeship pipeline` for the seed: the GitHub and GitLab files, linted by actionlint and GitLab's
+    schema, and the test and check jobs run step by step as a runner would (tests/e2e/actions.py)."""
+    import shutil
+    import tempfile
+
+    from tests.e2e.actions import LocalRunner
+
+    from kubeship.check.ci import check_gitlab_ci
+    from kubeship.pipeline import github_text, gitlab_text
+    from kubeship.pipeline.dast import zap_rules
+    from kubeship.spec import load_environments, load_spec
+
+    seed = ROOT / "examples" / "seed" / "kubeship.yaml"
+    step(
+        "kubeship pipeline -f examples/seed/kubeship.yaml --provider all (the guide's CI/CD, with OWASP ZAP)"
+    )
+    out = OUT / "pipeline"
+    out.mkdir(parents=True, exist_ok=True)
+    spec, envs = load_spec(seed), load_environments(seed)
+    workflow, gitlab = out / "kubeship.yml", out / ".gitlab-ci.yml"
+    workflow.write_text(github_text(spec, "kubeship.yaml", envs))
+    gitlab.write_text(gitlab_text(spec, "kubeship.yaml", envs))
+    jobs = yaml.safe_load(workflow.read_text())["jobs"]
+    for name, job in jobs.items():
+        runs = [st["name"] for st in job["steps"] if "run" in st][2:]  # after install and workspace
+        print(f"  {name:16s} {' → '.join(runs)}")
+    actionlint = shutil.which("actionlint") or str(Path(sys.executable).with_name("actionlint"))
+    linted = subprocess.run([actionlint, "-no-color", str(workflow)], capture_output=True, text=True)
+    verdict = "no problems" if linted.returncode == 0 else linted.stdout
+    print(f"  actionlint (with shellcheck on every run: script): {verdict}")
+    problems = check_gitlab_ci(gitlab.read_text(), str(gitlab))
+    print(f"  .gitlab-ci.yml against GitLab's schema: {len(problems)} problems")
+    rules = zap_rules(spec)
+    counts = {a: sum(1 for r in rules if r.action == a) for a in ("FAIL", "WARN", "IGNORE")}
+    print(
+        f"  ZAP rules file: {counts['FAIL']} fail the scan, {counts['WARN']} warn, "
+        f"{counts['IGNORE']} ignored, each with its reason"
+    )
+
+    step("the pipeline's test and check jobs, run step by step on a copy of the seed project")
+    with tempfile.TemporaryDirectory(prefix="kubeship-demo-") as tmp:
+        project = Path(tmp)
+        for name in ("app.py", "requirements.txt"):
+            shutil.copy(ROOT / "examples" / "ping" / name, project / name)
+        (project / "tests").mkdir()
+        shutil.copy(
+            ROOT / "src" / "kubeship" / "cli" / "templates" / "test_app.py.tmpl",
+            project / "tests" / "test_app.py",
+        )
+        shutil.copy(seed, project / "kubeship.yaml")
+        (project / ".github" / "workflows").mkdir(parents=True)
+        shutil.copy(workflow, project / ".github" / "workflows" / "kubeship.yml")
+        for args in (
+            ["init", "-q", "-b", "main"],
+            ["add", "."],
+            ["-c", "user.name=demo", "-c", "user.email=demo@localhost", "commit", "-qm", "seed"],
+        ):
+            subprocess.run(["git", "-C", str(project), *args], check=True, capture_output=True)
+        runner = LocalRunner(
+            project / ".github" / "workflows" / "kubeship.yml", project, expressions={},
+            env={"PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"},
+        )  # fmt: skip
+        for job in ("test", "check"):
+            started = time.monotonic()
+            ran = runner.run(job)
+            for st in ran.steps:
+                if st.status != "runner":
+                    print(f"  {job:6s} {st.status:7s} {st.name} ({st.seconds:.1f} s)")
+            if ran.failed:
+                print("  " + ran.failed.output[-2000:].replace("\n", "\n  "))
+                break
+            print(f"  {job}: passed in {time.monotonic() - started:.1f} s")
+            if job == "check":
+                for report in sorted((project / "build" / "kubeship" / "reports").glob("*.sarif")):
+                    shutil.copy(report, out / report.name)
+                    results = json.loads(report.read_text())["runs"][0]["results"]
+                    print(f"  {report.name}: {len(results)} results for code scanning")
+    print("  the build-image (podman, Wapiti, push) and release jobs (GitOps, Argo CD) run in make test:")
+    print("  tests/e2e/test_pipeline.py, against a TLS registry and a bare GitOps repository")
+    return out
+
+
+def dast(url: str) -> None:
+    """Wapiti, the scanner the pipeline can run, against the service running above."""
+    import shutil
+
+    from kubeship.pipeline.dast import verdict, wapiti_findings
+    from kubeship.pipeline.stages import WAPITI_MODULES
+
+    step(f"DAST: wapiti against {url} (what the pipeline's scan does to the built image)")
+    if shutil.which("wapiti") is None:
+        print("  (wapiti not installed: `make demo` installs it as root; skipped)")
+        return
+    report = OUT / "wapiti.json"
+    subprocess.run(
+        ["wapiti", "-u", url + "/", "--flush-session", "--scope", "folder", "-m", WAPITI_MODULES,
+         "--max-scan-time", "120", "-f", "json", "-o", str(report)],
+        capture_output=True, check=False,
+    )  # fmt: skip
+    findings = wapiti_findings(json.loads(report.read_text()))
+    failing, _ = verdict(findings, "medium")
+    for f in findings:
+        print(f"  {f.line()}")
+    print(
+        f"  {len(findings)} findings, {len(failing)} at or above medium: the release would "
+        f"{'stop' if failing else 'go on'} (the two lows are deliberate: README, Pipeline)"
+    )
 
 
 def simulate_autoscaling() -> Path:
@@ -399,6 +510,8 @@ def main() -> int:
                     if line.startswith("http_requests_total{"):
                         print("  " + line)
 
+            dast(url)
+
             step("SIGTERM: readiness 503 at once, serve through the drain, finish in flight, exit 0")
             proc.send_signal(signal.SIGTERM)
             time.sleep(0.2)
@@ -412,6 +525,7 @@ def main() -> int:
 
     manifests = render_manifests()
     monitoring = render_monitoring()
+    ci = pipeline()
     sim_dir = simulate_autoscaling()
     delivery = rehearse_release()
     worker = worker_burst()
@@ -433,6 +547,7 @@ def main() -> int:
     print(
         f"  {delivery.relative_to(ROOT)}/rehearsal.png  the canary rehearsal: weight, error ratio, rollback"
     )
+    print(f"  {ci.relative_to(ROOT)}/  kubeship.yml (GitHub), .gitlab-ci.yml, check's SARIF per environment")
     if worker is not None:
         print(
             f"  {worker.relative_to(ROOT)}/  the queue worker's burst: backlog.csv, decision.txt, "
