@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
 import pytest
 
 from kubeship.errors import AppLoadError, ConfigError, ServeError
-from tests.conftest import free_port, run_cli
+from tests.conftest import APPS, free_port, run_cli
 
 
 def one_clean_line(stderr: str) -> str:
@@ -69,3 +70,35 @@ def test_bad_auth_setting_fails_before_serving(tmp_path: Path) -> None:
 def test_usage_errors_exit_2() -> None:
     result = run_cli("serve", "fastapi_app:app", "--port", "not-a-number")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_two_servers_started_together_on_one_port_one_exits_5(tmp_path: Path) -> None:
+    """Granian binds with SO_REUSEPORT: without a lock both would serve and share the port."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    port = free_port()
+    argv = [sys.executable, "-m", "kubeship", "serve", "fastapi_app:app", "--host", "127.0.0.1",
+            "--port", str(port), "--drain-seconds", "0"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(APPS)}
+    procs = [
+        subprocess.Popen(
+            argv, cwd=APPS, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and all(p.poll() is None for p in procs):
+            time.sleep(0.1)
+        exited = [p for p in procs if p.poll() is not None]
+        assert len(exited) == 1, "both servers came up on one port"
+        assert exited[0].returncode == ServeError.exit_code
+        assert f"port {port} on 127.0.0.1 is already in use" in one_clean_line(exited[0].stderr.read())
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGINT)
+                p.wait(20)

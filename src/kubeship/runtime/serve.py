@@ -61,6 +61,7 @@ class ServeOptions:
 def serve(options: ServeOptions) -> None:
     """Run until SIGTERM/SIGINT; return after a clean drain, raise KubeshipError on bad input."""
     _check_options(options)
+    port_lock = _hold_port(options.host, options.port)
     state_dir = Path(tempfile.mkdtemp(prefix="kubeship-"))
     try:
         metrics_dir = state_dir / "metrics"
@@ -82,6 +83,7 @@ def serve(options: ServeOptions) -> None:
             _run_granian(options, DrainState())
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
+        os.close(port_lock)
 
 
 def load_app(target: str) -> Any:
@@ -147,6 +149,24 @@ def _check_options(options: ServeOptions) -> None:
         from kubeship.runtime.tls import TlsFiles, build_context
 
         build_context(TlsFiles(options.tls_cert, options.tls_key, options.tls_client_ca), server=True)
+
+
+def _hold_port(host: str, port: int) -> int:
+    """A lock on host:port held while this server runs: Granian's workers bind with SO_REUSEPORT, so a
+    second server started at the same moment would pass the free-port check and share the port (the
+    kernel splitting requests between them). The second waits for nothing: it exits 5 at once."""
+    import fcntl
+
+    name = f"kubeship-port-{host.replace(':', '_').replace('/', '_')}-{port}.lock"
+    fd = os.open(os.path.join(tempfile.gettempdir(), name), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ServeError(
+            f"port {port} on {host} is already in use by another kubeship serve; stop it or pass --port"
+        ) from None
+    return fd
 
 
 def _check_port_free(host: str, port: int) -> None:
