@@ -35,6 +35,18 @@ def free_port(preferred: int = 8080) -> int:
         return int(s.getsockname()[1])
 
 
+def distinct_ports(n: int) -> list[int]:
+    """`n` free ports, all held while they are chosen so no two are the same."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def step(title: str) -> None:
     print(f"\n\033[1m== {title}\033[0m" if sys.stdout.isatty() else f"\n== {title}")
 
@@ -365,8 +377,8 @@ def worker_burst() -> Path | None:
                 break
             except redis.ConnectionError:
                 time.sleep(0.05)
-        for pod in pods:
-            port = free_port(8090)
+        ports = distinct_ports(len(pods))  # each pod its own: two servers never share one
+        for pod, port in zip(pods, ports, strict=True):
             env = {**os.environ, "HOSTNAME": pod, "APP_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
                    "APP_WORK_MS": "5", "PYTHONPATH": str(ROOT / "examples" / "worker")}  # fmt: skip
             argv = [sys.executable, "-m", "kubeship", "serve", "app:app", "--host", "127.0.0.1",
@@ -394,14 +406,24 @@ def worker_burst() -> Path | None:
             time.sleep(1.0)
             per_pod = [_worker_metrics(url) for url in urls]
             backlog = max(b for _, b in per_pod)
-            handled = sum(h for h, _ in per_pod)
+            handled = client.hlen("orders:processed")  # from Redis itself: each message id once
             samples.append((time.monotonic() - started, handled, backlog, [h for h, _ in per_pod]))
-            print(f"  t={samples[-1][0]:4.1f} s  backlog {backlog:5.0f}  handled {handled:5.0f}")
+            by_pod = ", ".join(f"{p[-5:]} {h:4.0f}" for p, (h, _) in zip(pods, per_pod, strict=True))
+            print(f"  t={samples[-1][0]:4.1f} s  backlog {backlog:5.0f}  handled {handled:5.0f}  ({by_pod})")
             if peak is None and len(samples) >= 2:
                 peak = samples[-1]  # a second in: the HPA's view mid-burst
             if (backlog == 0 and handled >= 3000) or time.monotonic() - started > 60:
                 break
         assert peak is not None
+        produced = client.xlen("orders")
+        counts = [int(v) for v in client.hvals("orders:processed")]
+        pending = client.xpending("orders", "worker")["pending"] if client.exists("orders") else 0
+        print(
+            f"  Redis: {produced} produced, {len(counts)} handled, {sum(1 for c in counts if c > 1)} "
+            f"handled twice, {pending} pending"
+        )
+        if not (produced == len(counts) == 3000 and max(counts) == 1 and pending == 0):
+            raise SystemExit("the worker lost or repeated an order: see out/demo/worker/")
         (out / "backlog.csv").write_text(
             "seconds,handled,backlog\n" + "".join(f"{t:.1f},{h:.0f},{b:.0f}\n" for t, h, b, _ in samples)
         )
