@@ -7,13 +7,14 @@ import pytest
 from kubeship.build import lint
 from kubeship.build.lint import RULES
 
-GOOD = """\
-FROM python:3.11-slim-bookworm AS builder
+DIGEST = "@sha256:" + "a" * 64
+GOOD = f"""\
+FROM python:3.11-slim-bookworm{DIGEST} AS builder
 ENV PIP_NO_CACHE_DIR=1
 RUN python3 -m venv /opt/venv
 COPY requirements.txt ./
 RUN /opt/venv/bin/pip install -r requirements.txt
-FROM python:3.11-slim-bookworm
+FROM python:3.11-slim-bookworm{DIGEST}
 COPY --from=builder /opt/venv /opt/venv
 COPY . /app
 USER 10001:10001
@@ -22,7 +23,8 @@ CMD ["app:app"]
 """
 
 CASES = {
-    "KS401": (GOOD.replace("FROM python:3.11-slim-bookworm\n", "FROM python\n"), GOOD),
+    "KS401": (GOOD.replace(f"FROM python:3.11-slim-bookworm{DIGEST}\n", "FROM python\n"), GOOD),
+    "KS411": (GOOD.replace(DIGEST, ""), GOOD),
     "KS402": (GOOD.replace("USER 10001:10001\n", ""), GOOD),
     "KS404": (
         GOOD.replace("RUN python3", "RUN apt-get update && apt-get install -y libpq5\nRUN python3"),

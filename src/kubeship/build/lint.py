@@ -52,6 +52,10 @@ RULES = {
         Rule("KS410", Severity.ERROR, "secret in ENV or ARG",
              "ENV and ARG values are stored in the image history for anyone who can pull it; mount "
              "secrets at build time (--secret) or at run time."),
+        Rule("KS411", Severity.WARNING, "base image pinned by tag only",
+             "A tag moves (python:3.11 is rebuilt for every patch and security fix): the same Dockerfile "
+             "builds from another base tomorrow. Add the digest (FROM python:3.11-slim@sha256:...; "
+             "build.baseDigest in kubeship.yaml) and let Renovate or Dependabot move both."),
     )
 }  # fmt: skip
 
@@ -146,6 +150,8 @@ def _check_from(ins: Instruction, found: Report, earlier_stages: set[str]) -> No
     name = image.rsplit("/", 1)[-1]
     if "@sha256:" not in image and (":" not in name or name.endswith(":latest")):
         found("KS401", ins.line, f"FROM {image}: not pinned (implicit or explicit 'latest')")
+    elif "@sha256:" not in image:
+        found("KS411", ins.line, f"FROM {image}: a tag, no digest")
 
 
 def _check_final_stage(stage: list[Instruction], report: Report, *, multi_stage: bool) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from xml.etree import ElementTree as ET
 
 from kubeship import __version__
@@ -18,7 +18,9 @@ def text(findings: list[Finding], checked: int, colour: bool = False) -> str:
     return "".join(text_chunks(findings, checked, colour))
 
 
-def text_chunks(findings: list[Finding], checked: int, colour: bool = False) -> Iterator[str]:
+def text_chunks(
+    findings: list[Finding], checked: int, colour: bool = False, others: Mapping[str, int] | None = None
+) -> Iterator[str]:
     """The text report a finding at a time: a large report is written as it is made, never held whole."""
     counts = dict.fromkeys(Severity, 0)
     for f in findings:
@@ -30,9 +32,12 @@ def text_chunks(findings: list[Finding], checked: int, colour: bool = False) -> 
         origin = f" ({f.origin})" if f.origin else ""
         hint = f"\n    fix: {f.hint}" if f.hint else ""
         yield f"{f.file}:{f.line}:{origin}{where} {sev} {f.rule} {f.message}{hint}\n"
+    what = [f"{checked} objects"] + [
+        f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in (others or {}).items() if n
+    ]
     yield (
-        f"{checked} objects checked: {counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} warnings, "
-        f"{counts[Severity.INFO]} notes\n"
+        f"{' and '.join(what)} checked: {counts[Severity.ERROR]} errors, {counts[Severity.WARNING]} "
+        f"warnings, {counts[Severity.INFO]} notes\n"
     )
 
 

@@ -54,6 +54,11 @@ class CheckFailed(click.exceptions.Exit):
     "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False),
     help="Check config (select, skip, ignore with reasons); default .kubeship-check.yaml if present.",
 )  # fmt: skip
+@click.option(
+    "--allow-empty",
+    is_flag=True,
+    help="No object in the input is fine (else exit 2: an empty render is no pass).",
+)
 @click.option("--explain", "explain", metavar="RULE", help="Describe a rule and exit.")
 @click.option("--list-rules", is_flag=True, help="List every rule (ID, severity, category) and exit.")
 def check(
@@ -67,6 +72,7 @@ def check(
     external_refs: bool,
     schema_dirs: tuple[Path, ...],
     config_path: Path | None,
+    allow_empty: bool,
     explain: str | None,
     list_rules: bool,
 ) -> None:
@@ -148,6 +154,7 @@ def check(
     docs, findings = [], []
     inputs, charts, walked = _read_inputs(paths)
     foreign: dict[str, Text] = {}
+    others = {"Dockerfile": 0, "GitLab CI file": 0}  # checked by their own checkers
     for chart in charts:
         message = "a Helm chart: its templates are not YAML until rendered; skipped, not validated"
         findings.append(Finding(str(chart / "Chart.yaml"), 1, "KS003", Severity.INFO, message, HELM_HINT))
@@ -164,9 +171,11 @@ def check(
         if _is_dockerfile(Path(name)):
             ignore_file = Path(name).parent / ".dockerignore"
             findings += lint_dockerfile(str(text), name, has_dockerignore=ignore_file.is_file())
+            others["Dockerfile"] += 1
             continue
         if is_gitlab_ci(Path(name)):
             findings += check_gitlab_ci(str(text), name)
+            others["GitLab CI file"] += 1
             continue
         if early:
             d, f, lf, flags = load_linted(
@@ -186,6 +195,17 @@ def check(
     patches = kustomize.patch_files(docs)  # a JSON 6902 patch is a list, not an object: not a KS004
     findings = [f for f in findings if not (f.rule == "KS004" and f.file in patches)]
     findings += [_not_a_manifest(n, t, walked=n in walked) for n, t in foreign.items() if n not in patches]
+    if (
+        not docs
+        and not any(others.values())
+        and not allow_empty
+        and not any(f.rule != "KS003" for f in findings)
+    ):
+        where = ", ".join(paths)
+        raise UsageError(
+            f"{where}: no Kubernetes object to check (an empty file or stream: did the render before it "
+            "fail?); pass --allow-empty if nothing is expected"
+        )
     status.show(f"checking {len(docs):,} objects")
     # the engine filters its own findings; the loader's, the Dockerfiles' and the notes pass the same filter
     done = Linted(linted, frozenset(covered), frozenset(mistyped))
@@ -194,7 +214,7 @@ def check(
     )
     status.done()
     chunks: Callable[[], Iterable[str]] = {
-        "text": lambda: report.text_chunks(findings, len(docs), colour=sys.stdout.isatty()),
+        "text": lambda: report.text_chunks(findings, len(docs), colour=sys.stdout.isatty(), others=others),
         "json": lambda: report.json_chunks(findings, len(docs)),
         "sarif": lambda: [report.sarif(findings)],
         "junit": lambda: [report.junit(findings, [(d.file, d.ref) for d in docs])],
