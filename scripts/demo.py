@@ -60,7 +60,7 @@ def show(r: httpx.Response) -> None:
 def render_manifests() -> Path:
     """Render the seed example for prod, then `kubeship check` every object (schema + lint rules)."""
     from kubeship.check import Options, check_documents, load_documents
-    from kubeship.check.rules import RULES
+    from kubeship.cli.check_cmd import rule_count_line
     from kubeship.masked import Secret
     from kubeship.observe import prometheus_rule, service_monitor
     from kubeship.render import render, to_yaml
@@ -86,7 +86,7 @@ def render_manifests() -> Path:
     options = Options()
     for path in (out / "all.yaml", ROOT / "examples" / "seed" / "handwritten.yaml"):
         label = path.relative_to(ROOT)
-        step(f"kubeship check {label}  (Kubernetes {options.kubernetes_version}, {len(RULES)} rules)")
+        step(f"kubeship check {label}  (Kubernetes {options.kubernetes_version}; {rule_count_line()})")
         if path.name == "handwritten.yaml":
             print("  the guide's own hand-written YAML, for comparison:")
         docs, findings = load_documents(path.read_text(), str(label))

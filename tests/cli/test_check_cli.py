@@ -337,3 +337,28 @@ def test_a_large_file_left_on_disk_reports_what_the_same_stream_on_stdin_does(
         finding["message"] = finding["message"].replace("<stdin>", str(big))  # KS309: "same as file:line"
     assert from_disk["findings"] and from_disk == from_stdin
     assert {f["rule"] for f in from_disk["findings"]} >= {"KS309"}
+
+
+def test_the_readme_gives_the_rule_count_the_cli_gives() -> None:
+    """One count everywhere: the README said 65 while the demo said 72."""
+    from kubeship.cli.check_cmd import rule_count_line
+    from tests.conftest import ROOT
+
+    line = rule_count_line()
+    lint_rules = line.split(" lint rules")[0]
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert line in readme and f"and {lint_rules} lint rules" in readme
+    listed = run_cli("check", "--list-rules")
+    assert listed.stdout.splitlines()[-1] == line
+
+
+@pytest.mark.parametrize("content", ["", "---\n", "# nothing rendered\n"])
+def test_an_empty_input_is_not_a_pass(tmp_path: Path, content: str) -> None:
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(content)
+    result = run_cli("check", str(empty))
+    assert result.returncode == 2 and "no Kubernetes object to check" in result.stderr
+    stdin = run_cli("check", "-", input=content)
+    assert stdin.returncode == 2 and "did the render before it fail?" in stdin.stderr
+    allowed = run_cli("check", str(empty), "--allow-empty")
+    assert allowed.returncode == 0 and "0 objects checked" in allowed.stdout

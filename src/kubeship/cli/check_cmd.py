@@ -288,6 +288,20 @@ def _list_rules(fmt: str, own: list[CustomCheck]) -> None:
         return
     for rule_id, severity, category, name, summary in rows:
         click.echo(f"{rule_id}  {severity:7}  {category:14}  {name:32}  {summary}")
+    click.echo(rule_count_line(len(own)))
+
+
+def rule_count_line(custom: int = 0) -> str:
+    """`65 lint rules, 8 parsing and schema checks, 11 Dockerfile rules`: one count, said alike everywhere."""
+    from kubeship.build.lint import RULES as DOCKERFILE_RULES
+    from kubeship.check import RULES
+
+    schema_ids = sum(1 for r in RULES.values() if r.category == "schema")
+    line = (
+        f"{len(RULES) - schema_ids} lint rules, {schema_ids} parsing and schema checks, "
+        f"{len(DOCKERFILE_RULES)} Dockerfile rules"
+    )
+    return line + (f", {custom} custom checks" if custom else "")
 
 
 SKIPPED_DIRS = {"node_modules", "__pycache__", "venv"}  # and every hidden directory (.git, .venv, ...)
