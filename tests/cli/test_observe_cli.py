@@ -65,10 +65,11 @@ def test_alertmanager_names_the_missing_credential_not_a_value() -> None:
     result = run_cli("observe", "alertmanager", "-f", str(SEED), cwd=ROOT, DINGTALK_WEBHOOK="canary-x")
     assert result.returncode == SpecError.exit_code
     assert (
-        "alerting.receivers.oncall-email.email.password: environment variable SMTP_PASSWORD is not set"
+        ": alerting.receivers.oncall-email.email.password: environment variable SMTP_PASSWORD is not set"
         in (result.stderr)
     )
     assert "canary" not in result.stderr and "Traceback" not in result.stderr
+    assert f"{SEED}:" in result.stderr.splitlines()[0].removeprefix("kubeship: error: ")
 
 
 def test_alertmanager_without_alerting_is_a_usage_error() -> None:

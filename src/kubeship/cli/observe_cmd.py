@@ -84,7 +84,7 @@ def alertmanager(
     spec = load_spec(spec_path, env)
     if spec.alerting is None:
         raise UsageError(f"{spec_path}: no alerting: section; add receivers and routes to render one")
-    secrets = alerting_secrets(spec, os.environ, spec_path.parent, allow_missing=allow_missing_secrets)
+    secrets = alerting_secrets(spec, os.environ, spec_path, allow_missing=allow_missing_secrets)
     _emit(to_text(alertmanager_config(spec, secrets, templates_dir)), output)
     if output is not None:
         (output.parent / TEMPLATE_FILE).write_text(TEMPLATE)

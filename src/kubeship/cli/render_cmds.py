@@ -55,13 +55,13 @@ def render(
         raise UsageError("--kustomize writes every environment itself: drop --env and -o")
 
     def objects_for(spec: AppSpec) -> list[dict[str, Any]]:
-        values = secret_values(spec, os.environ, spec_path.parent, allow_missing=allow_missing_secrets)
+        values = secret_values(spec, os.environ, spec_path, allow_missing=allow_missing_secrets)
         objects = render_objects(spec, values)
         if with_observe:
             from kubeship.observe import observe_objects
             from kubeship.spec.secrets import alerting_secrets
 
-            alert = alerting_secrets(spec, os.environ, spec_path.parent, allow_missing=allow_missing_secrets)
+            alert = alerting_secrets(spec, os.environ, spec_path, allow_missing=allow_missing_secrets)
             objects += observe_objects(spec, alert)
         return objects
 

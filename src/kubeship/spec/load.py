@@ -83,6 +83,17 @@ def parse_spec(text: str, source: str = "kubeship.yaml", env: str | None = None)
     return result
 
 
+def position(path: str | Path, loc: Loc) -> str:
+    """`file:line:col` of the key at `loc` in a spec file (the nearest enclosing key it has), for
+    errors found after loading, such as a secret's unset source."""
+    try:
+        _, positions = _read_yaml(Path(path).read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError, SpecError):
+        return str(path)
+    line, col = positions.get((*loc, VALUE)) or _position(loc, positions)
+    return f"{path}:{line}:{col}"
+
+
 def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
     """Mappings merge key by key; anything else in the overlay replaces the base."""
     out = copy.deepcopy(dict(base))
