@@ -43,10 +43,10 @@ def test_missing_secret_source_is_an_error_naming_the_variable() -> None:
     result = run_cli("render", "-f", str(SEED), cwd=ROOT)
     assert result.returncode == SpecError.exit_code
     assert "environment variable DB_PASSWORD is not set" in result.stderr and "Traceback" not in result.stderr
-    # where in the file, as for every other spec error: the fromEnv of that key
+    # where in the file, as for every other spec error
     lines = SEED.read_text().splitlines()
     line = next(i for i, text in enumerate(lines, 1) if "fromEnv: DB_PASSWORD" in text)
-    col = lines[line - 1].index("fromEnv") + 1
+    col = lines[line - 1].index("DB_PASSWORD") + 1  # the variable named
     assert f"{SEED}:{line}:{col}: secrets.db-credentials.keys.password: environment variable" in result.stderr
 
 
