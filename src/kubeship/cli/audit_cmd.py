@@ -106,9 +106,8 @@ def verify(
         for p in verdict.problems:
             click.echo(f"{p.where + ': ' if p.where else ''}{p.message}")
         state = "intact" if verdict.ok else f"{len(verdict.problems)} problem(s)"
+        compared = f", {len(checkpoints)} checkpoint(s) from the log" if log_files else ""
         click.echo(
-            f"{verdict.records} records in {verdict.chains} chain(s), {len(checkpoints)} checkpoint(s) "
-            f"from the log: {state}",
-            err=not verdict.ok,
+            f"{verdict.records} records in {verdict.chains} chain(s){compared}: {state}", err=not verdict.ok
         )
     return 0 if verdict.ok else TAMPERED_EXIT
