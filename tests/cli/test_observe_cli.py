@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from kubeship.errors import SpecError, UsageError
+from kubeship.errors import SpecError
 from tests.conftest import ROOT, run_cli
 
 SEED = ROOT / "examples" / "seed" / "kubeship.yaml"
@@ -72,7 +72,8 @@ def test_alertmanager_names_the_missing_credential_not_a_value() -> None:
     assert f"{SEED}:" in result.stderr.splitlines()[0].removeprefix("kubeship: error: ")
 
 
-def test_alertmanager_without_alerting_is_a_usage_error() -> None:
+def test_alertmanager_without_alerting_is_a_spec_error() -> None:
+    """The command line is right; the spec lacks a section: exit 6, as for any spec problem."""
     result = run_cli("observe", "alertmanager", "-f", str(WORKER), cwd=ROOT)
-    assert result.returncode == UsageError.exit_code
-    assert "no alerting: section" in result.stderr
+    assert result.returncode == SpecError.exit_code
+    assert f"{WORKER}:1:1: alerting: not set" in result.stderr

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from kubeship.errors import UsageError
+from kubeship.errors import SpecError
 
 spec_option = click.option(
     "-f", "--file", "spec_path", type=click.Path(path_type=Path), default="kubeship.yaml", show_default=True
@@ -83,7 +83,10 @@ def alertmanager(
 
     spec = load_spec(spec_path, env)
     if spec.alerting is None:
-        raise UsageError(f"{spec_path}: no alerting: section; add receivers and routes to render one")
+        raise SpecError(
+            f"{spec_path}:1:1: alerting: not set; add receivers and routes (alerting: {{receiver: ops, "
+            "receivers: {ops: {webhook: {url: ...}}}}) to render an Alertmanager config"
+        )
     secrets = alerting_secrets(spec, os.environ, spec_path, allow_missing=allow_missing_secrets)
     _emit(to_text(alertmanager_config(spec, secrets, templates_dir)), output)
     if output is not None:
