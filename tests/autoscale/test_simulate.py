@@ -97,7 +97,7 @@ def test_cli_simulate_writes_series_and_summary(tmp_path: object) -> None:
 
     out = Path(str(tmp_path)) / "sim"
     result = run_cli("autoscale", "simulate", "--trace", "step", "--seconds", "900", "--rps-per-core", "200",
-                     "--max", "20", "--out", str(out), cwd=ROOT)  # fmt: skip
+                     "--max", "20", "--out", str(out), "--format", "json", cwd=ROOT)  # fmt: skip
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)["hpa"]
     assert summary["seconds"] == 900 and summary["max_replicas"] > 2
@@ -176,7 +176,7 @@ def test_cli_compares_configs_and_plots(tmp_path: object) -> None:
     result = run_cli(
         "autoscale", "simulate", "--trace", "step", "--seconds", "1200", "--rps-per-core", "400",
         "-f", str(ROOT / "examples" / "seed" / "kubeship.yaml"), "--hpa", str(alt),
-        "--plot", str(out / "sim.png"), "--out", str(out / "series"), cwd=ROOT,
+        "--plot", str(out / "sim.png"), "--out", str(out / "series"), "--format", "json", cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     summaries = json.loads(result.stdout)
@@ -207,3 +207,16 @@ def test_cli_compares_configs_and_plots(tmp_path: object) -> None:
         result = run_cli(*command, cwd=ROOT)
         assert result.returncode == 2 and "needs spec.maxReplicas" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_the_default_summary_is_words_that_explain_themselves() -> None:
+    """A CPU average above the target, unexplained in JSON, is said with its cause."""
+    from tests.conftest import ROOT, run_cli
+
+    result = run_cli("autoscale", "simulate", "--trace", "step", "--seconds", "1200", "--rps-per-core", "400",
+                     "-f", str(ROOT / "examples" / "seed" / "kubeship.yaml"), cwd=ROOT)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith("web: HPA 2-10 pods at CPU 50 % of the request (0.25 core)")
+    assert "above target:" in text and "at maxReplicas 10" in text
+    assert "over the SLO (P99 ≤ 300 ms)" in text and "{" not in text

@@ -241,15 +241,18 @@ def explain(
 @click.option(
     "--plot", "plot_path", type=click.Path(path_type=Path), help="Write a PNG of load, pods, CPU and P99."
 )
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def simulate(
     trace: str, seconds: int, base: float, peak: float, config: Path | None, hpa_files: tuple[Path, ...],
     rps_per_core: float | None, measured: Path | None, cpu_request: float | None, cpu_limit: float | None,
     startup: float, min_replicas: int | None, max_replicas: int | None, target: int | None,
     slo_p99: float | None, recommend: bool, slo_budget: float, out_dir: Path | None, plot_path: Path | None,
+    fmt: str,
 ) -> None:  # fmt: skip
     """Replay a load trace through the HPA and print what it would do (replicas, latency, cost).
 
-    stdout: JSON, one summary per HPA configuration; stderr: a table, the recommendation.
+    stdout: a summary per HPA configuration, in words (--format json: one object per configuration);
+    stderr: the comparison table, the recommendation.
     """
     from dataclasses import replace
 
@@ -313,8 +316,18 @@ def simulate(
 
             results[name] = run(load, workload, cfg, progress=step)
             bar.update(len(load) - done)
-    summaries = {name: r.summary(slo) for name, r in results.items()}
-    click.echo(json.dumps(summaries, indent=2))
+    summaries = {}
+    for name, r in results.items():
+        # seconds the HPA sat at maxReplicas: why the pods' CPU can stay above the target
+        summaries[name] = {
+            **r.summary(slo),
+            "seconds_at_max_replicas": float((r.replicas >= configs[name].max_replicas).sum()),
+        }
+    if fmt == "json":
+        click.echo(json.dumps(summaries, indent=2))
+    else:
+        for name, summary in summaries.items():
+            click.echo(_describe(name, summary, configs[name], slo, trace, cpu_request))
     if len(configs) > 1:
         click.echo(_table(summaries, slo), err=True)
     if recommend:
@@ -385,6 +398,32 @@ def _progress(total: int, label: str) -> Any:
     """A bar on a terminal for long runs (more than a simulated day); silent otherwise."""
     show = sys.stderr.isatty() and total > 86400
     return click.progressbar(length=total, label=label, file=sys.stderr if show else io.StringIO())
+
+
+def _describe(name: str, s: dict[str, float], hpa: Any, slo: float, trace: str, cpu_request: float) -> str:
+    """One configuration's replay in words, each number with what it is measured against."""
+    seconds = int(s["seconds"])
+    lines = [
+        f"{name}: HPA {hpa.min_replicas}-{hpa.max_replicas} pods at CPU {hpa.target_utilization} % of the "
+        f"request ({cpu_request:g} core), {seconds:,} s of the {trace} trace",
+        f"  pods       up to {s['max_replicas']:.0f}; {s['pod_hours']:.2f} pod-hours (the cost)",
+        f"  CPU        {s['mean_utilization']:.0f} % of the request on average "
+        f"(target {hpa.target_utilization} %)",
+    ]
+    at_max = s["seconds_at_max_replicas"]
+    if at_max and s["mean_utilization"] > hpa.target_utilization * 1.1:
+        lines.append(
+            f"             above target: {at_max:,.0f} s at maxReplicas {hpa.max_replicas}, where the HPA "
+            "can add no pod and each pod bursts past its request (to its limit)"
+        )
+    over = s["slo_seconds_violated"]
+    lines.append(
+        f"  latency    P99 {s['p99_latency_max'] * 1000:,.0f} ms at worst; {over:,.0f} s over the SLO "
+        f"(P99 ≤ {slo * 1000:g} ms)" + (": met" if not over else f": {over / seconds:.2%} of the time")
+    )
+    if s["requests_over_capacity"]:
+        lines.append(f"  capacity   {s['requests_over_capacity']:,.0f} requests beyond what ready pods serve")
+    return "\n".join(lines)
 
 
 def _table(summaries: dict[str, dict[str, float]], slo: float) -> str:
