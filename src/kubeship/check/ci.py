@@ -82,16 +82,19 @@ def _short(error: Any) -> str:
 
 
 def _line(node: yaml.Node | None, path: list[str | int]) -> int:
-    """The 1-based line of the value at `path` (the deepest part of it the YAML has)."""
+    """The 1-based line of `path`'s last key (or item): the deepest part of it the YAML has."""
     if node is None:
         return 1
+    line = int(node.start_mark.line)
     for part in path:
-        child = None
         if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if k.value == part), None)
+            pair = next(((k, v) for k, v in node.value if k.value == part), None)
+            if pair is None:
+                break
+            line, node = int(pair[0].start_mark.line), pair[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            child = node.value[part]
-        if child is None:
+            node = node.value[part]
+            line = int(node.start_mark.line)
+        else:
             break
-        node = child
-    return int(node.start_mark.line) + 1
+    return line + 1
