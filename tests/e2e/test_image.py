@@ -200,20 +200,23 @@ def test_init_build_push_render_check_from_an_empty_directory(tmp_path: Path, re
     project = tmp_path / "shop"
     made = run_cli("init", str(project), cwd=tmp_path)
     assert made.returncode == 0, made.stderr
-    assert sorted(p.name for p in project.iterdir()) == ["app.py", "kubeship.yaml", "requirements.txt"]
+    assert sorted(p.name for p in project.iterdir()) == [
+        ".gitignore",
+        "app.py",
+        "kubeship.yaml",
+        "requirements.txt",
+    ]
     locked = [
         line for line in (project / "requirements.txt").read_text().splitlines() if not line.startswith("#")
     ]
     assert all("==" in line for line in locked) and "kubeship==0.1.0" in locked
     assert any(line.startswith("fastapi==") for line in locked)
 
-    # What a user on this network does: their registry, a reachable base, wheels for the locked list.
+    # What a user on this network does: their registry and a base image it can reach. Nothing else:
+    # build makes the wheelhouse for the lock itself (kubeship from where it is installed here).
     spec = project / "kubeship.yaml"
     text = spec.read_text().replace("registry.example.com", registry.address).replace("myteam", "kubeship")
-    spec.write_text(text + f'build: {{base: "{BASE}", wheelhouse: wheels}}\n')
-    sh(sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(project / "wheels"), str(ROOT),
-       "-r", str(project / "requirements.txt"), timeout=600)  # fmt: skip
-
+    spec.write_text(text.replace("  wheelhouse: wheels", f'  wheelhouse: wheels\n  base: "{BASE}"'))
     built = run_cli("build", "-f", str(spec), "--builder", "podman", cwd=project, timeout=600)
     assert built.returncode == 0, built.stdout + built.stderr
     tag = built.stdout.split()[0]
@@ -247,6 +250,17 @@ def test_init_build_push_render_check_from_an_empty_directory(tmp_path: Path, re
     checked = run_cli("check", str(project / "k8s"), "--format", "json", cwd=project)
     assert checked.returncode == 0, checked.stdout
     assert json.loads(checked.stdout)["findings"] == []
+
+    # build.base changed: the Dockerfile build wrote is stale; said, never built silently
+    spec.write_text(
+        spec.read_text().replace(f'base: "{BASE}"', f'base: "{BASE}"\n  baseDigest: "sha256:{"0" * 64}"')
+    )
+    stale = run_cli("build", "-f", str(spec), "--builder", "podman", cwd=project, timeout=120)
+    assert stale.returncode == BuildError.exit_code, stale.stderr
+    assert "Dockerfile:4: written by kubeship from an older kubeship.yaml" in stale.stderr
+    rewritten = run_cli("dockerfile", "-f", str(spec), "--write", cwd=project)  # kubeship's own: no --force
+    assert rewritten.returncode == 0, rewritten.stderr
+    assert f"FROM {BASE}@sha256:{'0' * 64} AS builder" in (project / "Dockerfile").read_text()
 
 
 def test_build_names_what_the_context_lacks_before_starting_the_builder(tmp_path: Path) -> None:

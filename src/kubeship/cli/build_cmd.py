@@ -53,14 +53,74 @@ def dockerfile(spec_path: Path, write: bool, force: bool) -> None:
     if not write:
         sys.stdout.write(make_dockerfile(spec))
         return
+    from kubeship.build.context import GENERATED, GENERATED_IGNORE
+
     context = _context(spec_path, spec)
     files = {"Dockerfile": make_dockerfile(spec), ".dockerignore": dockerignore(spec)}
-    existing = [n for n in files if (context / n).exists()]
+    ours = {"Dockerfile": GENERATED, ".dockerignore": GENERATED_IGNORE}  # kubeship's own: rewritten freely
+    existing = [
+        n for n in files if (context / n).exists() and not (context / n).read_text().startswith(ours[n])
+    ]
     if existing and not force:
         raise UsageError(f"{', '.join(str(context / n) for n in existing)} exists; pass --force to overwrite")
     for name, text in files.items():
         (context / name).write_text(text)
         click.echo(f"wrote {context / name}", err=True)
+
+
+def _refuse_stale(context: Path, spec: AppSpec, spec_path: Path) -> None:
+    """A Dockerfile or .dockerignore kubeship wrote from an older spec (build.base changed, a
+    wheelhouse added) is never built silently; one the user owns (no header) is theirs."""
+    from kubeship.build import dockerfile as make_dockerfile
+    from kubeship.build import dockerignore
+    from kubeship.build.context import GENERATED, GENERATED_IGNORE
+
+    for name, header, fresh in (
+        ("Dockerfile", GENERATED, make_dockerfile(spec)),
+        (".dockerignore", GENERATED_IGNORE, dockerignore(spec)),
+    ):
+        path = context / name
+        if not path.exists():
+            continue
+        text = path.read_text()
+        if text.startswith(header) and text != fresh:
+            old, new = text.splitlines(), fresh.splitlines()
+            line = next(
+                (i for i, (a, b) in enumerate(zip(old, new, strict=False), 1) if a != b), len(old) + 1
+            )
+            raise BuildError(
+                f"{path}:{line}: written by kubeship from an older {spec_path.name} (it now gives "
+                f"{new[line - 1].strip() if line <= len(new) else 'a shorter file'!r}); run kubeship "
+                f"dockerfile -f {spec_path} --write, or delete its first line to own the file"
+            )
+
+
+def _fill_wheelhouse(context: Path, spec: AppSpec) -> None:
+    """Build the wheels of the lock that the wheelhouse lacks (kubeship from where it is installed)."""
+    import subprocess
+
+    from kubeship.build.wheelhouse import missing, wheel_argv, wheel_requirements
+
+    lock_path = context / spec.build.requirements
+    if not spec.build.wheelhouse or not lock_path.is_file():
+        return
+    lock = lock_path.read_text()
+    wheels = context / spec.build.wheelhouse
+    need = missing(lock, wheels)
+    if not need:
+        return
+    click.echo(f"building {len(need)} wheels of {spec.build.requirements} into {wheels}/", err=True)
+    wheels.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        reqs = Path(tmp) / "requirements.txt"
+        reqs.write_text(wheel_requirements(lock))
+        result = subprocess.run(wheel_argv(reqs, wheels), stdout=sys.stderr, stderr=subprocess.STDOUT)
+    still = missing(lock, wheels)
+    if result.returncode != 0 or still:
+        raise BuildError(
+            f"{wheels}: no wheel for {', '.join(still) or 'some requirements'} (pip wheel exit "
+            f"{result.returncode}); the package index must serve them, or put the wheels there yourself"
+        )
 
 
 @click.command()
@@ -98,6 +158,7 @@ def build(
     if not context.is_dir():
         raise UsageError(f"build context {context} is not a directory (build.context in {spec_path})")
     docker_file = context / "Dockerfile"
+    _refuse_stale(context, spec, spec_path)
     if not docker_file.exists():
         docker_file.write_text(make_dockerfile(spec))
         click.echo(
@@ -107,6 +168,7 @@ def build(
             (context / ".dockerignore").write_text(dockerignore(spec))
     from kubeship.build.context import missing_in_context
 
+    _fill_wheelhouse(context, spec)
     missing = missing_in_context(docker_file, context, spec)
     if missing:  # before the builder starts (and pulls a base image) for nothing
         raise BuildError("the build context lacks what the build reads:\n" + "\n".join(missing))

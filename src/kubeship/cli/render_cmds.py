@@ -150,6 +150,10 @@ def init(directory: Path, name: str | None, force: bool, requirements_only: bool
         (directory / file).parent.mkdir(parents=True, exist_ok=True)
         (directory / file).write_text(text)
         click.echo(f"wrote {directory / file}", err=True)
+    ignore = directory / ".gitignore"
+    if not ignore.exists():  # what kubeship build and the pipeline make: never committed
+        ignore.write_text("wheels/\nbuild/\n__pycache__/\n")
+        click.echo(f"wrote {ignore}", err=True)
     if ci is not None:
         _init_pipeline(directory / "kubeship.yaml", ci)
     click.echo(
