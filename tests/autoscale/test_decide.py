@@ -85,6 +85,9 @@ def test_scale_down_waits_for_the_stabilization_window_across_passes() -> None:
     first = decide(snapshot(6, ["100m"] * 6))  # 10 %: the metrics want 2
     assert first["desiredReplicas"] == 6  # the seeded recommendation (6) holds it
     assert ("AbleToScale", "True", "ScaleDownStabilized") in conditions(first)
+    assert {c["type"]: c["message"] for c in first["conditions"]}["ScalingLimited"] == (
+        "the desired count is within the acceptable range"
+    )
     later = decide(snapshot(6, ["100m"] * 6, now=T0 + 120, memory=first["memory"]))
     assert later["desiredReplicas"] == 6
     after = decide(snapshot(6, ["100m"] * 6, now=T0 + 301, memory=later["memory"]))
@@ -96,6 +99,13 @@ def test_behavior_rate_limit_and_scale_event_memory() -> None:
     first = decide(snapshot(3, ["1"] * 3, spec={"behavior": behavior}))  # 100 %: wants 6
     assert first["desiredReplicas"] == 4
     assert ("ScalingLimited", "True", "ScaleUpLimit") in conditions(first)
+    messages = {c["type"]: c["message"] for c in first["conditions"]}
+    # the controller's own words (horizontal.go), not an empty message
+    assert (
+        messages["ScalingLimited"]
+        == "the desired replica count is increasing faster than the maximum scale rate"
+    )
+    assert messages["AbleToScale"] == "recommended size matches current size"
     assert first["memory"]["scaleUpEvents"] == [{"change": 1, "timestamp": format_time(T0)}]
     # 30 s later the period still holds that event: no room to add another pod
     second = decide(snapshot(4, ["1"] * 4, now=T0 + 30, spec={"behavior": behavior}, memory=first["memory"]))

@@ -179,8 +179,9 @@ def decide(snapshot: Json) -> Json:
         decision = normalize.normalize_with_behavior(
             current, combined, min_replicas, max_replicas, behavior, memory, now
         )
-    _set(conditions, "AbleToScale", True, decision.able_to_scale_reason, "")
-    _set(conditions, "ScalingLimited", decision.limited, decision.limited_reason, "")
+    able, limited = decision.able_to_scale_reason, decision.limited_reason
+    _set(conditions, "AbleToScale", True, able, normalize.MESSAGES.get(able, ""))
+    _set(conditions, "ScalingLimited", decision.limited, limited, normalize.MESSAGES.get(limited, ""))
     memory = decision.memory
     final = decision.replicas
     if current == 0 and min_replicas != 0 and scaled_to_zero and final < min_replicas:

@@ -82,6 +82,22 @@ class Memory:
     scale_down_events: tuple[ScaleEvent, ...] = ()
 
 
+# The controller's own messages for the reasons normalization gives (horizontal.go:
+# convertDesiredReplicasWithRules / ...WithBehaviorRate, stabilizeRecommendation...).
+MESSAGES = {
+    "DesiredWithinRange": "the desired count is within the acceptable range",
+    "TooFewReplicas": "the desired replica count is less than the minimum replica count",
+    "TooManyReplicas": "the desired replica count is more than the maximum replica count",
+    "ScaleUpLimit": "the desired replica count is increasing faster than the maximum scale rate",
+    "ScaleDownLimit": "the desired replica count is decreasing faster than the maximum scale rate",
+    "ReadyForNewScale": "recommended size matches current size",
+    "ScaleDownStabilized": "recent recommendations were higher than current one, applying the highest "
+    "recent recommendation",
+    "ScaleUpStabilized": "recent recommendations were lower than current one, applying the lowest recent "
+    "recommendation",
+}
+
+
 @dataclass(frozen=True)
 class Decision:
     replicas: int
