@@ -105,7 +105,7 @@ def test_behavior_rate_limit_and_scale_event_memory() -> None:
         messages["ScalingLimited"]
         == "the desired replica count is increasing faster than the maximum scale rate"
     )
-    assert messages["AbleToScale"] == "recommended size matches current size"
+    assert messages["AbleToScale"] == "the HPA controller was able to update the target scale to 4"
     assert first["memory"]["scaleUpEvents"] == [{"change": 1, "timestamp": format_time(T0)}]
     # 30 s later the period still holds that event: no room to add another pod
     second = decide(snapshot(4, ["1"] * 4, now=T0 + 30, spec={"behavior": behavior}, memory=first["memory"]))
