@@ -209,3 +209,58 @@ def test_a_rollout_target_decides_as_a_deployment() -> None:
     rollout = {"scaleTargetRef": {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": "web"}}
     cpus = ["900m", "800m", "700m"]
     assert decide(snapshot(3, cpus, spec=rollout)) == decide(snapshot(3, cpus))
+
+
+# The shipped examples (examples/snapshots/, written by scripts/example_snapshots.py): each one
+# decides as the controller would, and the raw kubectl files assemble into the web one.
+SNAPSHOTS = ROOT / "examples" / "snapshots"
+
+
+@pytest.mark.parametrize(
+    ("example", "desired", "why"),
+    [
+        ("web-cpu-spike.json", 6, "DesiredWithinRange"),  # CPU 84 % of the request vs 50 %: 3 x 1.68
+        ("worker-backlog.json", 6, "ScaleUpLimit"),  # backlog 1,450 / 100 per pod wants 15; 2x current
+    ],
+)
+def test_shipped_example_snapshots_decide(example: str, desired: int, why: str) -> None:
+    result = decide(json.loads((SNAPSHOTS / example).read_text()))
+    assert result["desiredReplicas"] == desired
+    assert next(c["reason"] for c in result["conditions"] if c["type"] == "ScalingLimited") == why
+
+
+def test_snapshot_is_assembled_from_what_kubectl_prints(tmp_path: Path) -> None:
+    raw = SNAPSHOTS / "kubectl"
+    out = tmp_path / "snap.json"
+    result = run_cli(
+        "autoscale", "snapshot", "--hpa", str(raw / "hpa.json"), "--scale", str(raw / "deployment.json"),
+        "--pods", str(raw / "pods.json"), "--pod-metrics", str(raw / "podmetrics.json"),
+        "--now", "2026-12-03T10:00:00Z", "-o", str(out), cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text()) == json.loads((SNAPSHOTS / "web-cpu-spike.json").read_text())
+    explained = run_cli("autoscale", "explain", str(out), cwd=ROOT)
+    assert "→ scale up: 3 → 6" in explained.stdout
+
+
+@pytest.mark.parametrize(
+    ("part", "content", "says"),
+    [
+        ("hpa", {"kind": "Deployment"}, "expected a HorizontalPodAutoscaler"),
+        (
+            "hpa",
+            {"kind": "HorizontalPodAutoscaler", "apiVersion": "autoscaling/v1"},
+            "ask for autoscaling/v2",
+        ),
+        ("scale", {"metadata": {"name": "other"}, "spec": {"replicas": 2}}, "not the HPA's target web"),
+        ("pods", {"items": "no"}, "pods: expected a List"),
+    ],
+)
+def test_assembling_refuses_what_does_not_fit(tmp_path: Path, part: str, content: Any, says: str) -> None:
+    raw = SNAPSHOTS / "kubectl"
+    files = {"hpa": raw / "hpa.json", "scale": raw / "deployment.json", "pods": raw / "pods.json"}
+    files[part] = tmp_path / "bad.json"
+    files[part].write_text(json.dumps(content))
+    args = [a for k, f in files.items() for a in (f"--{k}", str(f))]
+    result = run_cli("autoscale", "snapshot", *args, cwd=ROOT)
+    assert result.returncode == 2 and says in result.stderr and "Traceback" not in result.stderr

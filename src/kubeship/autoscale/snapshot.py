@@ -139,3 +139,57 @@ def _cores(value: float) -> str:
 
 def _milli(value: float) -> str:
     return f"{round(value * 1000)}m"
+
+
+def _items(doc: Any, what: str) -> list[Json]:
+    """A kubectl List (`items`), a bare JSON list, or one object, as a list of objects."""
+    if isinstance(doc, dict) and "items" in doc:
+        doc = doc["items"]
+    elif isinstance(doc, dict):
+        doc = [doc]
+    if not isinstance(doc, list) or not all(isinstance(i, dict) for i in doc):
+        raise ValueError(f"{what}: expected a List (kubectl get -o json) or a JSON array of objects")
+    return doc
+
+
+def assemble(
+    hpa: Any,
+    scale: Any,
+    pods: Any,
+    now: str,
+    pod_metrics: Any = None,
+    custom: dict[str, Any] | None = None,
+    external: dict[str, Any] | None = None,
+) -> Json:
+    """A `decide` snapshot from what kubectl prints (ValueError names the part that does not fit):
+
+    - `hpa`: `kubectl get hpa NAME -o json`;
+    - `scale`: the target's Scale (`kubectl get --raw .../deployments/NAME/scale`) or the target itself
+      (`kubectl get deployment NAME -o json`: its spec and status replicas);
+    - `pods`: `kubectl get pods -l SELECTOR -o json`;
+    - `pod_metrics`: `kubectl get --raw /apis/metrics.k8s.io/v1beta1/namespaces/NS/pods`;
+    - `custom` / `external`: metric name → the custom / external metrics API's answer.
+    """
+    if not isinstance(hpa, dict) or hpa.get("kind") != "HorizontalPodAutoscaler":
+        raise ValueError("hpa: expected a HorizontalPodAutoscaler (kubectl get hpa NAME -o json)")
+    if not str(hpa.get("apiVersion", "")).startswith("autoscaling/v2"):
+        raise ValueError(
+            f"hpa: {hpa.get('apiVersion')}: ask for autoscaling/v2 (kubectl get hpa.v2.autoscaling)"
+        )
+    if not isinstance(scale, dict) or not isinstance(scale.get("spec"), dict):
+        raise ValueError("scale: expected the target's Scale, or the Deployment/StatefulSet itself")
+    target = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+    name = (scale.get("metadata") or {}).get("name")
+    if name and target.get("name") and name != target.get("name"):
+        raise ValueError(f"scale: {name} is not the HPA's target {target.get('name')}")
+    replicas = scale["spec"].get("replicas", 1)
+    status = scale.get("status") or {}
+    return {
+        "horizontalPodAutoscaler": hpa,
+        "scale": {"spec": {"replicas": replicas}, "status": {"replicas": status.get("replicas", replicas)}},
+        "pods": _items(pods, "pods"),
+        "podMetrics": _items(pod_metrics, "podMetrics") if pod_metrics is not None else [],
+        "customMetrics": {k: _items(v, f"custom metric {k}") for k, v in (custom or {}).items()},
+        "externalMetrics": {k: _items(v, f"external metric {k}") for k, v in (external or {}).items()},
+        "now": now,
+    }

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import click
 
+from kubeship.cli.params import key_values
 from kubeship.errors import UsageError
 from kubeship.limits import LimitError, Limits, limits, load_json, load_yaml_all
 
@@ -131,6 +132,79 @@ def _adapter_config(docs: list[dict[str, Any]], path: Path) -> dict[str, Any] | 
                 raise UsageError(f"{where}: {found[0]}")
             return config
     return None
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{what} {path}: cannot read ({exc.strerror})") from None
+    try:
+        return load_json(text, _bound())
+    except LimitError as exc:
+        raise UsageError(exc.located(str(path))) from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+
+
+@autoscale.command()
+@click.option(
+    "--hpa", "hpa_file", required=True, type=click.Path(path_type=Path), help="kubectl get hpa NAME -o json"
+)
+@click.option(
+    "--scale", "scale_file", required=True, type=click.Path(path_type=Path),
+    help="kubectl get deployment NAME -o json (or its /scale subresource)",
+)  # fmt: skip
+@click.option(
+    "--pods",
+    "pods_file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="kubectl get pods -l SELECTOR -o json",
+)
+@click.option(
+    "--pod-metrics", "metrics_file", type=click.Path(path_type=Path),
+    help="kubectl get --raw /apis/metrics.k8s.io/v1beta1/namespaces/NS/pods",
+)  # fmt: skip
+@click.option(
+    "--custom", "custom", multiple=True, metavar="NAME=FILE", help="A custom metric's answer; repeatable."
+)
+@click.option(
+    "--external", "external", multiple=True, metavar="NAME=FILE", help="An external metric's answer."
+)
+@click.option("--now", help="The pass's time, RFC 3339 (default: now).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here (default stdout).")
+def snapshot(
+    hpa_file: Path, scale_file: Path, pods_file: Path, metrics_file: Path | None,
+    custom: tuple[str, ...], external: tuple[str, ...], now: str | None, output: Path | None,
+) -> None:  # fmt: skip
+    """Assemble a snapshot for `decide`/`explain` from kubectl's JSON (see the README for the commands)."""
+    import time as clock
+
+    from kubeship.autoscale.decide import format_time
+    from kubeship.autoscale.snapshot import assemble
+
+    def named(pairs: tuple[str, ...], flag: str) -> dict[str, Any]:
+        return {k: _read_json(Path(v), f"{flag} {k}") for k, v in key_values(pairs, flag).items()}
+
+    try:
+        data = assemble(
+            _read_json(hpa_file, "--hpa"),
+            _read_json(scale_file, "--scale"),
+            _read_json(pods_file, "--pods"),
+            now or format_time(clock.time()),
+            _read_json(metrics_file, "--pod-metrics") if metrics_file is not None else None,
+            named(custom, "--custom"),
+            named(external, "--external"),
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    text = json.dumps(data, indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+        click.echo(f"wrote {output}: kubeship autoscale explain {output}", err=True)
 
 
 @autoscale.command()
