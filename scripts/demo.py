@@ -57,6 +57,46 @@ def show(r: httpx.Response) -> None:
     print(f"  {r.request.method} {target} → {r.status_code} {r.text.strip()[:80]}   (x-request-id: {rid})")
 
 
+AUDIT = OUT / "audit"
+
+
+def audit_env() -> dict[str, str]:
+    """The audit trail prod's spec turns on (audit.operations), here on local files."""
+    from kubeship.spec import load_spec
+
+    prod = load_spec(ROOT / "examples" / "seed" / "kubeship.yaml", "prod")
+    assert prod.audit is not None, "the seed's prod lost its audit trail"
+    AUDIT.mkdir(parents=True, exist_ok=True)
+    for old in AUDIT.glob("audit*"):
+        old.unlink()
+    key = AUDIT / "key"
+    key.write_text(os.urandom(24).hex())
+    return {
+        "KUBESHIP_AUDIT_FILE": str(AUDIT / "audit.jsonl"),
+        "KUBESHIP_AUDIT_KEY_FILE": str(key),
+        "KUBESHIP_AUDIT_OPERATIONS": ",".join(prod.audit.operations),
+    }
+
+
+def verify_audit() -> None:
+    """The record the DELETE left, and `kubeship audit verify` over the whole trail."""
+    step("the audit trail (prod's audit.operations): the DELETE's record, then kubeship audit verify")
+    files = sorted(AUDIT.glob("audit*.jsonl"))
+    records = [json.loads(ln) for f in files for ln in f.read_text().splitlines() if ln.strip()]
+    delete = next((r for r in records if r.get("action", "").startswith("DELETE")), None)
+    if delete is not None:
+        shown = {
+            k: delete[k] for k in ("seq", "action", "target", "params", "outcome", "actor") if k in delete
+        }
+        print(f"  {json.dumps(shown)}  (mac {str(delete.get('mac', ''))[:16]}…)")
+    result = subprocess.run(
+        [sys.executable, "-m", "kubeship", "audit", "verify", *map(str, files),
+         "--key-file", str(AUDIT / "key")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    print(f"  kubeship audit verify: {(result.stdout + result.stderr).strip()}")
+
+
 def render_manifests() -> Path:
     """Render the seed example for prod, then `kubeship check` every object (schema + lint rules)."""
     from kubeship.check import Options, check_documents, load_documents
@@ -72,7 +112,10 @@ def render_manifests() -> Path:
         " (the seed guide's objects, + its ServiceMonitor and PrometheusRule)"
     )
     spec = load_spec(ROOT / "examples" / "seed" / "kubeship.yaml", "prod")
-    demo_secrets = {"db-credentials": {"username": Secret("admin"), "password": Secret("demo-only")}}
+    demo_secrets = {
+        "db-credentials": {"username": Secret("admin"), "password": Secret("demo-only")},
+        "web-audit": {"key": Secret("demo-only-audit-key-0123456789ab"), "ca.crt": Secret("demo CA")},
+    }
     # + the Prometheus Operator objects `render --observe` adds: custom resources, checked too
     objects = [*render(spec, demo_secrets), service_monitor(spec), prometheus_rule(spec)]
     out = OUT / "manifests"
@@ -82,6 +125,14 @@ def render_manifests() -> Path:
     (out / "all.yaml").write_text(to_yaml(objects))
     for obj in objects:
         print(f"  {obj['kind']:24s} {obj['metadata']['name']}")
+    rollout = next(o for o in objects if o["kind"] == "Rollout")["spec"]["template"]["spec"]
+    certificate = next(o for o in objects if o["kind"] == "Certificate")["spec"]
+    sidecar = next(c for c in rollout.get("initContainers", []) if c.get("restartPolicy") == "Always")
+    print(
+        f"  mTLS: Certificate {certificate['secretName']} from {certificate['issuerRef']['name']}, "
+        f"{certificate['duration']}, renewed {certificate['renewBefore']} ahead; the pods ask callers for one"
+    )
+    print(f"  audit: sidecar {sidecar['name']} ({sidecar['image']}) ships the trail to the SIEM over TLS")
 
     options = Options()
     for path in (out / "all.yaml", ROOT / "examples" / "seed" / "handwritten.yaml"):
@@ -492,7 +543,7 @@ def main() -> int:
             cwd=ROOT / "examples" / "ping",
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": str(ROOT / "examples" / "ping")},
+            env={**os.environ, "PYTHONPATH": str(ROOT / "examples" / "ping"), **audit_env()},
         )
         try:
             deadline = time.monotonic() + 20
@@ -515,6 +566,7 @@ def main() -> int:
                 show(client.get("/ping", headers={"X-Request-ID": "demo-trace-1"}))
                 show(client.get("/healthz"))
                 show(client.get("/readyz"))
+                show(client.request("DELETE", "/users/42"))  # prod's sensitive operation: audited
 
                 step("config hot reload: the ConfigMap mount changes, the process does not restart")
                 write_atomic_mount(config_dir, {"message": "pong (reloaded)"}, 2)
@@ -541,6 +593,7 @@ def main() -> int:
             show(httpx.get(url + "/ping"))
             code = proc.wait(15)
             print(f"  exit code {code}")
+            verify_audit()
         finally:
             if proc.poll() is None:
                 proc.kill()

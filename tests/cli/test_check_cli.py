@@ -145,7 +145,7 @@ def test_config_file_ignores_with_reasons(bad: Path, tmp_path: Path) -> None:
 
 
 def test_a_kustomize_tree_is_checked_as_files(tmp_path: Path) -> None:
-    env = {"DB_USERNAME": "u", "DB_PASSWORD": "p"}
+    env = {"DB_USERNAME": "u", "DB_PASSWORD": "p", "WEB_AUDIT_KEY": "k" * 32, "SIEM_CA_CRT": "ca"}
     tree = tmp_path / "k8s"
     rendered = run_cli(
         "render", "-f", "examples/seed/kubeship.yaml", "--kustomize", str(tree), cwd=ROOT, **env

@@ -12,7 +12,12 @@ from kubeship.errors import SpecError, UsageError
 from tests.conftest import ROOT, run_cli
 
 SEED = ROOT / "examples" / "seed" / "kubeship.yaml"
-SECRET_ENV = {"DB_USERNAME": "admin", "DB_PASSWORD": "canary-cli-pw"}
+SECRET_ENV = {
+    "DB_USERNAME": "admin",
+    "DB_PASSWORD": "canary-cli-pw",
+    "WEB_AUDIT_KEY": "canary-audit-key-0123456789abcdef",  # prod's audit trail
+    "SIEM_CA_CRT": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+}
 
 
 def test_render_to_stdout_is_a_stream_kubectl_takes() -> None:
@@ -21,14 +26,16 @@ def test_render_to_stdout_is_a_stream_kubectl_takes() -> None:
     docs = list(YAML(typ="safe").load_all(result.stdout))
     kinds = [d["kind"] for d in docs]
     assert (
-        kinds[:3] == ["ServiceAccount", "ConfigMap", "Secret"]
+        kinds[:3] == ["ServiceAccount", "Certificate", "ConfigMap"]  # prod serves mTLS (tls:)
+        and kinds.count("Secret") == 2  # db-credentials and web-audit (the audit trail's key)
         and "Rollout" in kinds
         and "HorizontalPodAutoscaler" in kinds
     )  # prod releases through Argo Rollouts (environments.prod.delivery)
     assert "canary-cli-pw" not in result.stdout + result.stderr
+    assert "canary-audit-key" not in result.stdout + result.stderr
     for doc in docs:
-        if doc["apiVersion"].startswith("argoproj.io/"):
-            continue  # Argo's kinds: `kubeship check` validates them (tests/render/test_rollout.py)
+        if doc["apiVersion"].startswith(("argoproj.io/", "cert-manager.io/")):
+            continue  # custom resources: `kubeship check` validates them (tests/render/test_rollout.py)
         kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
 
 
