@@ -277,6 +277,12 @@ CASES: dict[str, Case] = {
         2, 2, phase=["Running"] * 3, requests=[ONE] * 3, levels=[100, 100], target=50, expected_utilization=10,
         expected_value=200,
     ),
+    # kubeship's row (no upstream case): a Pods metric exactly at target with pods missing is left
+    # alone; calcPlainMetricReplicas fills missing pods only below (target) or above (0) the target
+    # (`else if usageRatio > 1.0`, replica_calculator.go since 1.33). 3 at target, 2 missing: stay 5.
+    "PodsMetricAtTargetWithMissingPods": Case(
+        5, 5, metric="pods", levels=[15000, 15000, 15000], target=15000, expected_utilization=15000
+    ),
 }  # fmt: skip
 
 

@@ -213,11 +213,11 @@ def plain_metric_replicas(
     if direct is not None:
         return direct, usage
     refilled = dict(metrics)
-    if groups.missing:
+    if groups.missing:  # exactly at target (ratio 1.0): neither, as upstream since 1.33
         if ratio < 1.0:
             for name in groups.missing:
                 refilled[name] = Sample(target)
-        else:
+        elif ratio > 1.0:
             for name in groups.missing:
                 refilled[name] = Sample(0)
     _refill_unready(refilled, groups, ratio)
