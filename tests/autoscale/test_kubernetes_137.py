@@ -191,9 +191,11 @@ def test_the_tolerance_gate_off_ignores_the_fields() -> None:
 # -- Pods metric, missing pods, first pass exactly on target ------------------------------------------
 
 
-def test_pods_metric_with_missing_pods_at_ratio_one_fills_them_with_zero_as_upstream() -> None:
-    """calcPlainMetricReplicas: `usageRatio < 1.0` fills missing pods with the target, anything else
-    (1.0 included) with 0; the new ratio 0.5 then scales 4 → 2 (Resource metrics fill nothing at 1.0)."""
+def test_pods_metric_with_missing_pods_at_ratio_one_stays_as_upstream() -> None:
+    """calcPlainMetricReplicas (1.33+, the version with per-direction tolerances): `usageRatio < 1.0`
+    fills missing pods with the target, `else if usageRatio > 1.0` with 0, so exactly on target
+    nothing is filled and the new ratio is 1.0 again: 4 stays 4, as for Resource metrics. (Before
+    1.33 the branch was a plain `else`, and 4 went to 2.)"""
     metric = {
         "type": "Pods",
         "pods": {"metric": {"name": "rps"}, "target": {"type": "AverageValue", "averageValue": "100"}},
@@ -218,7 +220,7 @@ def test_pods_metric_with_missing_pods_at_ratio_one_fills_them_with_zero_as_upst
         customMetrics={"rps": items},
     )
     snap["pods"] = [pod(i) for i in range(4)]
-    assert decide(snap)["desiredReplicas"] == 2
+    assert decide(snap)["desiredReplicas"] == 4
 
 
 def test_resource_metric_with_missing_pods_at_ratio_one_stays() -> None:
