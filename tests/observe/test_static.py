@@ -21,7 +21,7 @@ from kubeship.observe import (
     to_text,
 )
 from kubeship.observe.alertmanager import TEMPLATE, TEMPLATE_FILE
-from kubeship.observe.promql import le
+from kubeship.promql import le
 from kubeship.spec import AppSpec, parse_spec
 from tests.observe.conftest import SEED, WORKER, file_sd, pod_targets, run
 

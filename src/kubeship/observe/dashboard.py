@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubeship.observe.dependencies import dependency_panels
-from kubeship.observe.promql import (
+from kubeship.promql import (
     AVAILABILITY_BUDGET,
     LATENCY_BUDGET,
     QUANTILES,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from kubeship.observe.promql import meta_label
+from kubeship.promql import meta_label
 from kubeship.render.labels import metadata
 from kubeship.spec.dependencies import KINDS
 from kubeship.spec.models import AppSpec, Dependency

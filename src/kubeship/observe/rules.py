@@ -12,7 +12,7 @@ from typing import Any
 
 from kubeship.names import METRIC_DURATION, METRIC_REQUESTS
 from kubeship.observe.dependencies import dependency_rules
-from kubeship.observe.promql import (
+from kubeship.promql import (
     AVAILABILITY_BUDGET,
     BURN_WINDOWS,
     ERROR_STATUS,

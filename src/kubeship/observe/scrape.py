@@ -13,7 +13,7 @@ from kubeship.names import (
     ROLLOUT_HASH_SERIES_LABEL,
 )
 from kubeship.observe.dependencies import dependency_scrape_jobs
-from kubeship.observe.promql import job, meta_label
+from kubeship.promql import job, meta_label
 from kubeship.render.labels import metadata, selector
 from kubeship.render.network import service_host
 from kubeship.spec.models import AppSpec

@@ -23,7 +23,7 @@ from kubeship.names import (
     READY_PATH,
     ROLLOUT_HASH_SERIES_LABEL,
 )
-from kubeship.observe.promql import ERROR_STATUS, job, label_selector, le, namespace_matchers
+from kubeship.promql import ERROR_STATUS, job, label_selector, le, namespace_matchers
 from kubeship.render.labels import metadata
 from kubeship.spec.models import AppSpec, Delivery
 

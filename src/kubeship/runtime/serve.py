@@ -30,8 +30,6 @@ import signal
 import socket
 import sys
 import tempfile
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +37,7 @@ from typing import Any
 from kubeship.errors import AppLoadError, ConfigError, ServeError
 from kubeship.names import DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT
 from kubeship.runtime.drain import DRAIN_FILE_ENV, DrainState
+from kubeship.runtime.lifecycle import has_uvloop, start_drain
 from kubeship.runtime.settings import ENV_MTLS_REQUIRED
 
 APP_ENV = "KUBESHIP_APP"
@@ -183,22 +182,6 @@ def _check_port_free(host: str, port: int) -> None:
             raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def start_drain(options: ServeOptions, drain: DrainState, then: Callable[[], None]) -> None:
-    """SIGTERM's first step, for either server: readiness 503 now, `then` (stop) after the window."""
-    from kubeship.runtime.log import writer
-
-    drain.start()
-    writer.event(
-        "info",
-        "SIGTERM: draining; readiness now 503",
-        drain_seconds=options.drain_seconds,
-        shutdown_timeout=options.shutdown_timeout,
-    )
-    timer = threading.Timer(options.drain_seconds, then)
-    timer.daemon = True
-    timer.start()
-
-
 def _run_granian(options: ServeOptions, drain: DrainState) -> None:
     from granian.server import MPServer
 
@@ -249,11 +232,3 @@ def granian_options(options: ServeOptions) -> dict[str, Any]:
         "log_level": LogLevels.warning,
         "workers_kill_timeout": max(1, math.ceil(options.shutdown_timeout)),
     }
-
-
-def has_uvloop() -> bool:
-    try:
-        import uvloop  # noqa: F401
-    except ImportError:
-        return False
-    return True

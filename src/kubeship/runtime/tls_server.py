@@ -28,8 +28,8 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from kubeship.runtime.drain import DrainState
+from kubeship.runtime.lifecycle import has_uvloop, start_drain
 from kubeship.runtime.log import writer
-from kubeship.runtime.serve import has_uvloop, start_drain
 from kubeship.runtime.tls import RotatingContext, TlsFiles, set_serving_context, tls_extension
 
 

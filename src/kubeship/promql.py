@@ -1,5 +1,8 @@
 """The PromQL kubeship writes: selectors, recording-rule names and the SLO windows, in one place.
 
+Below both `render` (the canary's AnalysisTemplate) and `observe` (rules, dashboards): neither
+imports the other for them.
+
 Every series is selected by `job`, which both scrape paths set to the app name
 (the plain scrape job is named after it; the ServiceMonitor takes it from the
 `app.kubernetes.io/name` label). Recording rules follow Prometheus' naming
