@@ -107,11 +107,14 @@ def test_woken_with_min_replicas_raised_since_it_does_not_go_below_the_minimum()
 
 def test_with_the_gate_off_it_is_the_controller_before_1_37() -> None:
     """minReplicas 0 computes from zero whatever the condition says (TestScaleUpFromZeroCMObject), a
-    zero with minReplicas above it is paused, and no ScaledToZero condition is kept or set."""
+    zero with minReplicas above it is paused, and ScaledToZero is neither read nor set: the status's
+    own stays as it was, where it was (the controller starts from a copy of the status)."""
     off = {"HPAScaleToZero": False}
     assert decide(queue(0, 250, gates=off))["desiredReplicas"] == 3
     result = decide(queue(0, 500, min_replicas=1, status=STZ_TRUE, gates=off))
-    assert result["desiredReplicas"] == 0 and "ScaledToZero" not in [c[0] for c in conditions(result)]
+    assert result["desiredReplicas"] == 0
+    assert [c[0] for c in conditions(result)] == ["ScaledToZero", "AbleToScale", "ScalingActive"]
+    assert conditions(result)[0] == ("ScaledToZero", STZ_TRUE[0]["status"], STZ_TRUE[0]["reason"])
     assert ("ScalingActive", "False", "ScalingDisabled") in conditions(result)
 
 
@@ -268,3 +271,17 @@ def test_the_spec_refuses_scale_to_zero_without_an_external_metric() -> None:
 
     with pytest.raises(SpecError, match="minReplicas 0 \\(scale to zero\\) needs an External custom metric"):
         parse_spec(WORKER.replace("type: External", "type: Pods"))
+
+
+def test_conditions_keep_their_place_in_the_status() -> None:
+    """setConditionInList: a condition set again is updated where it stands, a new one appended."""
+    status = [
+        {"type": "ScalingLimited", "status": "True", "reason": "TooManyReplicas", "message": "old"},
+        {"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale", "message": "old"},
+        {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound", "message": "old"},
+    ]
+    snap = snapshot(3, ["500m"] * 3)  # exactly at target: no rescale
+    snap["horizontalPodAutoscaler"]["status"] = {"conditions": status}
+    result = decide(snap)
+    assert [c["type"] for c in result["conditions"]] == ["ScalingLimited", "AbleToScale", "ScalingActive"]
+    assert all(c["message"] != "old" for c in result["conditions"])  # each set again this pass

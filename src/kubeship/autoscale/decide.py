@@ -64,21 +64,20 @@ def decide(snapshot: Json) -> Json:
     has_object_or_external = any(m.get("type") in ("Object", "External") for m in metric_specs)
     settings, downscale_window = _settings(controller, spec.get("behavior"), gates)
     memory = _memory(snapshot.get("memory") or {})
-    conditions: list[Json] = [
-        _cond(
-            "AbleToScale",
-            True,
-            "SucceededGetScale",
-            "the HPA controller was able to get the target's current scale",
-        )
-    ]
+    # The pass starts from the HPA's own status (the controller deep-copies it): a condition it
+    # sets again keeps its place, a new one is appended, one it does not touch stays as it was.
+    conditions = _status_conditions(hpa)
+    _set(
+        conditions,
+        "AbleToScale",
+        True,
+        "SucceededGetScale",
+        "the HPA controller was able to get the target's current scale",
+    )
     metrics_status: list[Json] = []
     desired = current
     # Scale to zero (KEP-2021): the HPA wakes a workload at zero only if it put it there itself.
     scaled_to_zero = gates["HPAScaleToZero"] and _status_condition(hpa, "ScaledToZero") is True
-    previous = _previous_scaled_to_zero(hpa) if gates["HPAScaleToZero"] else None
-    if previous is not None:
-        conditions.append(previous)
 
     def rescaled(to: int) -> None:
         _set(
@@ -455,14 +454,19 @@ def _status_condition(hpa: Json, kind: str) -> bool | None:
     return None
 
 
-def _previous_scaled_to_zero(hpa: Json) -> Json | None:
-    """The ScaledToZero condition the HPA holds: kept as it is on a pass that does not rescale."""
+def _status_conditions(hpa: Json) -> list[Json]:
+    """The conditions the HPA's status holds, in their order (type, status, reason, message)."""
+    out: list[Json] = []
     for c in (hpa.get("status") or {}).get("conditions") or []:
-        if isinstance(c, dict) and c.get("type") == "ScaledToZero":
-            return _cond(
-                "ScaledToZero", c.get("status") == "True", str(c.get("reason", "")), str(c.get("message", ""))
-            )
-    return None
+        fresh = (
+            isinstance(c, dict)
+            and isinstance(c.get("type"), str)
+            and all(x["type"] != c["type"] for x in out)
+        )
+        if fresh:
+            status = c.get("status") == "True"
+            out.append(_cond(c["type"], status, str(c.get("reason", "")), str(c.get("message", ""))))
+    return out
 
 
 def tolerances(behavior: Json | None, default: float, configurable: bool = True) -> Tolerances:
