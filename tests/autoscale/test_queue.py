@@ -53,3 +53,19 @@ def test_cli_simulate_queue_with_the_worker_spec(tmp_path: Path) -> None:
     assert (tmp_path / "q.png").read_bytes()[:4] == b"\x89PNG"
     both = run_cli("autoscale", "simulate-queue", "--trace", "step", "--target", "100", cwd=ROOT)
     assert both.returncode == 2 and "--per-pod-rate" in both.stderr
+
+
+def test_scale_to_zero_on_an_external_backlog_wakes_and_sleeps_again() -> None:
+    """--min 0 (KEP-2021): nothing runs while the queue is empty; a burst wakes the workload from the
+    External metric alone, it drains the backlog, and goes back to zero."""
+    arrivals = np.concatenate([np.zeros(300), np.full(300, 120.0), np.zeros(900)])
+    result = simulate_queue(arrivals, QueueWorkload(50.0, 20.0), Autoscaler(0, 5, 0), 100.0, "External")
+    assert result.replicas[:300].max() == 0  # idle: no pod
+    assert result.replicas[300:700].max() >= 3  # woken by the backlog, no pod needed to report it
+    assert result.backlog[-1] == 0 and result.replicas[-1] == 0  # drained, then back to zero
+
+
+def test_min_zero_with_a_pods_metric_is_refused() -> None:
+    result = run_cli("autoscale", "simulate-queue", "--trace", "step", "--per-pod-rate", "50",
+                     "--target", "100", "--min", "0", cwd=ROOT)  # fmt: skip
+    assert result.returncode == 2 and "--min 0 needs an External metric" in result.stderr

@@ -640,7 +640,9 @@ def measure(
 @click.option("--metric", help="Which autoscaling.custom metric of the spec (default: the first).")
 @click.option("--target", type=float, help="Target per pod (Pods) or total (External) [spec].")
 @click.option("--external", is_flag=True, help="An External Value target instead of Pods AverageValue.")
-@click.option("--min", "min_replicas", type=int, help="minReplicas [spec, else 2].")
+@click.option(
+    "--min", "min_replicas", type=int, help="minReplicas [spec, else 2]; 0 with an External metric."
+)
 @click.option("--max", "max_replicas", type=int, help="maxReplicas [spec, else 10].")
 @click.option(
     "--startup", type=float, default=20.0, show_default=True, help="Seconds from creation to ready."
@@ -701,8 +703,13 @@ def simulate_queue(
         min_replicas=min_replicas if min_replicas is not None else hpa.min_replicas,
         max_replicas=max_replicas if max_replicas is not None else hpa.max_replicas,
     )
-    if hpa.min_replicas < 1 or hpa.min_replicas > hpa.max_replicas or target <= 0:
-        raise UsageError("need 1 ≤ min ≤ max and a target above 0")
+    if hpa.min_replicas < 0 or hpa.min_replicas > hpa.max_replicas or target <= 0:
+        raise UsageError("need 0 ≤ min ≤ max and a target above 0")
+    if hpa.min_replicas == 0 and kind == "Pods":
+        raise UsageError(
+            "--min 0 needs an External metric (--external, or an External one in the spec): with no pod "
+            "left, no pod reports a Pods metric, and the HPA could never scale up again (KEP-2021)"
+        )
     values = _trace(trace, seconds, base, peak)
     result = run(values, QueueWorkload(per_pod_rate, startup), hpa, target, kind)
     summary = result.summary(target)
