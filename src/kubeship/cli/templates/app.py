@@ -42,3 +42,8 @@ def work(n: int = Query(1000, ge=1)) -> dict[str, object]:
 @app.get("/users/{user_id}")
 async def user(user_id: int) -> dict[str, int]:
     return {"id": user_id}
+
+
+@app.delete("/users/{user_id}", status_code=204)
+async def delete_user(user_id: int) -> None:
+    """The seed's sensitive operation: in prod every call is in the audit trail (audit.operations)."""
