@@ -96,6 +96,7 @@ KEPT: dict[str, Table] = {
             "tls": {"secretName": True},
         }
     },
+    "ScaledObject": {"spec": {"scaleTargetRef": True}},  # KEDA makes the HPA: KS111 counts it as one
     "HorizontalPodAutoscaler": {
         "spec": {
             "scaleTargetRef": True,

@@ -218,6 +218,7 @@ class Index:
             tuple[str, str, str], list[int]
         ] = {}  # (namespace, key, value) → workload positions
         self._scaler: dict[tuple[str, str, str], Document] = {}  # (kind, namespace, name) → its HPA
+        self._scaled_names: set[tuple[str, str]] = set()  # (namespace, name) an HPA or ScaledObject names
         for doc in docs:
             self.by_kind.setdefault(doc.kind, []).append(doc)
             self._by_name.setdefault((doc.kind, doc.namespace, doc.name), doc)
@@ -229,6 +230,10 @@ class Index:
             if doc.kind == "HorizontalPodAutoscaler":
                 ref = (doc.obj.get("spec") or {}).get("scaleTargetRef") or {}
                 self._scaler.setdefault((str(ref.get("kind")), doc.namespace, str(ref.get("name"))), doc)
+                self._scaled_names.add((doc.namespace, str(ref.get("name"))))
+            elif doc.kind == "ScaledObject" and str(doc.obj.get("apiVersion", "")).startswith("keda.sh/"):
+                ref = (doc.obj.get("spec") or {}).get("scaleTargetRef") or {}  # KEDA makes the HPA
+                self._scaled_names.add((doc.namespace, str(ref.get("name"))))
             if doc.kind in WORKLOADS:  # a CronJob's pods count too: policies and budgets select them
                 entries = self._workloads.setdefault(doc.namespace, [])
                 labels = pod_labels(doc.obj)
@@ -243,6 +248,12 @@ class Index:
     def scaler(self, workload: Document) -> Document | None:
         """The HPA whose scaleTargetRef is `workload` (the first one: two fight each other)."""
         return self._scaler.get((workload.kind, workload.namespace, workload.name))
+
+    def scaled(self, workload: Document) -> bool:
+        """An HPA scales it, or a KEDA ScaledObject that makes one. By name alone too: a Kustomize
+        overlay that turns the Deployment into a Rollout patches the HPA's kind, which check does
+        not apply."""
+        return (workload.namespace, workload.name) in self._scaled_names
 
     def workloads(self, namespace: str) -> list[Document]:
         return [doc for doc, _ in self._workloads.get(namespace, [])]

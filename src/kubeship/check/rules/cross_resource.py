@@ -457,23 +457,38 @@ def replicas_with_hpa(index: Index) -> Iterator[tuple[Document, str] | tuple[Doc
 )
 def not_isolated(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
     covered: set[int] = set()  # workloads a policy isolates for ingress
+    egress_covered: set[int] = set()  # ... and for egress
     egress_only: dict[int, str] = {}  # workloads only egress policies select: the policy's name
+    ingress_only: dict[int, str] = {}  # workloads only ingress policies select: the policy's name
     everything: set[str] = set()  # namespaces with an ingress policy selecting all their pods
+    everything_out: set[str] = set()  # ... with an egress policy selecting all their pods
     for pol in index.by_kind.get("NetworkPolicy", []):
         spec = pol.obj.get("spec") or {}
         selector = spec.get("podSelector") or {}
         selected = {id(w) for w in index.selected(selector, pol.namespace)}
-        if "Ingress" not in policy_types(spec):  # an egress-only policy leaves ingress open
+        types = policy_types(spec)
+        all_pods = not selector.get("matchLabels") and not selector.get("matchExpressions")
+        if "Egress" in types:
+            egress_covered |= selected
+            if all_pods:
+                everything_out.add(pol.namespace)
+        if "Ingress" not in types:  # an egress-only policy leaves ingress open
             egress_only.update(dict.fromkeys(selected, pol.name))
             continue
-        if not selector.get("matchLabels") and not selector.get("matchExpressions"):
+        ingress_only.update(dict.fromkeys(selected, pol.name))
+        if all_pods:
             everything.add(pol.namespace)
         covered |= selected
     for namespace in {doc.namespace for doc in index.docs}:
-        if namespace in everything:
-            continue
         for workload in index.workloads(namespace):
-            if id(workload) in covered or workload.kind in ("Job", "CronJob"):  # no clients to fence
+            if workload.kind in ("Job", "CronJob"):  # no clients to fence (kube-linter agrees)
+                continue
+            if id(workload) in covered or namespace in everything:
+                # kube-score's pod-networkpolicy: a pod isolated for ingress may still connect anywhere
+                if id(workload) not in egress_covered and namespace not in everything_out:
+                    policy = ingress_only.get(id(workload), "")
+                    which = f"NetworkPolicy {policy!r} isolates" if policy else "the policies isolate"
+                    yield workload, f"{which} only ingress: its pods may connect anywhere"
                 continue
             if id(workload) in egress_only:
                 policy = egress_only[id(workload)]

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from kubeship.check.model import Document, Severity
 from kubeship.check.rules.base import (
     REPLICATED,
+    Index,
     Path,
     container_path,
     containers,
@@ -149,8 +150,9 @@ def image_unpinned(doc: Document) -> Iterator[str | tuple[str, Path]]:
     "pull-policy-inconsistent",
     Severity.WARNING,
     "reliability",
-    "imagePullPolicy contradicts the tag: Never/IfNotPresent with latest serves stale images.",
-    "with a pinned tag use IfNotPresent; avoid latest altogether",
+    "imagePullPolicy contradicts the tag: Never/IfNotPresent with latest serves stale images; Never at "
+    "all fails the pod on any node that does not already hold the image (ErrImageNeverPull).",
+    "with a pinned tag use IfNotPresent (or leave it unset: the default then); avoid latest altogether",
 )
 def pull_policy(doc: Document) -> Iterator[str | tuple[str, Path]]:
     for _, cs in workload_pods(doc):
@@ -160,6 +162,11 @@ def pull_policy(doc: Document) -> Iterator[str | tuple[str, Path]]:
             if tag in (None, "latest") and policy in ("IfNotPresent", "Never"):
                 yield (
                     f"container {c.get('name')!r} uses {policy} with an unpinned image",
+                    container_path(doc, c),
+                )
+            elif policy == "Never":  # a new node, an evicted pod rescheduled: ErrImageNeverPull
+                yield (
+                    f"container {c.get('name')!r} uses Never: a node without the image cannot run it",
                     container_path(doc, c),
                 )
 
@@ -227,9 +234,16 @@ def env_duplicate(doc: Document) -> Iterator[str | tuple[str, Path]]:
     "One replica and no HPA: every rollout, node drain or crash is an outage.",
     "run at least 2 replicas (or an HPA with minReplicas 2)",
 )
-def single_replica(doc: Document) -> Iterator[str | tuple[str, Path]]:
-    if doc.kind in REPLICATED and (doc.obj.get("spec") or {}).get("replicas") == 1:
-        yield "replicas: 1"
+def single_replica(index: Index) -> Iterator[tuple[Document, str] | tuple[Document, str, Path]]:
+    for kind in REPLICATED:
+        for doc in index.by_kind.get(kind, []):
+            spec = doc.obj.get("spec") or {}
+            if replica_count(doc.obj) != 1 or index.scaled(doc):
+                continue
+            if "replicas" in spec:
+                yield doc, "replicas: 1", ["spec", "replicas"]
+            else:  # the API server's default, which a StatefulSet without replicas gets (kube-score too)
+                yield doc, "no replicas: the default is 1", ["spec"]
 
 
 @register(
