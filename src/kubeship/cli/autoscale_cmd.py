@@ -24,16 +24,7 @@ def _decide(snapshot: Path, hpa_file: Path | None = None) -> dict[str, object]:
     from kubeship.autoscale.decide import SnapshotError
     from kubeship.autoscale.decide import decide as run
 
-    try:
-        text = sys.stdin.read() if str(snapshot) == "-" else snapshot.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{snapshot}: cannot read ({exc.strerror})") from None
-    try:
-        data = load_json(text, _bound())
-    except LimitError as exc:
-        raise UsageError(exc.located(str(snapshot))) from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"{snapshot}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    data = _read_json(snapshot)
     if not isinstance(data, dict):
         raise UsageError(f"{snapshot}: expected a JSON object (see `kubeship autoscale decide --help`)")
     if hpa_file is not None:
@@ -134,11 +125,12 @@ def _adapter_config(docs: list[dict[str, Any]], path: Path) -> dict[str, Any] | 
     return None
 
 
-def _read_json(path: Path, what: str) -> Any:
+def _read_json(path: Path) -> Any:
+    """A JSON file (- for stdin) within the input limits; every failure one line at the file."""
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"{what} {path}: cannot read ({exc.strerror})") from None
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
     try:
         return load_json(text, _bound())
     except LimitError as exc:
@@ -185,15 +177,15 @@ def snapshot(
     from kubeship.autoscale.snapshot import assemble
 
     def named(pairs: tuple[str, ...], flag: str) -> dict[str, Any]:
-        return {k: _read_json(Path(v), f"{flag} {k}") for k, v in key_values(pairs, flag).items()}
+        return {k: _read_json(Path(v)) for k, v in key_values(pairs, flag).items()}
 
     try:
         data = assemble(
-            _read_json(hpa_file, "--hpa"),
-            _read_json(scale_file, "--scale"),
-            _read_json(pods_file, "--pods"),
+            _read_json(hpa_file),
+            _read_json(scale_file),
+            _read_json(pods_file),
             now or format_time(clock.time()),
-            _read_json(metrics_file, "--pod-metrics") if metrics_file is not None else None,
+            _read_json(metrics_file) if metrics_file is not None else None,
             named(custom, "--custom"),
             named(external, "--external"),
         )
