@@ -25,7 +25,7 @@ from kubeship.names import (
 )
 from kubeship.promql import ERROR_STATUS, job, label_selector, le, namespace_matchers
 from kubeship.render.labels import metadata
-from kubeship.spec.models import AppSpec, Delivery
+from kubeship.spec.models import AppSpec, Delivery, DeliveryAnalysis
 
 CANARY_HASH_ARG = "canary-hash"
 STABLE_HASH_ARG = "stable-hash"
@@ -52,28 +52,47 @@ def delivery(spec: AppSpec) -> Delivery:
     return spec.delivery
 
 
-def error_budget(spec: AppSpec) -> float:
-    """The availability SLO's allowed 5xx ratio (the spec loader requires the SLO with delivery)."""
-    if spec.slo is None or spec.slo.availability is None:
+class Judgement(NamedTuple):
+    """The delivery settings every part of the analysis reads, resolved once from the spec."""
+
+    delivery: Delivery
+    analysis: DeliveryAnalysis
+    error_budget: float  # the availability SLO's allowed 5xx ratio
+    error_threshold: float  # the canary's highest acceptable 5xx ratio: the budget burnt burnRate x
+    min_requests: int  # requests per window before a verdict
+    stable_margin: float  # how much worse than stable the canary may be
+
+
+def judgement(spec: AppSpec) -> Judgement:
+    """The canary's yardstick. `min_requests` defaults to 3 / threshold, so a single error can't fail a
+    canary and a real regression at the threshold shows as ≈ 3 errors; the stable margin to
+    max(2 x budget, 0.5 %)."""
+    d = delivery(spec)
+    if spec.slo is None or spec.slo.availability is None:  # the spec loader requires it with delivery
         raise ValueError("the canary analysis needs slo.availability")
-    return 1 - spec.slo.availability.target
+    a = d.analysis
+    budget = 1 - spec.slo.availability.target
+    threshold = min(1.0, a.burn_rate * budget)
+    return Judgement(
+        delivery=d,
+        analysis=a,
+        error_budget=budget,
+        error_threshold=threshold,
+        min_requests=a.min_requests if a.min_requests is not None else math.ceil(3 / threshold),
+        stable_margin=a.stable_margin if a.stable_margin is not None else max(2 * budget, 0.005),
+    )
+
+
+def error_budget(spec: AppSpec) -> float:
+    return judgement(spec).error_budget
 
 
 def error_threshold(spec: AppSpec) -> float:
-    """The canary's highest acceptable 5xx ratio: the error budget spent `burnRate` times too fast."""
-    return min(1.0, delivery(spec).analysis.burn_rate * error_budget(spec))
+    return judgement(spec).error_threshold
 
 
 def min_requests(spec: AppSpec) -> int:
-    """Requests per window before a verdict: 3 / threshold, so a single error can't fail a canary
-    and a real regression at the threshold shows as ≈ 3 errors."""
-    given = delivery(spec).analysis.min_requests
-    return given if given is not None else math.ceil(3 / error_threshold(spec))
-
-
-def stable_margin(spec: AppSpec) -> float:
-    given = delivery(spec).analysis.stable_margin
-    return given if given is not None else max(2 * error_budget(spec), 0.005)
+    return judgement(spec).min_requests
 
 
 def _selector(spec: AppSpec, hash_arg: str, **extra: str) -> str:
@@ -89,18 +108,19 @@ def _error_ratio(spec: AppSpec, hash_arg: str, window: str) -> str:
     return f"({errors} or on() vector(0)) / {total}"
 
 
-def _guard(spec: AppSpec, window: str) -> str:
+def _guard(spec: AppSpec, window: str, requests: int) -> str:
     traffic = f"sum(increase({METRIC_REQUESTS}{_selector(spec, CANARY_HASH_ARG)}[{window}]))"
-    return f"and on() {traffic} >= {min_requests(spec)}"
+    return f"and on() {traffic} >= {requests}"
 
 
-def gates(spec: AppSpec) -> list[Gate]:
+def gates(spec: AppSpec, j: Judgement | None = None) -> list[Gate]:
     """The metrics: error ratio against the availability SLO; the slow share against the latency SLO;
     optionally the canary's error ratio against the stable pods'."""
-    d = delivery(spec).analysis
+    j = j or judgement(spec)
+    d = j.analysis
     w = d.window
-    guard = _guard(spec, w)
-    out = [Gate("error-ratio", f"{_error_ratio(spec, CANARY_HASH_ARG, w)}\n{guard}", error_threshold(spec))]
+    guard = _guard(spec, w, j.min_requests)
+    out = [Gate("error-ratio", f"{_error_ratio(spec, CANARY_HASH_ARG, w)}\n{guard}", j.error_threshold)]
     if spec.slo is not None and spec.slo.latency is not None:
         lat = spec.slo.latency
         bucket = f"{METRIC_DURATION}_bucket"
@@ -115,7 +135,7 @@ def gates(spec: AppSpec) -> list[Gate]:
         )
     if d.compare_stable:
         diff = f"({_error_ratio(spec, CANARY_HASH_ARG, w)})\n- ({_error_ratio(spec, STABLE_HASH_ARG, w)})"
-        out.append(Gate("error-ratio-vs-stable", f"{diff}\n{guard}", stable_margin(spec)))
+        out.append(Gate("error-ratio-vs-stable", f"{diff}\n{guard}", j.stable_margin))
     return out
 
 
@@ -131,9 +151,10 @@ def conditions(threshold: float) -> tuple[str, str]:
 
 
 def analysis_template(spec: AppSpec, gate: bool = False) -> dict[str, Any]:
-    d = delivery(spec).analysis
+    j = judgement(spec)
+    d = j.analysis
     metrics = []
-    for g in gates(spec):
+    for g in gates(spec, j):
         success, failure = conditions(g.threshold)
         metric: dict[str, Any] = {"name": g.name, "interval": d.interval}
         if gate:
@@ -144,7 +165,7 @@ def analysis_template(spec: AppSpec, gate: bool = False) -> dict[str, Any]:
             "consecutiveErrorLimit": d.consecutive_error_limit,
             "successCondition": success,
             "failureCondition": failure,
-            "provider": {"prometheus": {"address": delivery(spec).prometheus, "query": g.query}},
+            "provider": {"prometheus": {"address": j.delivery.prometheus, "query": g.query}},
         }
         metrics.append(metric)
     args = [{"name": CANARY_HASH_ARG}]
@@ -161,6 +182,6 @@ def analysis_template(spec: AppSpec, gate: bool = False) -> dict[str, Any]:
 def rollout_args(spec: AppSpec) -> list[dict[str, Any]]:
     """What the Rollout passes: the hashes of its newest (canary) and stable ReplicaSets."""
     args: list[dict[str, Any]] = [{"name": CANARY_HASH_ARG, "valueFrom": {"podTemplateHashValue": "Latest"}}]
-    if delivery(spec).analysis.compare_stable:
+    if judgement(spec).analysis.compare_stable:
         args.append({"name": STABLE_HASH_ARG, "valueFrom": {"podTemplateHashValue": "Stable"}})
     return args
