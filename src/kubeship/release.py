@@ -72,13 +72,20 @@ def publish(
     commit and push. A push that lost a race is rebased and tried again."""
     if shutil.which("git") is None:
         raise ReleaseError("git is not installed: the GitOps hand-off needs it")
+    if repository.startswith("-") or not repository.strip():  # never an option to git (--upload-pack=...)
+        raise ReleaseError(f"{repository!r}: not a repository URL or path")
     env = _git_env(repository, os.environ if environ is None else environ)
     where = f"{repository} ({branch})"
     with tempfile.TemporaryDirectory(prefix="kubeship-gitops-") as tmp:
         work = Path(tmp) / "repo"
-        exists = _git(["ls-remote", "--heads", repository, branch], None, env, where).strip() != ""
+        exists = _git(["ls-remote", "--heads", "--", repository, branch], None, env, where).strip() != ""
         if exists:
-            _git(["clone", "-q", "--depth", "1", "--branch", branch, repository, str(work)], None, env, where)
+            _git(
+                ["clone", "-q", "--depth", "1", "--branch", branch, "--", repository, str(work)],
+                None,
+                env,
+                where,
+            )
         else:  # the first release makes the branch, holding only what kubeship writes
             _git(["init", "-q", str(work)], None, env, where)
             _git(["checkout", "-q", "--orphan", branch], work, env, where)

@@ -115,3 +115,13 @@ def test_gate_refuses_what_is_not_a_report(tmp_path: Path, content: str, says: s
         "pipeline", "dast-gate", "-f", str(tmp_path / "kubeship.yaml"), "nope.json", cwd=tmp_path
     )
     assert missing.returncode == 2 and "did the scan run?" in missing.stderr
+
+
+def test_gate_refuses_a_report_nested_past_the_limit_without_a_traceback(tmp_path: Path) -> None:
+    report = tmp_path / "deep.json"
+    report.write_text("[" * 200_000 + "]" * 200_000)  # json's own decoder recursed into a traceback
+    (tmp_path / "kubeship.yaml").write_text(SPEC)
+    result = run_cli(
+        "pipeline", "dast-gate", "-f", str(tmp_path / "kubeship.yaml"), str(report), cwd=tmp_path
+    )
+    assert result.returncode == 2 and "nested more than" in result.stderr and "Traceback" not in result.stderr

@@ -129,3 +129,11 @@ def test_the_token_goes_in_a_header_from_the_environment_never_argv_or_url() -> 
     assert "GIT_CONFIG_KEY_0" not in env  # the caller's own config entries keep their places
     local = _git_env("/srv/deploy.git", {"GITOPS_TOKEN": "canary-token"})
     assert "GIT_CONFIG_COUNT" not in local  # only sent over HTTPS
+
+
+def test_a_repository_that_reads_as_a_git_option_is_refused(tmp_path: Path) -> None:
+    """`--upload-pack=CMD` as the repository ran CMD through git ls-remote before this was refused."""
+    canary = tmp_path / "ran"
+    with pytest.raises(ReleaseError, match="not a repository URL or path"):
+        publish(f"--upload-pack=touch {canary}", "deploy", {"a": "b"}, [], "m")
+    assert not canary.exists()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -136,6 +135,7 @@ def dast_rules(spec_path: Path, output: Path | None) -> None:
 )
 def dast_gate(spec_path: Path, report: Path, fail_at: str | None) -> None:
     """Judge a Wapiti JSON report: list every finding; fail on those at or above the failing level."""
+    from kubeship.limits import LimitError, limits, load_json
     from kubeship.pipeline.dast import ReportError, verdict, wapiti_findings
     from kubeship.pipeline.stages import pipeline_of
     from kubeship.spec import load_spec
@@ -144,10 +144,12 @@ def dast_gate(spec_path: Path, report: Path, fail_at: str | None) -> None:
     try:
         if report.stat().st_size > MAX_REPORT:
             raise UsageError(f"{report}: larger than {MAX_REPORT >> 20} MiB: not a scan report")
-        data = json.loads(report.read_bytes())
+        data = load_json(report.read_text(encoding="utf-8", errors="replace"), limits())
         findings = wapiti_findings(data)
     except FileNotFoundError:
         raise UsageError(f"{report}: not found: did the scan run? (wapiti -f json -o {report})") from None
+    except LimitError as exc:
+        raise UsageError(exc.located(str(report))) from None
     except (ValueError, ReportError) as exc:
         raise UsageError(f"{report}: {exc}") from None
     failing, reported = verdict(findings, level)
