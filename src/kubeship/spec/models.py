@@ -1104,7 +1104,7 @@ class GitOps(Model):
     repository: str | None = Field(
         None, description="Git URL of the deploy repository (default: this repository's deploy branch)."
     )
-    branch: str = Field("deploy", pattern=r"^[A-Za-z0-9._/-]+$")
+    branch: str = Field("deploy", pattern=r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$")  # never a git option
     path: str = Field(
         "{name}/{env}",
         pattern=r"^[A-Za-z0-9._/{}-]+$",
@@ -1131,7 +1131,11 @@ class Pipeline(Model):
     provider: Literal["github", "gitlab"] = Field(
         "github", description="Written by default; both on request."
     )
-    branch: str = Field("main", description="Releases run for pushes to this branch; other refs test only.")
+    branch: str = Field(
+        "main",
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9._/-]*$",
+        description="Releases run for pushes to this branch; other refs test only.",
+    )
     python: Text = "3.11"
     install: str = Field(
         'python -m pip install -r requirements.txt "kubeship[tools]"',
