@@ -207,3 +207,44 @@ def test_verify_refuses_hostile_files_quickly_and_clearly(tmp_path: Path) -> Non
         assert r.returncode == 1, (name, r.stdout, r.stderr)
     empty = run_cli("audit", "verify", str(tmp_path / "empty"), "--key-file", str(key))
     assert "no audit records" in empty.stdout  # a writer always starts with `open`: emptied
+
+
+def test_group_commit_shares_syncs_and_never_answers_before_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Concurrent records share an fdatasync; a record written while one is in flight waits for the
+    next (the one running may not cover it). The chain is the order of the writes."""
+    import asyncio
+    import threading
+
+    real = os.fdatasync
+    began: list[int] = []  # tickets written when each sync began
+    gate = threading.Event()
+
+    t = trail(tmp_path)
+    t.open()
+
+    def slow_sync(fd: int) -> None:
+        began.append(t._written)
+        gate.wait(5)  # held until the test has written more
+        real(fd)
+
+    monkeypatch.setattr(audit_mod.os, "fdatasync", slow_sync)
+
+    async def scenario() -> list[bool]:
+        first = t.append({"kind": "app", "action": "a0"})
+        assert first is not None
+        waiting = [asyncio.ensure_future(t.durable(first))]
+        await asyncio.sleep(0.05)  # the sync for `first` is in flight now
+        later = [t.append({"kind": "app", "action": f"a{i}"}) for i in range(1, 50)]
+        waiting += [asyncio.ensure_future(t.durable(tk)) for tk in later if tk is not None]
+        await asyncio.sleep(0.05)
+        assert not any(w.done() for w in waiting)  # nobody answers before a sync covers it
+        gate.set()
+        return list(await asyncio.gather(*waiting))
+
+    assert all(asyncio.run(scenario()))
+    assert len(began) == 2  # 50 records, two syncs: the first, then one for the 49 written meanwhile
+    assert began[1] >= 50  # the second began after the last of them was written
+    t.close()
+    assert verify(tmp_path / "audit.jsonl").ok

@@ -24,6 +24,7 @@ closed) unless the spec says fail open.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import hashlib
 import hmac
@@ -257,6 +258,12 @@ class AuditTrail:
         self._key = self._read_key()
         self._kid = key_id(self._key)
         self.chain = ""
+        # Group commit (append + durable): tickets of records written, the highest one a finished
+        # fdatasync covers, the sync in flight and the requests waiting for theirs.
+        self._written = 0
+        self._synced = 0
+        self._inflight: asyncio.Future[None] | None = None
+        self._waiters: list[tuple[int, asyncio.Future[bool]]] = []
 
     def _read_key(self) -> bytes:
         key = read_secret(self.key_file).reveal().strip().encode()
@@ -284,7 +291,47 @@ class AuditTrail:
 
     # -- records --
     def write(self, fields: dict[str, Any]) -> bool:
-        """Seal and append one record; False (and `error` set) if it could not be made durable."""
+        """Seal and append one record, durable on return; False (and `error` set) if it is not."""
+        return self._append(fields, sync=self.sync) is not None
+
+    def append(self, fields: dict[str, Any]) -> int | None:
+        """Seal and append one record now (its place in the chain is taken), durable later: await
+        `durable(ticket)` before answering. None (and `error` set) if it could not be written."""
+        return self._append(fields, sync=False)
+
+    async def durable(self, ticket: int) -> bool:
+        """True once an fdatasync that began after the record with `ticket` was written has finished.
+        Concurrent requests share one: a sync in flight gathers those written meanwhile for the next."""
+        if not self.sync or ticket <= self._synced:
+            return True
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        self._waiters.append((ticket, waiter))
+        if self._inflight is None:
+            self._start_sync(loop)
+        return await waiter
+
+    def _start_sync(self, loop: asyncio.AbstractEventLoop) -> None:
+        upto, fd = self._written, self._fd
+        self._inflight = loop.run_in_executor(None, os.fdatasync, fd)
+        self._inflight.add_done_callback(lambda done: self._synced_upto(done, upto, loop))
+
+    def _synced_upto(self, done: asyncio.Future[None], upto: int, loop: asyncio.AbstractEventLoop) -> None:
+        self._inflight = None
+        exc = done.exception()
+        if exc is None:
+            self._synced = max(self._synced, upto)
+        elif isinstance(exc, OSError):
+            self._failed(exc)
+        ready = [(t, w) for t, w in self._waiters if t <= upto]
+        self._waiters = [(t, w) for t, w in self._waiters if t > upto]
+        for _, waiter in ready:
+            if not waiter.done():
+                waiter.set_result(exc is None)
+        if self._waiters:  # written while that sync ran: the next one covers them
+            self._start_sync(loop)
+
+    def _append(self, fields: dict[str, Any], *, sync: bool) -> int | None:
         with self._lock:
             record = {
                 "time": iso_now(),
@@ -302,12 +349,16 @@ class AuditTrail:
                 if self._fd < 0:  # never opened, or lost: try again, the mount may be back
                     self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
                 os.write(self._fd, orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
-                if self.sync:
+                if sync:
                     os.fdatasync(self._fd)
             except OSError as exc:
                 self._failed(exc)
-                return False
+                return None
             self.error = None
+            self._written += 1
+            ticket = self._written
+            if sync:
+                self._synced = max(self._synced, ticket)
             self._seq += 1
             self._prev = record["mac"]
             self._since_checkpoint += 1
@@ -317,7 +368,7 @@ class AuditTrail:
             )
         if due:
             self.checkpoint()
-        return True
+        return ticket
 
     def checkpoint(self) -> None:
         """A record that anchors the chain, copied to the log: a cut tail is then detectable."""

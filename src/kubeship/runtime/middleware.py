@@ -394,6 +394,13 @@ def _audited(
         headers = [_JSON, (b"content-length", str(len(body)).encode())]
         return _send_both(send, {"type": "http.response.start", "status": 503, "headers": headers}, body)
 
+    async def _when_durable(ticket: int, message: Message) -> None:
+        # The response starts only once the record is on disk; concurrent requests share the sync.
+        if await trail.durable(ticket) or trail.fail_open:
+            await send(message)
+        else:
+            await refuse()
+
     def audited_send(message: Message) -> Awaitable[None]:
         if message["type"] == "http.response.start":
             if hit is not None:
@@ -406,8 +413,11 @@ def _audited(
                     "outcome": message["status"],
                     **audit_mod.request_fields(scope, rid),
                 }
-                if not trail.write(record) and not trail.fail_open:
+                ticket = trail.append(record)  # its place in the chain now; durable below
+                if ticket is None and not trail.fail_open:
                     return refuse()
+                if ticket is not None and not request.refused:
+                    return _when_durable(ticket, message)
             if request.refused:
                 return refuse()  # the app went on after audit() could not record
             return send(message)
