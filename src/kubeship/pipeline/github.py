@@ -102,7 +102,7 @@ def workflow(spec: AppSpec, spec_path: str, defined_envs: list[str]) -> dict[str
                 "with": {"name": "dast-reports", "path": stages.DAST_DIR, "retention-days": 30},
             }
         )
-    push = stages.push_steps(spec_path)[0]
+    push = stages.push_step(spec_path)
     image.append(
         {
             "name": push.name,

@@ -61,7 +61,7 @@ def ci(spec: AppSpec, spec_path: str, defined_envs: list[str]) -> dict[str, Any]
             },
         },
     }
-    push = stages.push_steps(spec_path)[0]
+    push = stages.push_step(spec_path)
     image_steps = [
         *stages.build_steps(spec, spec_path),
         *stages.dast_steps(spec, spec_path),

@@ -14,7 +14,6 @@ import re
 from typing import Any
 
 from kubeship.errors import UsageError
-from kubeship.names import LABEL_MANAGED_BY, MANAGER
 from kubeship.pipeline.stages import pipeline_of
 from kubeship.render import render, security, to_yaml
 from kubeship.render.labels import labels
@@ -64,6 +63,11 @@ def manifests(spec: AppSpec) -> dict[str, str]:
     return {**files, "kustomization.yaml": to_yaml([kustomization])}
 
 
+def environment_name(spec: AppSpec, env: str | None) -> str:
+    """`<name>-<env>`: the Application's name, its file's, and the namespace an environment gets."""
+    return f"{spec.name}-{env}" if env else spec.name
+
+
 def destination(spec: AppSpec, env: str | None) -> tuple[dict[str, str], dict[str, Any] | None]:
     """Where an environment goes, and the namespace Argo CD should create when kubeship does not
     render one. Environments never share a namespace by default: `<name>-<env>` unless the spec
@@ -73,23 +77,20 @@ def destination(spec: AppSpec, env: str | None) -> tuple[dict[str, str], dict[st
     server = declared.cluster if declared is not None and declared.cluster else p.gitops.argocd.server
     if spec.namespace:
         return {"server": server, "namespace": spec.namespace}, None
-    name = f"{spec.name}-{env}" if env else spec.name
+    name = environment_name(spec, env)
     made = security.namespace(spec.model_copy(update={"namespace": name}))
     labels = made["metadata"]["labels"] if made is not None else {}
     return {"server": server, "namespace": name}, {"labels": labels}
 
 
-def application(
-    spec: AppSpec, env: str | None, repository: str, *, image: str | None = None, source: str | None = None
-) -> dict[str, Any]:
+def application(spec: AppSpec, env: str | None, repository: str, source: str | None = None) -> dict[str, Any]:
     """The Argo CD Application that syncs the environment's directory of `repository`."""
     gitops = pipeline_of(spec).gitops
     argocd = gitops.argocd
     where, managed = destination(spec, env)
-    annotations = {ANNOTATION_IMAGE: image or spec.image.reference}
+    annotations = {ANNOTATION_IMAGE: spec.image.reference}  # the pinned digest, once with_image ran
     if source:
         annotations[ANNOTATION_SOURCE] = source
-    app_labels = {k: v for k, v in labels(spec).items() if k != LABEL_MANAGED_BY}
     sync: dict[str, Any] = {
         "automated": {"prune": argocd.prune, "selfHeal": argocd.self_heal},
         # Apply server-side: large objects (a Rollout, a dashboard) exceed the annotation limit
@@ -104,9 +105,9 @@ def application(
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",
         "metadata": {
-            "name": f"{spec.name}-{env}" if env else spec.name,
+            "name": environment_name(spec, env),
             "namespace": argocd.namespace,
-            "labels": {**app_labels, LABEL_MANAGED_BY: MANAGER},
+            "labels": labels(spec),
             "annotations": annotations,
             # Deleting the Application deletes what it deployed (the cascade Argo CD documents).
             "finalizers": ["resources-finalizer.argocd.argoproj.io"],
@@ -126,7 +127,7 @@ def application(
 
 
 def application_file(spec: AppSpec, env: str | None) -> str:
-    return f"{APPLICATIONS_DIR}/{spec.name}-{env}.yaml" if env else f"{APPLICATIONS_DIR}/{spec.name}.yaml"
+    return f"{APPLICATIONS_DIR}/{environment_name(spec, env)}.yaml"
 
 
 def release_tree(
@@ -143,6 +144,6 @@ def release_tree(
     directory = environment_path(spec, env)
     tree = {f"{directory}/{name}": text for name, text in manifests(spec).items()}
     if repository and pipeline_of(spec).gitops.argocd.enabled:
-        app = application(spec, env, repository, image=image, source=source)
+        app = application(spec, env, repository, source)
         tree[application_file(spec, env)] = to_yaml([app])
     return tree

@@ -2,8 +2,8 @@
 
 GitHub Actions and GitLab CI run the same commands in the same order; only
 how a job gets its runner, secrets and outputs differs (`github.py`,
-`gitlab.py`). Steps pass what they produce through files under `build/` and
-`dast/` (the image tags, the digest), so a step reads the same on either
+`gitlab.py`). Steps pass what they produce through files under `build/kubeship/`
+(the image tags, the digest, the reports), so a step reads the same on either
 provider and can be run as it stands on a workstation; the end-to-end test
 does exactly that.
 
@@ -170,13 +170,12 @@ def dast_cleanup() -> Step:
     )
 
 
-def push_steps(spec_path: str) -> list[Step]:
-    return [
-        Step(
-            "Push the scanned image, pin its digest",
-            f"kubeship push -f {q(spec_path)} --builder podman > {REFERENCE_FILE}\ncat {REFERENCE_FILE}",
-        )
-    ]
+def push_step(spec_path: str) -> Step:
+    """Each provider guards it (the release branch only) and exports the reference its own way."""
+    return Step(
+        "Push the scanned image, pin its digest",
+        f"kubeship push -f {q(spec_path)} --builder podman > {REFERENCE_FILE}\ncat {REFERENCE_FILE}",
+    )
 
 
 def release_steps(spec: AppSpec, spec_path: str, env: PipelineEnvironment) -> list[Step]:
