@@ -14,7 +14,6 @@ spec_option = click.option(
     "-f", "--file", "spec_path", type=click.Path(path_type=Path), default="kubeship.yaml", show_default=True
 )
 env_option = click.option("--env", "env", help="Apply environments.<ENV> from the spec.")
-MAX_REPORT = 64 * 1024 * 1024  # a DAST report larger than this is not one a scan of one app writes
 
 
 def repository_root(spec_path: Path) -> Path:
@@ -135,16 +134,16 @@ def dast_rules(spec_path: Path, output: Path | None) -> None:
 )
 def dast_gate(spec_path: Path, report: Path, fail_at: str | None) -> None:
     """Judge a Wapiti JSON report: list every finding; fail on those at or above the failing level."""
-    from kubeship.limits import LimitError, limits, load_json
+    from kubeship.limits import LimitError, check_size, limits, load_json
     from kubeship.pipeline.dast import ReportError, verdict, wapiti_findings
     from kubeship.pipeline.stages import pipeline_of
     from kubeship.spec import load_spec
 
     level = fail_at or pipeline_of(load_spec(spec_path)).dast.fail_at
     try:
-        if report.stat().st_size > MAX_REPORT:
-            raise UsageError(f"{report}: larger than {MAX_REPORT >> 20} MiB: not a scan report")
-        data = load_json(report.read_text(encoding="utf-8", errors="replace"), limits())
+        bound = limits()
+        check_size(report.stat().st_size, bound, 0)  # before reading it: the same bound load_json holds
+        data = load_json(report.read_text(encoding="utf-8", errors="replace"), bound)
         findings = wapiti_findings(data)
     except FileNotFoundError:
         raise UsageError(f"{report}: not found: did the scan run? (wapiti -f json -o {report})") from None
