@@ -151,3 +151,8 @@ ENTRYPOINT {json.dumps(entrypoint)}
 {arg_lines}
 LABEL {labels}
 """
+
+
+def context_files(spec: AppSpec) -> dict[str, str]:
+    """{file name: text} of what kubeship writes into the build context (`context.OWNED` says which)."""
+    return {"Dockerfile": dockerfile(spec), ".dockerignore": dockerignore(spec)}

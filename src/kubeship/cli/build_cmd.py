@@ -45,21 +45,19 @@ def _git(context: Path) -> GitState | None:
 @click.option("--force", is_flag=True, help="With --write: overwrite existing files.")
 def dockerfile(spec_path: Path, write: bool, force: bool) -> None:
     """Print the two-stage Dockerfile for the spec (or --write it with its .dockerignore)."""
-    from kubeship.build import dockerfile as make_dockerfile
-    from kubeship.build import dockerignore
+    from kubeship.build import context_files
     from kubeship.spec import load_spec
 
     spec = load_spec(spec_path)
+    files = context_files(spec)
     if not write:
-        sys.stdout.write(make_dockerfile(spec))
+        sys.stdout.write(files["Dockerfile"])
         return
-    from kubeship.build.context import GENERATED, GENERATED_IGNORE
+    from kubeship.build.context import OWNED
 
     context = _context(spec_path, spec)
-    files = {"Dockerfile": make_dockerfile(spec), ".dockerignore": dockerignore(spec)}
-    ours = {"Dockerfile": GENERATED, ".dockerignore": GENERATED_IGNORE}  # kubeship's own: rewritten freely
-    existing = [
-        n for n in files if (context / n).exists() and not (context / n).read_text().startswith(ours[n])
+    existing = [  # kubeship's own files are rewritten freely; the user's need --force
+        n for n in files if (context / n).exists() and not (context / n).read_text().startswith(OWNED[n])
     ]
     if existing and not force:
         raise UsageError(f"{', '.join(str(context / n) for n in existing)} exists; pass --force to overwrite")
@@ -71,14 +69,11 @@ def dockerfile(spec_path: Path, write: bool, force: bool) -> None:
 def _refuse_stale(context: Path, spec: AppSpec, spec_path: Path) -> None:
     """A Dockerfile or .dockerignore kubeship wrote from an older spec (build.base changed, a
     wheelhouse added) is never built silently; one the user owns (no header) is theirs."""
-    from kubeship.build import dockerfile as make_dockerfile
-    from kubeship.build import dockerignore
-    from kubeship.build.context import GENERATED, GENERATED_IGNORE
+    from kubeship.build import context_files
+    from kubeship.build.context import OWNED
 
-    for name, header, fresh in (
-        ("Dockerfile", GENERATED, make_dockerfile(spec)),
-        (".dockerignore", GENERATED_IGNORE, dockerignore(spec)),
-    ):
+    for name, fresh in context_files(spec).items():
+        header = OWNED[name]
         path = context / name
         if not path.exists():
             continue

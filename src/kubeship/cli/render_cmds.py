@@ -167,14 +167,13 @@ def init(directory: Path, name: str | None, force: bool, requirements_only: bool
 def _init_pipeline(spec_path: Path, provider: str) -> None:
     """The files a first pipeline run needs: the Dockerfile it builds (committed, so the image's tags
     are not -dirty) and the pipeline itself."""
-    from kubeship.build import dockerfile, dockerignore
+    from kubeship.build import context_files
     from kubeship.cli.pipeline_cmd import pipeline_files
     from kubeship.spec import load_spec
 
     spec = load_spec(spec_path)
     files = {
-        spec_path.parent / "Dockerfile": dockerfile(spec),
-        spec_path.parent / ".dockerignore": dockerignore(spec),
+        **{spec_path.parent / name: text for name, text in context_files(spec).items()},
         **pipeline_files(spec_path, provider),
     }
     for path, text in files.items():
