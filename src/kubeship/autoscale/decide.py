@@ -77,7 +77,9 @@ def decide(snapshot: Json) -> Json:
     metrics_status: list[Json] = []
     desired = current
     # Scale to zero (KEP-2021): the HPA wakes a workload at zero only if it put it there itself.
-    scaled_to_zero = gates["HPAScaleToZero"] and _status_condition(hpa, "ScaledToZero") is True
+    scaled_to_zero = gates["HPAScaleToZero"] and any(
+        c["type"] == "ScaledToZero" and c["status"] == "True" for c in conditions
+    )
 
     def rescaled(to: int) -> None:
         _set(
@@ -445,13 +447,6 @@ def feature_gates(controller: Json) -> dict[str, bool]:
             f"(known: {', '.join(DEFAULT_GATES)})"
         )
     return {**DEFAULT_GATES, **{k: bool(v) for k, v in given.items()}}
-
-
-def _status_condition(hpa: Json, kind: str) -> bool | None:
-    for c in (hpa.get("status") or {}).get("conditions") or []:
-        if isinstance(c, dict) and c.get("type") == kind:
-            return c.get("status") == "True"
-    return None
 
 
 def _status_conditions(hpa: Json) -> list[Json]:
