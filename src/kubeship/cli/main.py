@@ -122,6 +122,7 @@ from kubeship.cli.deliver_cmd import analyze, deliver  # noqa: E402
 from kubeship.cli.observe_cmd import observe  # noqa: E402
 from kubeship.cli.pipeline_cmd import pipeline  # noqa: E402
 from kubeship.cli.render_cmds import init, render, schema  # noqa: E402
+from kubeship.cli.sites_cmd import sites  # noqa: E402
 
 cli.add_command(analyze)
 cli.add_command(audit)
@@ -136,6 +137,7 @@ cli.add_command(pipeline)
 cli.add_command(push)
 cli.add_command(render)
 cli.add_command(schema)
+cli.add_command(sites)
 
 
 TOOLS_MODULES = frozenset(

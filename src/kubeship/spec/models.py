@@ -1181,6 +1181,145 @@ class Audit(Model):
     siem: Siem | None = None
 
 
+ADDRESS = r"^[A-Za-z0-9.-]+:[0-9]{1,5}$"
+METHOD = re.compile(r"^[A-Z]+$")
+# The guide's dual-active table (chapter 5): class, methods, path prefix, primary %, failover, share %
+GUIDE_CLASSES = (
+    ("admin", None, "/admin", 50, "auto", 5),
+    ("reads", ("GET", "HEAD"), None, 70, "auto", 80),
+    ("writes", None, None, 100, "manual", 15),
+)
+
+
+class Site(Model):
+    """One data centre or cluster: where the global proxy reaches it and how many pods it can run."""
+
+    name: Name
+    addresses: list[Annotated[str, Field(pattern=ADDRESS)]] = Field(
+        min_length=1, description="host:port the global proxy sends this site's share to (its ingress)."
+    )
+    cluster: Name | None = Field(None, description="Its Karmada member cluster (default: the site's name).")
+    max_replicas: int | None = Field(
+        None, ge=1, description="The most pods the site can run (default: what failover asks of it)."
+    )
+    dns_target: str | None = Field(
+        None, description="external-dns record target (default: the first address's host)."
+    )
+
+
+class TrafficClass(Model):
+    """Requests matched by path prefix and/or method (first class that matches), weighted per site."""
+
+    name: Name
+    methods: list[Annotated[str, Field(pattern=METHOD.pattern)]] | None = Field(
+        None, description="Matched methods (default: any)."
+    )
+    path_prefix: Annotated[str, Field(pattern=r"^/\S*$")] | None = None
+    weights: dict[Name, Annotated[int, Field(ge=0, le=100)]] = Field(
+        description="Per site, percent of this class's requests; a site left out gets 0."
+    )
+    failover: Literal["auto", "manual"] = Field(
+        "auto",
+        description="auto: a failed site's share moves to the others when its health check fails; "
+        "manual: the class stays on its site until `kubeship sites failover` (writes: one site owns them).",
+    )
+    share: Annotated[int, Field(ge=0, le=100)] | None = Field(
+        None,
+        description="Percent of all requests in this class, for sizing (measure it: sum by (method) of "
+        "http_requests_total); classes without one split what is left.",
+    )
+
+    @model_validator(mode="after")
+    def _weighted(self) -> TrafficClass:
+        if not any(self.weights.values()):
+            raise PydanticCustomError("no_weight", "give at least one site a weight above 0", {})
+        if self.failover == "manual" and sum(1 for w in self.weights.values() if w) != 1:
+            raise PydanticCustomError(
+                "manual_one_site",
+                "a manual-failover class is served by one site at a time: weight 100 on it, 0 elsewhere",
+                {},
+            )
+        return self
+
+
+class SiteHealth(Model):
+    """How the global proxy decides a site is down: its readiness probe, over the WAN."""
+
+    path: Annotated[str, Field(pattern=r"^/\S*$")] = READY_PATH
+    interval: Duration = "1s"
+    fall: int = Field(2, ge=1, description="Failed checks in a row before a site's address is taken out.")
+    rise: int = Field(2, ge=1, description="Passed checks in a row before it is put back.")
+
+
+class Sites(Model):
+    """Several data centres or clusters serving one app (the guide's dual-active table by default)."""
+
+    members: list[Site] = Field(min_length=2, description="The first is the primary.")
+    classes: list[TrafficClass] | None = Field(
+        None,
+        description="In match order, the last matching every request (default, the guide's table: "
+        "admin /admin 50/50, reads GET/HEAD 70/30, writes 100/0 failed over by hand).",
+    )
+    health: SiteHealth = SiteHealth()
+    hostname: str | None = Field(
+        None, description="external-dns: the weighted records of this name (reads' weights) per site."
+    )
+    retries: int = Field(
+        3, ge=0, le=10, description="A request that failed to connect is tried again on another address."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Sites:
+        names = [m.name for m in self.members]
+        if len(set(names)) != len(names):
+            raise PydanticCustomError(
+                "duplicate_site", "site names must be unique: {names}", {"names": names}
+            )
+        classes = self.traffic
+        for c in classes:
+            unknown = sorted(set(c.weights) - set(names))
+            if unknown:
+                raise PydanticCustomError(
+                    "unknown_site",
+                    "class {cls}: weights name {unknown}, not a site ({names})",
+                    {"cls": c.name, "unknown": unknown, "names": names},
+                )
+        if len({c.name for c in classes}) != len(classes):
+            raise PydanticCustomError("duplicate_class", "traffic class names must be unique", {})
+        last = classes[-1]
+        if last.methods is not None or last.path_prefix is not None:
+            raise PydanticCustomError(
+                "no_catch_all",
+                "the last traffic class must match every request (no methods, no pathPrefix): "
+                "class {cls} leaves some requests without a class",
+                {"cls": last.name},
+            )
+        given = sum(c.share or 0 for c in classes)
+        if given > 100 or (given != 100 and all(c.share is not None for c in classes)):
+            raise PydanticCustomError(
+                "shares", "traffic class shares add up to {given} %, not 100", {"given": given}
+            )
+        return self
+
+    @property
+    def traffic(self) -> list[TrafficClass]:
+        """The classes as given, or the guide's table: the primary's part, the rest split over the others."""
+        if self.classes is not None:
+            return self.classes
+        primary, others = self.members[0].name, [m.name for m in self.members[1:]]
+        return [
+            TrafficClass(
+                name=name,
+                methods=list(methods) if methods else None,
+                path_prefix=prefix,
+                weights={primary: weight, **dict.fromkeys(others, (100 - weight) // len(others))},
+                failover=failover,  # type: ignore[arg-type]
+                share=share,
+            )
+            for name, methods, prefix, weight, failover, share in GUIDE_CLASSES
+        ]
+
+
 class AppSpec(Model):
     """Everything kubeship derives a deployment from."""
 
@@ -1210,6 +1349,7 @@ class AppSpec(Model):
     tls: Tls | None = None
     audit: Audit | None = None
     pipeline: Pipeline | None = None
+    sites: Sites | None = None
 
 
 class SpecFile(AppSpec):
