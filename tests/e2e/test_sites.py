@@ -67,6 +67,6 @@ def test_split_failover_and_failback(tmp_path: Path) -> None:
         assert {a.site for a in after if a.cls == "writes"} == {"dc-a"}
         assert split(after)["reads"]["dc-a"] > split(after)["reads"]["dc-b"]  # 70/30 again
         print(
-            f"\nsites: detection {down - killed:.3f} s after the kill, failover command {switched - command:.3f} s, "
-            f"dc-a back {back - back_ready:.3f} s after it was ready"
+            f"\nsites: detection {down - killed:.3f} s after the kill, failover command "
+            f"{switched - command:.3f} s, dc-a back {back - back_ready:.3f} s after it was ready"
         )

@@ -1313,7 +1313,7 @@ class Sites(Model):
                 methods=list(methods) if methods else None,
                 path_prefix=prefix,
                 weights={primary: weight, **dict.fromkeys(others, (100 - weight) // len(others))},
-                failover=failover,  # type: ignore[arg-type]
+                failover=failover,
                 share=share,
             )
             for name, methods, prefix, weight, failover, share in GUIDE_CLASSES
