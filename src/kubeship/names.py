@@ -128,3 +128,8 @@ IGNORE_ANNOTATION: Final = "kubeship.io/ignore"
 # The rule that notes a Service exposed on the nodes or a cloud load balancer; the renderer records
 # the spec's choice of NodePort/LoadBalancer against it.
 EXPOSED_SERVICE_RULE: Final = "KS226"
+
+# Sites: which site an object belongs to, and the pods failover asks of that site's HPA (render
+# writes it in each site's overlay; check compares it with the HPA's maxReplicas).
+LABEL_SITE: Final = "kubeship.io/site"
+ANNOTATION_SITE_FAILOVER_REPLICAS: Final = "kubeship.io/site-failover-replicas"

@@ -262,6 +262,9 @@ MUTATIONS: dict[str, Callable[[Objects], None]] = {
     "KS226": lambda o: of(o, "Service")["metadata"].pop("annotations"),
     "KS323": lambda o: of(o, "PodDisruptionBudget")["spec"].pop("unhealthyPodEvictionPolicy"),
     "KS114": lambda o: container(o)["resources"]["limits"].pop("ephemeral-storage"),
+    "KS115": lambda o: of(o, "HorizontalPodAutoscaler")["metadata"].update(
+        annotations={"kubeship.io/site-failover-replicas": "14"}
+    ),
     "KS227": lambda o: pod(o).update(serviceAccount=pod(o).pop("serviceAccountName")),
     "KS324": lambda o: pod(o).update(
         affinity={

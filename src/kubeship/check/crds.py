@@ -2,7 +2,8 @@
 
 Three sources, all turned into strict JSON Schema (unknown fields are errors):
 
-- Argo Rollouts and Kustomize's kustomization.yaml: kubeship's own schemas
+- Argo Rollouts, Argo CD, Kustomize's kustomization.yaml, Karmada's policies and external-dns's
+  DNSEndpoint: kubeship's own schemas
   (`schemas/`), reusing the Kubernetes definitions for pod templates, selectors
   and metadata.
 - Prometheus Operator, KEDA and cert-manager: the `cloudcoil-models-*` packages,
@@ -49,6 +50,8 @@ _OWN_GROUPS = {
     "kustomize.config.k8s.io/v1beta1": ("kustomize.yaml",),  # kustomization.yaml: not an object, but
     "kustomize.config.k8s.io/v1alpha1": ("kustomize.yaml",),  # it sits among the manifests checked
     "audit.k8s.io/v1": ("audit.yaml",),  # the API server's audit Policy: a file, kept with the manifests
+    "policy.karmada.io/v1alpha1": ("karmada.yaml",),
+    "externaldns.k8s.io/v1alpha1": ("external-dns.yaml",),
 }
 
 

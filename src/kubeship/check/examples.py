@@ -337,6 +337,10 @@ spec:
   ports:
   - {name: postgres, port: 5432}
 """,
+    "KS115": """\
+# HorizontalPodAutoscaler spec: room for what the other site sends when it fails
+maxReplicas: 14   # the kubeship.io/site-failover-replicas annotation, at least
+""",
     "KS114": """\
 # spec.template.spec.containers[]: the disk it writes (logs, writable layer, emptyDir) and a ceiling
 resources:

@@ -40,6 +40,46 @@ def sites() -> None:
     """Several sites (data centres, clusters) serving one app, from `sites:` in kubeship.yaml."""
 
 
+@sites.command("render")
+@spec_option
+@env_option
+@click.option(
+    "-o", "--output-dir", "out", type=click.Path(path_type=Path), default="build/sites", show_default=True
+)
+def render_sites(spec_path: Path, env: str | None, out: Path) -> None:
+    """Write each site's Kustomize overlay, the Karmada policies and the DNS records.
+
+    Secrets are referenced, never written (provision them in each cluster). A site that cannot take
+    what failover sends it is a warning here and an error in `kubeship check`."""
+    from kubeship.render import render, secrets_by_reference
+    from kubeship.sites.overlays import tree
+    from kubeship.sites.sizing import shortfalls, sizes
+
+    spec, _ = _spec(spec_path, env)
+    files = tree(spec, render(secrets_by_reference(spec)))
+    for old in sorted(out.glob("**/*.yaml")) if out.is_dir() else []:
+        if old.relative_to(out).as_posix() not in files:  # an object the spec no longer renders
+            old.unlink()
+    for rel, text in files.items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    for size in sizes(spec):
+        bounds = (
+            f"HPA {size.min_replicas}-{size.max_replicas}"
+            if size.max_replicas
+            else f"{size.replicas} replicas"
+        )
+        click.echo(
+            f"{size.site}: {size.share:.0%} of requests, {bounds}; "
+            f"{size.failover_share:.0%} and {size.needed} pods at peak when {size.worst_failure} fails",
+            err=True,
+        )
+    for line in shortfalls(spec):
+        click.echo(f"warning: {line}", err=True)
+    click.echo(f"wrote {len(files)} files to {out}/ (kubectl apply -k {out}/sites/<site>)", err=True)
+
+
 @sites.command()
 @spec_option
 @env_option

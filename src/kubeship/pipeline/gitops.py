@@ -15,7 +15,7 @@ from typing import Any
 
 from kubeship.errors import UsageError
 from kubeship.pipeline.stages import pipeline_of
-from kubeship.render import render, security, to_yaml
+from kubeship.render import render, secrets_by_reference, security, to_yaml
 from kubeship.render.labels import labels
 from kubeship.render.output import file_name
 from kubeship.spec.models import AppSpec
@@ -39,12 +39,6 @@ def with_image(spec: AppSpec, reference: str | None) -> AppSpec:
             "pass what `kubeship push` printed for this spec"
         )
     return spec.model_copy(update={"image": spec.image.model_copy(update={"digest": match["digest"]})})
-
-
-def secrets_by_reference(spec: AppSpec) -> AppSpec:
-    """Every Secret as `external: true`: referenced by the pods, its values never rendered."""
-    secrets = {name: s.model_copy(update={"external": True}) for name, s in spec.secrets.items()}
-    return spec.model_copy(update={"secrets": secrets})
 
 
 def environment_path(spec: AppSpec, env: str | None) -> str:

@@ -10,7 +10,13 @@ from kubeship.render import config, network, rollout, scaling, security, siem, w
 from kubeship.render.output import to_yaml
 from kubeship.spec.models import AppSpec
 
-__all__ = ["render", "to_yaml"]
+__all__ = ["render", "secrets_by_reference", "to_yaml"]
+
+
+def secrets_by_reference(spec: AppSpec) -> AppSpec:
+    """Every Secret as `external: true`: referenced by the pods, its values never rendered."""
+    secrets = {name: s.model_copy(update={"external": True}) for name, s in spec.secrets.items()}
+    return spec.model_copy(update={"secrets": secrets})
 
 
 def render(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kubeship.check.model import Document, Severity
+from kubeship.names import ANNOTATION_SITE_FAILOVER_REPLICAS
 from kubeship.check.rules.base import (
     REPLICATED,
     Index,
@@ -311,3 +312,47 @@ def ephemeral_storage(doc: Document) -> Iterator[str | tuple[str, Path]]:
             if missing:
                 what = " and ".join(f"{part}.ephemeral-storage" for part in missing)
                 yield f"container {c.get('name')!r} has no {what}", [*container_path(doc, c), "resources"]
+
+
+@register(
+    "KS115",
+    "site-failover-capacity",
+    Severity.ERROR,
+    "reliability",
+    "A site's HPA (or the Karmada override giving a cluster its bounds) cannot scale to the pods its "
+    f"site needs when another site fails ({ANNOTATION_SITE_FAILOVER_REPLICAS}, written by `kubeship "
+    "sites render`): the failover that should save the service overloads the site that is left.",
+    "raise maxReplicas to the annotation's value (and make sure the site has the nodes), or send less "
+    "traffic to it on failover (the traffic classes' weights in kubeship.yaml)",
+)
+def site_failover_capacity(doc: Document) -> Iterator[str | tuple[str, Path]]:
+    if doc.kind == "HorizontalPodAutoscaler":
+        needed = _failover_replicas((doc.obj.get("metadata") or {}).get("annotations"))
+        highest = (doc.obj.get("spec") or {}).get("maxReplicas")
+        if needed is not None and isinstance(highest, int) and highest < needed:
+            yield (
+                f"maxReplicas {highest}, but failover asks {needed} pods of this site: {needed - highest} short",
+                ["spec", "maxReplicas"],
+            )
+    if doc.kind in ("OverridePolicy", "ClusterOverridePolicy"):
+        for i, rule in enumerate((doc.obj.get("spec") or {}).get("overrideRules") or []):
+            overriders = (rule or {}).get("overriders") or {}
+            needed = None
+            for a in overriders.get("annotationsOverrider") or []:
+                needed = _failover_replicas((a or {}).get("value")) or needed
+            for j, patch in enumerate(overriders.get("plaintext") or []):
+                value = (patch or {}).get("value")
+                if needed is None or patch.get("path") != "/spec/maxReplicas" or not isinstance(value, int):
+                    continue
+                if value < needed:
+                    clusters = ((rule.get("targetCluster") or {}).get("clusterNames")) or ["the target"]
+                    yield (
+                        f"cluster {', '.join(map(str, clusters))}: maxReplicas {value}, but failover asks "
+                        f"{needed} pods of it: {needed - value} short",
+                        ["spec", "overrideRules", i, "overriders", "plaintext", j, "value"],
+                    )
+
+
+def _failover_replicas(annotations: object) -> int | None:
+    value = annotations.get(ANNOTATION_SITE_FAILOVER_REPLICAS) if isinstance(annotations, dict) else None
+    return int(value) if isinstance(value, str) and value.isdigit() else None
