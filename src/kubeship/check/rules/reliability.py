@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kubeship.check.model import Document, Severity
-from kubeship.names import ANNOTATION_SITE_FAILOVER_REPLICAS
 from kubeship.check.rules.base import (
     REPLICATED,
     Index,
@@ -18,6 +17,7 @@ from kubeship.check.rules.base import (
     replica_count,
     workload_pods,
 )
+from kubeship.names import ANNOTATION_SITE_FAILOVER_REPLICAS
 
 
 @register(
@@ -331,7 +331,8 @@ def site_failover_capacity(doc: Document) -> Iterator[str | tuple[str, Path]]:
         highest = (doc.obj.get("spec") or {}).get("maxReplicas")
         if needed is not None and isinstance(highest, int) and highest < needed:
             yield (
-                f"maxReplicas {highest}, but failover asks {needed} pods of this site: {needed - highest} short",
+                f"maxReplicas {highest}, but failover asks {needed} pods of this site: "
+                f"{needed - highest} short",
                 ["spec", "maxReplicas"],
             )
     if doc.kind in ("OverridePolicy", "ClusterOverridePolicy"):
