@@ -325,15 +325,7 @@ def simulate(
     from kubeship.autoscale.simulate import Autoscaler, Workload
     from kubeship.autoscale.simulate import simulate as run
 
-    if measured is not None and rps_per_core is None:
-        try:
-            rps_per_core = float(load_json(measured.read_text(), _bound())["fit"]["rps_per_core"])
-        except LimitError as exc:
-            raise UsageError(exc.located(str(measured))) from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise UsageError(f"{measured}: not a `kubeship autoscale measure` result ({exc})") from None
-    if rps_per_core is None:
-        raise UsageError("give --rps-per-core, or --measured with the output of `kubeship autoscale measure`")
+    rps_per_core = fitted_rps_per_core(rps_per_core, measured)
     spec_hpa: Autoscaler | None = None
     if config is not None:
         from kubeship.spec import load_spec
@@ -414,6 +406,20 @@ def simulate(
         plot_path.parent.mkdir(parents=True, exist_ok=True)
         plot_path.write_bytes(plot_png(results, slo, f"kubeship autoscale simulate --trace {trace}"))
         click.echo(f"wrote {plot_path}", err=True)
+
+
+def fitted_rps_per_core(given: float | None, measured: Path | None) -> float:
+    """--rps-per-core, else the fit in the JSON of `kubeship autoscale measure -o` (--measured)."""
+    if given is not None:
+        return given
+    if measured is None:
+        raise UsageError("give --rps-per-core, or --measured with the output of `kubeship autoscale measure`")
+    try:
+        return float(load_json(measured.read_text(), _bound())["fit"]["rps_per_core"])
+    except LimitError as exc:
+        raise UsageError(exc.located(str(measured))) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{measured}: not a `kubeship autoscale measure` result ({exc})") from None
 
 
 def _write_series(path: Path, **columns: Any) -> None:

@@ -186,3 +186,155 @@ def status(spec_path: Path, env: str | None, address: str, fmt: str) -> None:
     for r in rows:
         health = "drained" if r["drained"] else f"{r['up']}/{r['addresses']} up"
         click.echo(f"{r['class']!s:<10} {r['site']!s:<12} {r['share']:>5.1f} % of the class   {health}")
+
+
+@sites.command()
+@spec_option
+@env_option
+@click.option(
+    "--trace",
+    default="step",
+    show_default=True,
+    help="step | ramp | diurnal | flash, or a CSV of timestamp,rps.",
+)
+@click.option("--seconds", type=int, default=3600, show_default=True, help="Length of a built-in trace.")
+@click.option(
+    "--base", type=float, default=100.0, show_default=True, help="Built-in trace: requests/s at rest."
+)
+@click.option(
+    "--peak", type=float, default=1500.0, show_default=True, help="Built-in trace: requests/s at peak."
+)
+@click.option("--fail", "failed", metavar="SITE", help="The site that fails [the primary].")
+@click.option("--at", type=int, help="Second of the trace it fails at [half way: at the step's peak].")
+@click.option(
+    "--writes-after", type=int, default=300, show_default=True,
+    help="Seconds until an operator runs `kubeship sites failover --writes`; -1: never.",
+)  # fmt: skip
+@click.option("--writes-to", metavar="SITE", help="Where the writes go [the first other site].")
+@click.option("--rps-per-core", type=float, help="Requests/s one core serves (or --measured).")
+@click.option(
+    "--measured", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The JSON of `kubeship autoscale measure -o`: its fitted req/s per core.",
+)  # fmt: skip
+@click.option(
+    "--startup", type=float, default=20.0, show_default=True, help="Seconds from pod creation to ready."
+)
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), help="Write series.csv and summary.json here."
+)
+@click.option(
+    "--plot", "plot_path", type=click.Path(path_type=Path), help="A PNG of each site's load and pods."
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def simulate(
+    spec_path: Path, env: str | None, trace: str, seconds: int, base: float, peak: float, failed: str | None,
+    at: int | None, writes_after: int, writes_to: str | None, rps_per_core: float | None,
+    measured: Path | None, startup: float, out_dir: Path | None, plot_path: Path | None, fmt: str,
+) -> None:  # fmt: skip
+    """Replay a site failure: each site's load, pods, P99 and the errors, against the SLO.
+
+    Before an outage: does the standby's HPA add pods in time, and how much error budget does a
+    manual write failover cost?"""
+    import json
+
+    from kubeship.autoscale.simulate import Workload, autoscaler_from_hpa
+    from kubeship.cli.autoscale_cmd import _trace, fitted_rps_per_core
+    from kubeship.render.scaling import hpa
+    from kubeship.sites.simulate import Failure, after_failure, budget_used, recovery_seconds, run
+    from kubeship.spec.quantity import parse_quantity
+
+    spec, site_spec = _spec(spec_path, env)
+    names = [m.name for m in site_spec.members]
+    failed = failed or names[0]
+    writes_to = writes_to or next(n for n in names if n != failed)
+    for flag, site in (("--fail", failed), ("--writes-to", writes_to)):
+        if site not in names:
+            raise UsageError(f"{flag} {site}: not a site of {spec_path} ({', '.join(names)})")
+    if writes_to == failed:
+        raise UsageError("--writes-to names the site that fails")
+    rendered = hpa(spec)
+    if rendered is None:
+        raise UsageError(f"{spec_path}: the simulation needs autoscaling (engine hpa) with a cpu target")
+    try:
+        scaler = autoscaler_from_hpa(rendered)
+    except ValueError as exc:
+        raise UsageError(f"{spec_path}: {exc}") from None
+    rps = fitted_rps_per_core(rps_per_core, measured)
+    request = spec.container.resources.requests.get("cpu")
+    limit = spec.container.resources.limits.get("cpu")
+    cores = float(parse_quantity(request)) if request else 0.5
+    workload = Workload(rps, cores, float(parse_quantity(limit)) if limit else None, startup)
+    load = _trace(trace, seconds, base, peak)
+    at = at if at is not None else len(load) // 2
+    if not 0 <= at < len(load):
+        raise UsageError(f"--at {at}: outside the trace (0-{len(load) - 1} s)")
+    failure = Failure(failed, at, None if writes_after < 0 else writes_after, writes_to)
+    slo = spec.slo.latency.threshold_seconds if spec.slo and spec.slo.latency else 0.3
+    outcome = run(spec, load, failure, workload, scaler)
+    recovered = recovery_seconds(outcome, failure, slo)
+    used = budget_used(spec, outcome, failure)
+    summary = {
+        "failure": {"site": failed, "at": at, "writes_after": failure.writes_after, "writes_to": writes_to},
+        "errors_after_failure": round(outcome.errors(at)),
+        "lost_requests": round(float(outcome.lost.sum())),
+        "requests": round(float(outcome.total.sum())),
+        "recovered_after_seconds": recovered,
+        "error_budget_used": used,
+        "sites": {
+            site: after_failure(r, failure, slo) for site, r in outcome.sites.items() if site != failed
+        },
+    }
+    if fmt == "json":
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        click.echo(_words(summary, slo, spec.slo.window if spec.slo else "30d"))
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        columns = {"total_rps": outcome.total, "lost_rps": outcome.lost}
+        for site, r in outcome.sites.items():
+            columns |= {f"{site}_rps": r.load, f"{site}_replicas": r.replicas, f"{site}_p99_s": r.p99_latency,
+                        f"{site}_over_capacity_rps": r.over_capacity}  # fmt: skip
+        rows = ["second," + ",".join(columns)]
+        rows += [f"{t}," + ",".join(f"{c[t]:g}" for c in columns.values()) for t in range(len(load))]
+        (out_dir / "series.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        (out_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        click.echo(f"wrote {out_dir}/series.csv and summary.json", err=True)
+    if plot_path is not None:
+        from kubeship.sites.plot import plot_png
+
+        plot_path.parent.mkdir(parents=True, exist_ok=True)
+        plot_path.write_bytes(plot_png(outcome, failure, slo))
+        click.echo(f"wrote {plot_path}", err=True)
+
+
+def _words(summary: dict[str, object], slo: float, window: str) -> str:
+    f = summary["failure"]
+    assert isinstance(f, dict)
+    lines = [
+        f"{f['site']} fails at {f['at']:,} s; writes move to {f['writes_to']} "
+        + (f"{f['writes_after']:,} s later (by hand)" if f["writes_after"] is not None else "never"),
+    ]
+    sites = summary["sites"]
+    assert isinstance(sites, dict)
+    for site, s in sites.items():
+        lines.append(
+            f"  {site}: up to {s['peak_rps']:,.0f} req/s on {s['max_replicas']:.0f} pods, "
+            f"P99 up to {s['p99_latency_max'] * 1000:,.0f} ms ({s['slo_seconds_violated']:,.0f} s over the "
+            f"{slo * 1000:.0f} ms SLO), {s['requests_over_capacity']:,.0f} requests beyond its pods"
+        )
+    recovered = summary["recovered_after_seconds"]
+    lines.append(
+        f"  lost while writes waited: {summary['lost_requests']:,} requests; "
+        f"failed from the failure on: {summary['errors_after_failure']:,} (of {summary['requests']:,})"
+    )
+    lines.append(
+        "  never back within the SLO in this trace"
+        if recovered is None
+        else f"  back within capacity and the P99 SLO {recovered:,.0f} s after the failure"
+    )
+    used = summary["error_budget_used"]
+    if isinstance(used, float):
+        lines.append(
+            f"  the failure costs {used:.1%} of the {window} error budget (the SLO's availability target)"
+        )
+    return "\n".join(lines)

@@ -43,6 +43,10 @@ def config(
         "    stats timeout 30s",
         f"    server-state-file {state_file}   # `show servers state` saved here: a reload keeps it",
         "",
+        "resolvers dns   # a site's ingress behind a name: its addresses are followed as they change",
+        "    parse-resolv-conf",
+        "    hold valid 10s",
+        "",
         "defaults",
         "    mode http",
         "    timeout connect 2s",
@@ -54,7 +58,7 @@ def config(
         "    option redispatch 1   # every retry goes to another address",
         f"    retries {sites.retries}",
         f"    default-server check inter {inter} fall {health.fall} rise {health.rise} "
-        "observe layer4 error-limit 3 on-error mark-down",
+        "observe layer4 error-limit 3 on-error mark-down resolvers dns init-addr last,libc,none",
         "",
         f"frontend {spec.name}",
         f"    bind {bind}",
@@ -110,8 +114,13 @@ def _backend(spec: AppSpec, sites: Sites, cls: TrafficClass) -> list[str]:
         else "    retry-on conn-failure   # never sent: safe to resend",
     ]
     weights = server_weights(sites, cls.weights)
+    tls = {m.name: m.tls for m in sites.members}
     for s in servers(sites):
-        lines.append(f"    server {s.name} {s.address} weight {weights[s.name]}")
+        line = f"    server {s.name} {s.address} weight {weights[s.name]}"
+        if tls[s.site]:  # verified against the system's CAs, by the name the site's certificate carries
+            name = sites.hostname or s.address.rpartition(":")[0]
+            line += f" ssl verify required ca-file @system-ca sni str({name}) check-sni {name}"
+        lines.append(line)
     return lines
 
 

@@ -1198,6 +1198,9 @@ class Site(Model):
     addresses: list[Annotated[str, Field(pattern=ADDRESS)]] = Field(
         min_length=1, description="host:port the global proxy sends this site's share to (its ingress)."
     )
+    tls: bool = Field(
+        False, description="The proxy speaks HTTPS to the addresses, verifying them (system CAs)."
+    )
     cluster: Name | None = Field(None, description="Its Karmada member cluster (default: the site's name).")
     max_replicas: int | None = Field(
         None, ge=1, description="The most pods the site can run (default: what failover asks of it)."
