@@ -4,7 +4,8 @@ traffic without a reload (pure).
 One backend per traffic class, each holding every site's addresses with the weights that give the
 class's split. Health checks take a failed site's addresses out (reads and admin then go to the
 others on their own); a request that could not connect is redispatched to another address, and one
-of a safe method (GET, HEAD, OPTIONS) is also retried on a 5xx or an empty answer. A manual-failover
+of a safe method (GET, HEAD, OPTIONS) is also retried elsewhere on a 5xx or an empty answer (a site
+that died with the request in flight): a write may have been applied, so it is not resent. A manual-failover
 class (writes) has weight 0 on the standby's addresses: it waits for `kubeship sites failover`,
 which sets the weights through the runtime API: no reload, no connection dropped.
 """
@@ -102,16 +103,15 @@ def _backend(spec: AppSpec, sites: Sites, cls: TrafficClass) -> list[str]:
     check = f"    http-check send meth GET uri {health.path} ver HTTP/1.1"
     if sites.hostname:
         check += f" hdr Host {sites.hostname}"
-    safe = cls.methods is not None and set(cls.methods) <= SAFE_METHODS
+    safe = " ".join(sorted(SAFE_METHODS))
     lines = [
         f"backend {backend(spec, cls)}",
         "    balance roundrobin",
         "    option httpchk",
         check,
         "    http-check expect status 200",
-        "    retry-on all-retryable-errors"
-        if safe
-        else "    retry-on conn-failure   # never sent: safe to resend",
+        "    retry-on all-retryable-errors",
+        f"    http-request disable-l7-retry unless {{ method {safe} }}   # others: only if never sent",
     ]
     weights = server_weights(sites, cls.weights)
     tls = {m.name: m.tls for m in sites.members}

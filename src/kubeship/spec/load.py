@@ -238,7 +238,12 @@ def _message(error: Any, loc: Loc, model: type[BaseModel]) -> str:
         if bound in ctx and kind.startswith(("greater_than", "less_than")):
             return f"expected {words} {ctx[bound]}, got {value!r}"
     if kind == "too_short":
-        return "must not be empty"
+        least = ctx.get("min_length", 1)
+        return (
+            "must not be empty"
+            if least == 1
+            else f"needs at least {least} items, got {ctx.get('actual_length')}"
+        )
     if kind == "string_type":
         return f"expected text, got {value!r}"
     return str(error["msg"]).removeprefix("Value error, ")
