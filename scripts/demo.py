@@ -509,6 +509,48 @@ def worker_burst() -> Path | None:
     return out
 
 
+def sites_failover() -> Path:
+    """The guide's dual-active table: the seed's prod sites rendered, then two local sites behind the
+    HAProxy `kubeship sites haproxy` writes, one killed under load, writes failed over by command."""
+    import subprocess as sp
+    import tempfile
+
+    from tests.sites_lab import drill, two_sites
+
+    out = OUT / "sites"
+    seed = ROOT / "examples" / "seed" / "kubeship.yaml"
+    step("kubeship sites render -f examples/seed/kubeship.yaml --env prod (the guide's dual-active table)")
+    kubeship = [sys.executable, "-m", "kubeship"]
+    target = ["-f", str(seed), "--env", "prod"]
+    rendered = sp.run([*kubeship, "sites", "render", *target, "-o", str(out / "render")],
+                      capture_output=True, text=True, check=True)  # fmt: skip
+    print("  " + rendered.stderr.strip().replace("\n", "\n  "))
+    checked = sp.run(
+        [*kubeship, "check", str(out / "render"), "--external-refs"], capture_output=True, text=True
+    )
+    print(f"  kubeship check: {checked.stdout.strip().splitlines()[-1]}")
+    step("failover, on this machine: dc-a and dc-b (two `kubeship serve` each) behind the rendered HAProxy")
+    with tempfile.TemporaryDirectory() as tmp, two_sites(Path(tmp)) as lab:
+        d = drill(lab, requests=3_000)
+        (out / "haproxy.cfg").write_text((Path(tmp) / "haproxy.cfg").read_text())
+    print("  3,000 requests split by HAProxy, then dc-a killed (SIGKILL) under load from 8 clients:")
+    print(f"  {'traffic':<8} {'dc-a':>7} {'dc-b':>7}  switch (measured)")
+    for cls, a, b, switch in d.table():
+        print(f"  {cls:<8} {a:6.1f}% {b:6.1f}%  {switch}")
+    print(
+        f"  dc-a restarted: HAProxy put it back {d.back - d.ready:.2f} s after it was ready; "
+        "writes moved back by command"
+    )
+    step("kubeship sites simulate --env prod: dc-sh fails at the peak, writes moved by hand 5 minutes later")
+    simulated = sp.run(
+        [*kubeship, "sites", "simulate", "-f", str(seed), "--env", "prod", "--rps-per-core", "400",
+         "--plot", str(out / "failover.png"), "--out", str(out)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    print("  " + simulated.stdout.strip().replace("\n", "\n  "))
+    return out
+
+
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     config_dir = OUT / "config"
@@ -604,6 +646,7 @@ def main() -> int:
     sim_dir = simulate_autoscaling()
     delivery = rehearse_release()
     worker = worker_burst()
+    sites = sites_failover()
     access = [json.loads(ln) for ln in log_path.read_text().splitlines() if ln.startswith("{")]
     step("outputs")
     print(f"  {log_path.relative_to(ROOT)}   JSON access log and events ({len(access)} lines), e.g.:")
@@ -623,6 +666,10 @@ def main() -> int:
         f"  {delivery.relative_to(ROOT)}/rehearsal.png  the canary rehearsal: weight, error ratio, rollback"
     )
     print(f"  {ci.relative_to(ROOT)}/  kubeship.yml (GitHub), .gitlab-ci.yml, check's SARIF per environment")
+    print(
+        f"  {sites.relative_to(ROOT)}/  the sites: render/ (overlays, Karmada, DNS), haproxy.cfg, "
+        "failover.png, series.csv"
+    )
     if worker is not None:
         print(
             f"  {worker.relative_to(ROOT)}/  the queue worker's burst: backlog.csv, decision.txt, "

@@ -7,6 +7,7 @@ status) or read from HAProxy's runtime API (when it took a site out).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -21,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import yaml
 
+from kubeship import haproxy_api
+from kubeship.errors import UsageError
 from tests.conftest import APPS, Service, free_port
 
 SITES = ("dc-a", "dc-b")
@@ -37,6 +39,7 @@ MIX = (
 @dataclass(frozen=True)
 class Answer:
     sent: float  # monotonic seconds
+    took: float  # seconds until the answer (or the failure)
     cls: str
     status: int  # 0: no answer (connection failed)
     site: str
@@ -59,17 +62,23 @@ class Lab:
             timeout=60,
         )
 
+    def _states(self, site: str) -> list[bool]:
+        """Up or not, each of `site`'s servers in every backend, read from the runtime API directly
+        (a `kubeship sites status` process per poll would add its start-up to every timing)."""
+        try:
+            states = haproxy_api.states(str(self.socket))
+        except UsageError:
+            return []
+        return [st.up for st in states if st.server.startswith(f"{site}-")]
+
     def site_up(self, site: str) -> bool:
         """HAProxy sees every address of `site` up, in every class's backend."""
-        out = self.kubeship("status", "--socket", str(self.socket), "--format", "json")
-        rows = yaml.safe_load(out.stdout) if out.returncode == 0 else []
-        mine = [r for r in rows if r["site"] == site]
-        return bool(mine) and all(r["up"] == r["addresses"] for r in mine)
+        up = self._states(site)
+        return bool(up) and all(up)
 
     def site_down(self, site: str) -> bool:
-        out = self.kubeship("status", "--socket", str(self.socket), "--format", "json")
-        rows = yaml.safe_load(out.stdout) if out.returncode == 0 else []
-        return bool(rows) and all(r["up"] == 0 for r in rows if r["site"] == site)
+        up = self._states(site)
+        return bool(up) and not any(up)
 
     def start_site(self, site: str, ports: list[int]) -> None:
         self.services[site] = [
@@ -145,8 +154,16 @@ def two_sites(tmp: Path, per_site: int = 2) -> Iterator[Lab]:
         assert rendered.returncode == 0, rendered.stderr
         cfg = tmp / "haproxy.cfg"
         cfg.write_text(rendered.stdout)
+        if os.environ.get("KUBESHIP_SITES_LOG"):  # each request's log line, to see how one ended
+            cfg.write_text(
+                rendered.stdout.replace(
+                    "defaults\n", "defaults\n    log stderr format raw local0\n    option httplog\n"
+                )
+            )
         lab.proxy = subprocess.Popen(
-            [haproxy, "-f", str(cfg), "-db"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            [haproxy, "-f", str(cfg), "-db"],
+            stdout=subprocess.DEVNULL,
+            stderr=(tmp / "haproxy.log").open("wb"),
         )
         wait_until(lambda: all(lab.site_up(s) for s in SITES), 15, "HAProxy never saw both sites up")
         yield lab
@@ -209,9 +226,10 @@ class Load:
                 sent = time.monotonic()
                 try:
                     r = client.request(method, path, content=b'{"n": 1}' if method == "POST" else None)
-                    answer = Answer(sent, cls, r.status_code, r.text if r.status_code == 200 else "")
+                    took = time.monotonic() - sent
+                    answer = Answer(sent, took, cls, r.status_code, r.text if r.status_code == 200 else "")
                 except httpx.TransportError:
-                    answer = Answer(sent, cls, 0, "")
+                    answer = Answer(sent, time.monotonic() - sent, cls, 0, "")
                 with self._lock:
                     self.answers.append(answer)
 
@@ -227,3 +245,73 @@ def split(answers: list[Answer]) -> dict[str, Counter[str]]:
 
 def failed(answers: list[Answer], cls: str, start: float = 0.0, end: float = float("inf")) -> int:
     return sum(1 for a in answers if a.cls == cls and a.status != 200 and start <= a.sent < end)
+
+
+@dataclass
+class Drill:
+    """A steady run, then dc-a killed under load, writes failed over, dc-a back, writes back."""
+
+    steady: list[Answer]
+    answers: list[Answer]
+    killed: float
+    down: float  # HAProxy had taken every dc-a address out
+    command: float  # `kubeship sites failover --writes dc-b` started
+    switched: float  # ... and returned
+    ready: float  # dc-a's processes answer again
+    back: float  # HAProxy had put them back
+    failback: float  # `kubeship sites failover --writes dc-a` returned
+    status: list[dict[str, object]]  # `kubeship sites status --format json` after the failover
+
+    def first_after(self, t: float, cls: str, site: str) -> float:
+        return min(a.sent + a.took for a in self.answers if a.sent >= t and a.cls == cls and a.site == site)
+
+    def slowest(self, cls: str, start: float, end: float) -> float:
+        """The longest a request of `cls` sent in [start, end) waited: what a retry costs a client."""
+        return max((a.took for a in self.answers if a.cls == cls and start <= a.sent < end), default=0.0)
+
+    def table(self) -> list[tuple[str, float, float, str]]:
+        """Per class: dc-a's and dc-b's measured part (steady run) and the measured switch."""
+        counts = split(self.steady)
+        rows = []
+        for cls in ("reads", "writes", "admin"):
+            a, b = counts[cls]["dc-a"], counts[cls]["dc-b"]
+            if cls == "writes":
+                lost = failed(self.answers, cls, self.killed, self.command)
+                switch = (
+                    f"manual: {lost} failed until the command; `failover --writes` "
+                    f"{self.switched - self.command:.2f} s, then 0 failed"
+                )
+            else:
+                slowest = self.slowest(cls, self.killed - 1, self.down) * 1000
+                switch = (
+                    f"auto: dc-a out {self.down - self.killed:.2f} s after the kill, "
+                    f"{failed(self.answers, cls)} failed (slowest {slowest:.0f} ms)"
+                )
+            rows.append((cls, 100 * a / (a + b), 100 * b / (a + b), switch))
+        return rows
+
+
+def drill(lab: Lab, requests: int = 10_000) -> Drill:
+    with Load(lab.url, total=requests) as steady:
+        steady.wait()
+    with Load(lab.url) as load:
+        time.sleep(0.5)
+        killed = lab.kill_site("dc-a")
+        down = wait_until(lambda: lab.site_down("dc-a"), 10, "HAProxy never took dc-a out")
+        time.sleep(0.5)  # writes have nowhere to go until a person decides
+        command = time.monotonic()
+        moved = lab.kubeship("failover", "--writes", "dc-b", "--socket", str(lab.socket))
+        switched = time.monotonic()
+        assert moved.returncode == 0, moved.stderr
+        shown = lab.kubeship("status", "--socket", str(lab.socket), "--format", "json")
+        assert shown.returncode == 0, shown.stderr
+        time.sleep(0.5)
+        lab.start_site("dc-a", [int(s.url.rpartition(":")[2]) for s in lab.services["dc-a"]])
+        ready = time.monotonic()
+        back = wait_until(lambda: lab.site_up("dc-a"), 10, "HAProxy never put dc-a back")
+        moved = lab.kubeship("failover", "--writes", "dc-a", "--socket", str(lab.socket))
+        assert moved.returncode == 0, moved.stderr
+        failback = time.monotonic()
+        time.sleep(0.5)
+    status = json.loads(shown.stdout)
+    return Drill(steady.answers, load.answers, killed, down, command, switched, ready, back, failback, status)

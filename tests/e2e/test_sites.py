@@ -10,12 +10,11 @@ split is the table's again.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.sites_lab import Load, failed, split, two_sites, wait_until
+from tests.sites_lab import drill, failed, split, two_sites
 
 pytestmark = pytest.mark.e2e
 
@@ -29,44 +28,25 @@ def primary_part(answers: list, cls: str) -> float:  # type: ignore[type-arg]
 
 def test_split_failover_and_failback(tmp_path: Path) -> None:
     with two_sites(tmp_path) as lab:
-        with Load(lab.url, total=10_000) as load:
-            load.wait()
-        assert len(load.answers) == 10_000
-        assert [a for a in load.answers if a.status != 200] == []
-        for cls, part in TABLE.items():
-            assert abs(primary_part(load.answers, cls) - part) <= 0.02, (cls, split(load.answers)[cls])
+        d = drill(lab)
+    assert len(d.steady) == 10_000
+    assert [a for a in d.steady if a.status != 200] == []
+    for cls, part in TABLE.items():
+        assert abs(primary_part(d.steady, cls) - part) <= 0.02, (cls, split(d.steady)[cls])
 
-        with Load(lab.url) as load:
-            time.sleep(0.5)
-            killed = lab.kill_site("dc-a")
-            down = wait_until(lambda: lab.site_down("dc-a"), 10, "HAProxy never took dc-a out")
-            time.sleep(0.5)  # writes have nowhere to go until a person decides
-            command = time.monotonic()
-            moved = lab.kubeship("failover", "--writes", "dc-b", "--socket", str(lab.socket))
-            switched = time.monotonic()
-            assert moved.returncode == 0, moved.stderr
-            time.sleep(0.5)
-            lab.start_site("dc-a", [int(s.url.rpartition(":")[2]) for s in lab.services["dc-a"]])
-            back_ready = time.monotonic()
-            back = wait_until(lambda: lab.site_up("dc-a"), 10, "HAProxy never put dc-a back")
-            failback = lab.kubeship("failover", "--writes", "dc-a", "--socket", str(lab.socket))
-            assert failback.returncode == 0, failback.stderr
-            after_failback = time.monotonic()
-            time.sleep(0.5)
-        answers = load.answers
-        assert failed(answers, "reads") == 0
-        assert failed(answers, "admin") == 0
-        assert failed(answers, "writes", killed, command) > 0  # nowhere to go before the failover
-        assert failed(answers, "writes", switched) == 0
-        during = [a for a in answers if down < a.sent < back_ready]
-        assert {a.site for a in during if a.status == 200} == {"dc-b"}
-        assert {a.site for a in answers if a.sent > switched and a.cls == "writes" and a.sent < back} == {
-            "dc-b"
-        }
-        after = [a for a in answers if a.sent > after_failback]
-        assert {a.site for a in after if a.cls == "writes"} == {"dc-a"}
-        assert split(after)["reads"]["dc-a"] > split(after)["reads"]["dc-b"]  # 70/30 again
-        print(
-            f"\nsites: detection {down - killed:.3f} s after the kill, failover command "
-            f"{switched - command:.3f} s, dc-a back {back - back_ready:.3f} s after it was ready"
-        )
+    assert failed(d.answers, "reads") == 0
+    assert failed(d.answers, "admin") == 0
+    assert failed(d.answers, "writes", d.killed, d.command) > 0  # nowhere to go before the failover
+    assert failed(d.answers, "writes", d.switched) == 0
+    assert {a.site for a in d.answers if d.down < a.sent < d.ready and a.status == 200} == {"dc-b"}
+    shares = {(r["class"], r["site"]): (r["share"], r["up"]) for r in d.status}  # `kubeship sites status`
+    assert shares[("writes", "dc-b")] == (100.0, 2) and shares[("reads", "dc-a")] == (0.0, 0)
+    writes_moved = [a for a in d.answers if d.switched < a.sent < d.back and a.cls == "writes"]
+    assert writes_moved and {a.site for a in writes_moved} == {"dc-b"}
+    after = [a for a in d.answers if a.sent > d.failback]
+    assert {a.site for a in after if a.cls == "writes"} == {"dc-a"}
+    assert split(after)["reads"]["dc-a"] > split(after)["reads"]["dc-b"]  # 70/30 again
+    print()
+    for cls, a, b, switch in d.table():
+        print(f"sites: {cls:<7} dc-a {a:5.1f} %  dc-b {b:5.1f} %  {switch}")
+    print(f"sites: dc-a back in HAProxy {d.back - d.ready:.2f} s after its processes were ready")

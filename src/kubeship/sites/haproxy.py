@@ -57,9 +57,9 @@ def config(
         "    timeout queue 5s",
         "    load-server-state-from-file global",
         "    option redispatch 1   # every retry goes to another address",
-        f"    retries {sites.retries}",
+        f"    retries {sites.retries if sites.retries is not None else max(3, len(servers(sites)))}",
         f"    default-server check inter {inter} fall {health.fall} rise {health.rise} "
-        "observe layer4 error-limit 3 on-error mark-down resolvers dns init-addr last,libc,none",
+        "observe layer4 error-limit 1 on-error mark-down resolvers dns init-addr last,libc,none",
         "",
         f"frontend {spec.name}",
         f"    bind {bind}",

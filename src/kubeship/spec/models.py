@@ -1267,8 +1267,12 @@ class Sites(Model):
     hostname: str | None = Field(
         None, description="external-dns: the weighted records of this name (reads' weights) per site."
     )
-    retries: int = Field(
-        3, ge=0, le=10, description="A request that failed to connect is tried again on another address."
+    retries: int | None = Field(
+        None,
+        ge=0,
+        le=32,
+        description="A request that failed to connect is tried again on another address, this many times "
+        "(default: as many as there are addresses, so a whole site lost under load cannot use them up).",
     )
 
     @model_validator(mode="after")
