@@ -261,6 +261,8 @@ class Drill:
     back: float  # HAProxy had put them back
     failback: float  # `kubeship sites failover --writes dc-a` returned
     status: list[dict[str, object]]  # `kubeship sites status --format json` after the failover
+    drained: float  # `kubeship sites failover --drain dc-b` returned (both sites up)
+    restored: float  # `--restore dc-b` returned
 
     def first_after(self, t: float, cls: str, site: str) -> float:
         return min(a.sent + a.took for a in self.answers if a.sent >= t and a.cls == cls and a.site == site)
@@ -313,5 +315,15 @@ def drill(lab: Lab, requests: int = 10_000) -> Drill:
         assert moved.returncode == 0, moved.stderr
         failback = time.monotonic()
         time.sleep(0.5)
+        moved = lab.kubeship("failover", "--drain", "dc-b", "--socket", str(lab.socket),
+                             "--state-file", str(lab.tmp / "server-state"))  # fmt: skip
+        assert moved.returncode == 0, moved.stderr
+        drained = time.monotonic()
+        time.sleep(0.5)
+        moved = lab.kubeship("failover", "--restore", "dc-b", "--socket", str(lab.socket))
+        assert moved.returncode == 0, moved.stderr
+        restored = time.monotonic()
+        time.sleep(0.5)
     status = json.loads(shown.stdout)
-    return Drill(steady.answers, load.answers, killed, down, command, switched, ready, back, failback, status)
+    times = (killed, down, command, switched, ready, back, failback, status, drained, restored)
+    return Drill(steady.answers, load.answers, *times)

@@ -5,7 +5,7 @@ What is asserted is what the client saw (where each answer came from, its status
 runtime API said: the split per class within ±2 points of the table over 10,000 requests; one site
 killed under load: no read or admin request fails, writes fail until the operator fails over, then
 none does; the site back: HAProxy puts it back on its own, writes move back by command, and the
-split is the table's again.
+split is the table's again; a site drained and restored by command loses no request.
 """
 
 from __future__ import annotations
@@ -43,9 +43,14 @@ def test_split_failover_and_failback(tmp_path: Path) -> None:
     assert shares[("writes", "dc-b")] == (100.0, 2) and shares[("reads", "dc-a")] == (0.0, 0)
     writes_moved = [a for a in d.answers if d.switched < a.sent < d.back and a.cls == "writes"]
     assert writes_moved and {a.site for a in writes_moved} == {"dc-b"}
-    after = [a for a in d.answers if a.sent > d.failback]
+    after = [a for a in d.answers if d.failback < a.sent < d.failback + 0.5]  # before the drain command
     assert {a.site for a in after if a.cls == "writes"} == {"dc-a"}
     assert split(after)["reads"]["dc-a"] > split(after)["reads"]["dc-b"]  # 70/30 again
+    drained = [a for a in d.answers if d.drained < a.sent < d.restored - 0.2]
+    assert drained and {a.site for a in drained} == {"dc-a"}  # a drained site takes no new request
+    assert [a for a in d.answers if a.sent > d.failback and a.status != 200] == []  # none dropped
+    assert {a.site for a in d.answers if a.sent > d.restored + 0.1 and a.cls == "reads"} == {"dc-a", "dc-b"}
+    assert "dc-b-1" in (tmp_path / "server-state").read_text()  # --state-file: a reload keeps it
     print()
     for cls, a, b, switch in d.table():
         print(f"sites: {cls:<7} dc-a {a:5.1f} %  dc-b {b:5.1f} %  {switch}")
