@@ -92,7 +92,7 @@ class Lab:
         """SIGKILL every process of `site`, servers' workers first (a data centre lost, not drained);
         when, monotonic."""
         pids = [pid for s in self.services[site] for pid in descendants(s.proc.pid)]
-        pids += [s.proc.pid for s in self.services[site]]
+        pids += [s.proc.pid for s in self.services[site] if s.proc.poll() is None]
         when = time.monotonic()
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
@@ -171,10 +171,8 @@ def two_sites(tmp: Path, per_site: int = 2) -> Iterator[Lab]:
         if lab.proxy is not None:
             lab.proxy.terminate()
             lab.proxy.wait(10)
-        for services in lab.services.values():
-            for s in services:
-                if s.proc.poll() is None:
-                    s.stop(signal.SIGKILL)
+        for site in lab.services:
+            lab.kill_site(site)  # the servers' workers too: a killed parent would leave them serving
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str, every: float = 0.02) -> float:

@@ -48,7 +48,7 @@ _PROBE_PATHS = frozenset({HEALTH_PATH, READY_PATH})
 _JSON = (b"content-type", b"application/json")
 _STATUS_TEXT = {s.value: str(s.value) for s in HTTPStatus}
 UNKNOWN_ROUTE = "<unknown>"
-_BATCH = 256  # finished requests folded at once; also bounds how many scopes stay referenced
+_BATCH = 256  # finished requests folded at once
 
 
 class Runtime:
@@ -89,7 +89,7 @@ class Runtime:
         self._process_ready = False
         self._armed = False
         self.in_flight = 0
-        self._done: list[tuple[float, float, Scope, int, int, str, str | None]] = []
+        self._done: list[tuple[Any, ...]] = []  # finished requests: see the end of __call__
         os.register_at_fork(after_in_child=self._after_fork)
 
     # -- per process --------------------------------------------------------------
@@ -268,9 +268,19 @@ class Runtime:
                 audit_mod.unbind(bound)
             end = perf_counter()
             self.in_flight -= 1
-            # Logging and metrics happen in batches (`_fold`): per request, one tuple.
+            # Logging and metrics happen in batches (`_fold`): per request, one tuple of what they
+            # read, never the scope: a framework's scope holds its request's object graph (FastAPI's
+            # route, app, dependency state), which would then outlive the young GC generation and be
+            # promoted, making every later collection walk it.
+            claims = scope.get("auth")
+            extensions = scope.get("extensions")
+            tls = extensions.get("tls") if extensions is not None else None
             done = self._done
-            done.append((end, end - start, scope, status, sent, rid, error))
+            done.append((
+                end, end - start, scope["method"], path, _route_template(scope, path, status), status, sent,
+                rid, error, scope.get("client"), claims.get("sub") if claims is not None else None,
+                tls.get("identity") if tls else None,
+            ))  # fmt: skip
             if len(done) >= _BATCH:
                 self._fold()
 
@@ -290,14 +300,10 @@ class Runtime:
         log_probes = self._log_probes
         access_log = self._access_log
         lines = []
-        for end, duration, scope, status, sent, rid, error in done:
-            path = scope["path"]
-            method = scope["method"]
-            route = _route_template(scope, path, status)
+        for end, duration, method, path, route, status, sent, rid, error, client, user, peer in done:
             record_metric(method, route, _STATUS_TEXT.get(status) or str(status), duration)
             if not access_log or (not log_probes and path in _OWN_PATHS):
                 continue
-            client = scope.get("client")
             record = {
                 "time": iso_time(end + wall_offset),
                 "level": "info",
@@ -311,12 +317,10 @@ class Runtime:
                 "request_id": rid,
                 "client": client[0] if client else None,
             }
-            claims = scope.get("auth")
-            if claims is not None:
-                record["user"] = claims.get("sub")
-            extensions = scope.get("extensions")
-            if extensions is not None and (tls := extensions.get("tls")) and tls.get("identity"):
-                record["peer"] = tls["identity"]
+            if user is not None:
+                record["user"] = user
+            if peer:
+                record["peer"] = peer
             if error is not None:
                 record["error"] = error
             lines.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
