@@ -1,14 +1,14 @@
 """The runtime's per-request cost in CPU instructions: deterministic, immune to a noisy machine.
 
-Runs the bare ASGI /ping app N times in-process on uvloop, with and without
-the kubeship middleware (every feature on: CORS configured, auth on with
+Runs the bare ASGI /ping app (or, with --app fastapi, the FastAPI one) N times in-process on
+uvloop, with and without the kubeship middleware (every feature on: CORS configured, auth on with
 /ping public, access log to /dev/null, metrics), under `valgrind
 --tool=callgrind`, at two values of N. The difference in instruction counts
 divided by the difference in N is the per-request cost, start-up excluded.
 Instructions are not microseconds, but they don't move when the other core
 is busy, so a change to the hot path shows up here first.
 
-usage: python benchmarks/runtime_instructions.py [--small 2000] [--large 12000]
+usage: python benchmarks/runtime_instructions.py [--app bare|fastapi] [--small 2000] [--large 12000]
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
-def drive(variant: str, n: int) -> None:
+def drive(variant: str, n: int, which: str) -> None:
     """The measured program: n requests through the app (child process)."""
     sys.path.insert(0, str(HERE / "apps"))
     os.environ["KUBESHIP_CORS_ORIGINS"] = "https://app.example.com"
-    from bare_app import app as bare
+    import importlib
 
+    bare = importlib.import_module({"bare": "bare_app", "fastapi": "fastapi_ping"}[which]).app
     app = bare
     if variant == "kubeship":
         from kubeship.runtime.log import LogWriter
@@ -74,7 +75,7 @@ def drive(variant: str, n: int) -> None:
     uvloop.run(run())
 
 
-def instructions(variant: str, n: int) -> int:
+def instructions(variant: str, n: int, which: str) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cg.out"
         subprocess.run(
@@ -87,6 +88,8 @@ def instructions(variant: str, n: int) -> int:
                 "--drive",
                 variant,
                 str(n),
+                "--app",
+                which,
             ],
             check=True,
             capture_output=True,
@@ -100,25 +103,26 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--app", choices=["bare", "fastapi"], default="bare")
     parser.add_argument("--small", type=int, default=2000)
     parser.add_argument("--large", type=int, default=12000)
     parser.add_argument("--drive", nargs=2, metavar=("VARIANT", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.drive:
-        drive(args.drive[0], int(args.drive[1]))
+        drive(args.drive[0], int(args.drive[1]), args.app)
         return 0
     if shutil.which("valgrind") is None:
         sys.exit("need valgrind (apt-get install valgrind)")
     per_request = {}
-    for variant in ("bare", "kubeship"):
-        small = instructions(variant, args.small)
-        large = instructions(variant, args.large)
+    for variant in ("bare", "kubeship"):  # "bare": the app alone (bare ASGI or FastAPI)
+        small = instructions(variant, args.small, args.app)
+        large = instructions(variant, args.large, args.app)
         per_request[variant] = (large - small) / (args.large - args.small)
         print(f"{variant:9s} {per_request[variant]:9,.0f} instructions/request", file=sys.stderr)
     added = per_request["kubeship"] - per_request["bare"]
     print(
         f"runtime middleware adds {added:,.0f} instructions per request "
-        f"({per_request['kubeship'] / per_request['bare']:.1f}× the bare app's own path)"
+        f"({per_request['kubeship'] / per_request['bare']:.2f}× the {args.app} app's own path)"
     )
     return 0
 
