@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import click
 
-from kubeship.cli.params import key_values
+from kubeship.cli.params import key_values, trace_options
 from kubeship.errors import UsageError
 from kubeship.limits import LimitError, Limits, limits, load_json, load_yaml_all
 
@@ -250,16 +250,7 @@ def explain(
 
 
 @autoscale.command()
-@click.option(
-    "--trace", required=True, help="step | ramp | diurnal | flash, or a CSV file of timestamp,rps rows."
-)
-@click.option("--seconds", type=int, default=3600, show_default=True, help="Length of a built-in trace.")
-@click.option(
-    "--base", type=float, default=100.0, show_default=True, help="Built-in trace: requests/s at rest."
-)
-@click.option(
-    "--peak", type=float, default=1500.0, show_default=True, help="Built-in trace: requests/s at peak."
-)
+@trace_options("requests/s")
 @click.option(
     "-f",
     "--config",
@@ -620,12 +611,7 @@ def measure(
 
 
 @autoscale.command("simulate-queue")
-@click.option(
-    "--trace", required=True, help="step | ramp | diurnal | flash, or a CSV of timestamp,value rows."
-)
-@click.option("--seconds", type=int, default=3600, show_default=True, help="Length of a built-in trace.")
-@click.option("--base", type=float, default=100.0, show_default=True, help="Built-in trace: value at rest.")
-@click.option("--peak", type=float, default=1500.0, show_default=True, help="Built-in trace: value at peak.")
+@trace_options("value")
 @click.option(
     "--per-pod-rate",
     type=float,

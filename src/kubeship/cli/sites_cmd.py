@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from kubeship.cli.params import trace_options
 from kubeship.errors import UsageError
 
 if TYPE_CHECKING:
@@ -191,19 +192,7 @@ def status(spec_path: Path, env: str | None, address: str, fmt: str) -> None:
 @sites.command()
 @spec_option
 @env_option
-@click.option(
-    "--trace",
-    default="step",
-    show_default=True,
-    help="step | ramp | diurnal | flash, or a CSV of timestamp,rps.",
-)
-@click.option("--seconds", type=int, default=3600, show_default=True, help="Length of a built-in trace.")
-@click.option(
-    "--base", type=float, default=100.0, show_default=True, help="Built-in trace: requests/s at rest."
-)
-@click.option(
-    "--peak", type=float, default=1500.0, show_default=True, help="Built-in trace: requests/s at peak."
-)
+@trace_options("requests/s", default="step")
 @click.option("--fail", "failed", metavar="SITE", help="The site that fails [the primary].")
 @click.option("--at", type=int, help="Second of the trace it fails at [half way: at the step's peak].")
 @click.option(
