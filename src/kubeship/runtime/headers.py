@@ -22,7 +22,7 @@ auditor it controlled, and OWASP advises against `1`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kubeship.names import ENV_CACHE_CONTROL, ENV_CSP, ENV_HSTS
 
@@ -80,16 +80,35 @@ class HeaderPlan:
     api: tuple[Header, ...]
     html: tuple[Header, ...]
     tls: tuple[Header, ...]
+    # (html, https) → (the headers to add, their names): the four cases, joined once
+    _cases: dict[tuple[bool, bool], tuple[tuple[Header, ...], frozenset[bytes]]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        cases = {}
+        for html in (False, True):
+            for https in (False, True):
+                added = (
+                    *self.always,
+                    *self.cache,
+                    *(self.html if html else self.api),
+                    *(self.tls if https else ()),
+                )
+                cases[html, https] = (added, frozenset(name for name, _ in added))
+        object.__setattr__(self, "_cases", cases)
 
     def add(self, headers: list[Header], https: bool) -> None:
         """Append to a response's headers (in place) those the app did not set."""
-        present = {name.lower() for name, _ in headers}
         html = False
+        present = []
         for name, value in headers:
-            if name.lower() == b"content-type":
+            name = name.lower()  # ASGI asks apps for lowercase names; not every app does
+            present.append(name)
+            if name == b"content-type":
                 html = value.startswith(b"text/html")
-                break
-        for group in (self.always, self.cache, self.html if html else self.api, self.tls if https else ()):
-            for header in group:
-                if header[0] not in present:
-                    headers.append(header)
+        added, names = self._cases[html, https]
+        if names.isdisjoint(present):  # the usual case: the app set none of them
+            headers += added
+        else:
+            headers += [header for header in added if header[0] not in present]
