@@ -199,3 +199,15 @@ def test_failover_names_a_wrong_site_or_an_unreachable_socket(tmp_path: Path) ->
     assert "Traceback" not in wrong.stderr + down.stderr
     none = run_cli("sites", "status", "-f", str(SEED))
     assert none.returncode == 2 and "no `sites:` section" in none.stderr
+
+
+def test_render_removes_what_it_no_longer_writes_and_nothing_else(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "base").mkdir(parents=True)
+    (out / "base" / "deployment-gone.yaml").write_text("kind: Deployment\n")  # rendered by an older spec
+    (out / "mine.yaml").write_text("kind: ConfigMap\n")  # the user's, beside the tree
+    result = run_cli("sites", "render", "-f", str(SEED), "--env", "prod", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    assert not (out / "base" / "deployment-gone.yaml").exists()
+    assert (out / "mine.yaml").read_text() == "kind: ConfigMap\n"
+    assert (out / "sites" / "dc-sh" / "kustomization.yaml").is_file()

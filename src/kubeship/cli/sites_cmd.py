@@ -58,8 +58,11 @@ def render_sites(spec_path: Path, env: str | None, out: Path) -> None:
 
     spec, _ = _spec(spec_path, env)
     files = tree(spec, render(secrets_by_reference(spec)))
-    for old in sorted(out.glob("**/*.yaml")) if out.is_dir() else []:
-        if old.relative_to(out).as_posix() not in files:  # an object the spec no longer renders
+    # An object the spec no longer renders goes, but only from the directories this command writes:
+    # anything else under the output directory is the user's.
+    owned = {rel.split("/", 1)[0] for rel in files}
+    for old in sorted(p for top in owned for p in (out / top).glob("**/*.yaml")):
+        if old.relative_to(out).as_posix() not in files:
             old.unlink()
     for rel, text in files.items():
         path = out / rel
