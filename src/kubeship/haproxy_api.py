@@ -67,16 +67,15 @@ def states(address: str) -> list[ServerState]:
         if not header or not line[:1].isdigit():
             continue
         row = dict(zip(header, line.split(), strict=False))
-        admin = int(row["srv_admin_state"])
-        out.append(
-            ServerState(
-                row["be_name"],
-                row["srv_name"],
-                row["srv_op_state"] == "2",  # SRV_ST_RUNNING
-                "maint" if admin & 0x67 else "drain" if admin & 0x18 else "ready",
-                int(row["srv_uweight"]),
-            )
-        )
+        try:
+            admin, weight = int(row["srv_admin_state"]), int(row["srv_uweight"])
+            name, server, running = row["be_name"], row["srv_name"], row["srv_op_state"] == "2"
+        except (KeyError, ValueError):
+            raise UsageError(
+                f"{address}: `show servers state` answered a row kubeship cannot read: {line[:200]!r}"
+            ) from None
+        state = "maint" if admin & 0x67 else "drain" if admin & 0x18 else "ready"
+        out.append(ServerState(name, server, running, state, weight))  # running: SRV_ST_RUNNING
     return out
 
 
