@@ -105,17 +105,29 @@ def test_woken_with_min_replicas_raised_since_it_does_not_go_below_the_minimum()
     assert result["desiredReplicas"] == 3
 
 
-def test_with_the_gate_off_it_is_the_controller_before_1_37() -> None:
-    """minReplicas 0 computes from zero whatever the condition says (TestScaleUpFromZeroCMObject), a
-    zero with minReplicas above it is paused, and ScaledToZero is neither read nor set: the status's
-    own stays as it was, where it was (the controller starts from a copy of the status)."""
+def test_with_the_gate_off_a_zero_is_never_woken() -> None:
+    """horizontal.go (1.37): scaledToZeroCondition := gate && the condition, so with the gate off a
+    target at zero is paused whatever minReplicas is (TestManualScaleToZeroDisablesHPA, "FG off"; an
+    older controller computed from zero when minReplicas was 0). The status's own ScaledToZero is not
+    read and, with no rescale, stays where it was (the controller starts from a copy of the status)."""
     off = {"HPAScaleToZero": False}
-    assert decide(queue(0, 250, gates=off))["desiredReplicas"] == 3
+    for min_replicas, status in ((0, STZ_TRUE), (0, None), (1, STZ_TRUE)):
+        result = decide(queue(0, 500, min_replicas=min_replicas, status=status, gates=off))
+        assert result["desiredReplicas"] == 0
+        assert ("ScalingActive", "False", "ScalingDisabled") in conditions(result)
     result = decide(queue(0, 500, min_replicas=1, status=STZ_TRUE, gates=off))
-    assert result["desiredReplicas"] == 0
     assert [c[0] for c in conditions(result)] == ["ScaledToZero", "AbleToScale", "ScalingActive"]
     assert conditions(result)[0] == ("ScaledToZero", STZ_TRUE[0]["status"], STZ_TRUE[0]["reason"])
-    assert ("ScalingActive", "False", "ScalingDisabled") in conditions(result)
+
+
+def test_with_the_gate_off_a_rescale_removes_a_stale_scaled_to_zero() -> None:
+    """TestScaledToZeroConditionHandledOnNormalRescale, "removed on normal rescale, FG off": the
+    condition is neither set nor kept once the controller rescales without the gate."""
+    result = decide(queue(2, 500, status=STZ_TRUE, gates={"HPAScaleToZero": False}))
+    assert result["desiredReplicas"] > 2  # rescaled
+    assert "ScaledToZero" not in [c[0] for c in conditions(result)]
+    on = decide(queue(2, 500, status=STZ_TRUE))
+    assert ("ScaledToZero", "False", "NotScaledToZero") in conditions(on)
 
 
 def test_with_only_pod_metrics_a_zero_is_never_woken() -> None:

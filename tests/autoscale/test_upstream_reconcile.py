@@ -8,8 +8,12 @@ time unless given; "hot" = now, "cool" = 3 minutes ago), PodMetrics splitting ea
 across the two containers with a one-minute window, the custom metric `qps` per pod (milli-units), the
 Object metric = the first level, the External metric = every level. The controller runs with the
 file's settings: tolerance 0.1, CPU initialisation period 2 min, readiness delay 10 s, downscale
-stabilisation 5 min, scaleUpLimitFactor 8 (its init()), and the feature gates of the file's time
-(HPAScaleToZero off: no ScaledToZero condition; the 1.33+ tests are in test_kubernetes_137.py).
+stabilisation 5 min, scaleUpLimitFactor 8 (its init()), HPAScaleToZero off unless a row says "FG on"
+(no ScaledToZero condition). The from-zero rows are split as the 1.37 refactor of the file splits them
+("... with feature gate enabled" / "disabled"): a zero is woken only with the gate on and the HPA's own
+ScaledToZero=True (horizontal.go's shouldComputeMetricsForZeroReplicas); the expectations of the
+split rows follow that code, the refactored file's bodies not being among the sources found. The
+other 1.33+ tests are in test_kubernetes_137.py.
 
 Each row keeps upstream's test name; `expected` conditions are statusOkWithOverrides(...) as there.
 """
@@ -48,6 +52,12 @@ def ok(*overrides: Cond) -> list[Cond]:
 
 
 READY_FOR_NEW_SCALE: Cond = ("AbleToScale", "True", "ReadyForNewScale")
+PAUSED: list[Cond] = [
+    ("AbleToScale", "True", "SucceededGetScale"),
+    ("ScalingActive", "False", "ScalingDisabled"),
+]
+# Woken from zero with the gate on: the status's ScaledToZero keeps its place, set False by the rescale.
+WOKEN: list[Cond] = [("ScaledToZero", "False", "NotScaledToZero"), *STATUS_OK]
 
 
 def _time(t: float | str) -> str:
@@ -126,7 +136,10 @@ def case(
     no_pod_metrics: bool = False,
     no_metrics: bool = False,
     no_external: bool = False,
+    scaled_to_zero: bool | None = None,
 ) -> dict[str, Any]:
+    """`scaled_to_zero` runs the pass with HPAScaleToZero on and, if True, the HPA's status holding
+    ScaledToZero=True (the refactored table's "FG on" rows); None is the gate off."""
     status = spec if status is None else status
     count = len(requests) if requests is not None else status
     pods = []
@@ -222,9 +235,11 @@ def case(
             "initialReadinessDelaySeconds": 10,
             "downscaleStabilizationSeconds": 300,
             "scaleUpLimitFactor": 8,
-            "featureGates": {"HPAScaleToZero": False},
+            "featureGates": {"HPAScaleToZero": scaled_to_zero is not None},
         },
     }
+    if scaled_to_zero:
+        hpa["status"] = {"conditions": [{"type": "ScaledToZero", "status": "True", "reason": "ScaledToZero"}]}
     if no_external:  # the external metrics API fails, the others answer
         snapshot["externalMetrics"] = {}
     if no_metrics:  # every metrics API answers "something went wrong": nothing in the snapshot
@@ -350,16 +365,36 @@ ROWS = [
     ),
     R(case(metrics=(object_metric(value="15.0"),), levels=(20000,)), 4, None, id="TestScaleUpCMObject"),
     R(
-        case(min_replicas=0, spec=0, metrics=(object_metric(value="15.0"),), levels=(20000,)),
+        case(
+            min_replicas=0,
+            spec=0,
+            metrics=(object_metric(value="15.0"),),
+            levels=(20000,),
+            scaled_to_zero=True,
+        ),
         2,
-        None,
-        id="TestScaleUpFromZeroCMObject",
+        WOKEN,
+        id="TestScaleUpFromZeroCMObject-FG-on",
+    ),
+    R(
+        case(min_replicas=0, spec=0, metrics=(object_metric(value="15.0"),), levels=(20000,)),
+        0,
+        PAUSED,
+        id="TestScaleUpFromZeroCMObject-FG-off",
+    ),
+    R(
+        case(
+            min_replicas=0, spec=0, metrics=(object_metric(value="1.0"),), levels=(1000,), scaled_to_zero=True
+        ),
+        1,
+        WOKEN,
+        id="TestScaleUpFromZeroIgnoresToleranceCMObject-FG-on",
     ),
     R(
         case(min_replicas=0, spec=0, metrics=(object_metric(value="1.0"),), levels=(1000,)),
-        1,
-        None,
-        id="TestScaleUpFromZeroIgnoresToleranceCMObject",
+        0,
+        PAUSED,
+        id="TestScaleUpFromZeroIgnoresToleranceCMObject-FG-off",
     ),
     R(
         case(metrics=(object_metric(average="10.0"),), levels=(40000,)),
@@ -424,10 +459,25 @@ ROWS = [
             levels=(300, 400, 500),
             requests=(ONE,) * 3,
             recommendations=(),
+            scaled_to_zero=True,
         ),
-        4,
-        None,
-        id="TestScaleUpFromZeroOneMetricInvalid",
+        0,  # CPU needs pods: with no Object or External metric nothing wakes it (canScaleFromZero)
+        [("ScaledToZero", "True", "ScaledToZero"), *PAUSED],
+        id="TestScaleUpFromZeroOneMetricInvalid-FG-on",
+    ),
+    R(
+        case(
+            min_replicas=0,
+            spec=0,
+            cpu_target=30,
+            metrics=({"type": "CheddarCheese"},),
+            levels=(300, 400, 500),
+            requests=(ONE,) * 3,
+            recommendations=(),
+        ),
+        0,
+        PAUSED,
+        id="TestScaleUpFromZeroOneMetricInvalid-FG-off",
     ),
     R(
         case(metrics=({"type": "CheddarCheese"},), levels=(), requests=(ONE,) * 3),

@@ -106,11 +106,12 @@ def decide(snapshot: Json) -> Json:
                     "NotScaledToZero",
                     "the HPA controller did not scale the workload to zero",
                 )
+        else:  # a condition left from when the gate was on goes with the rescale
+            conditions[:] = [c for c in conditions if c["type"] != "ScaledToZero"]
 
-    if gates["HPAScaleToZero"]:  # 1.37: at zero, scale only what the HPA put there itself
-        wake = (min_replicas != 0 and scaled_to_zero) or (scaled_to_zero and has_object_or_external)
-    else:  # before: a target at zero is paused unless minReplicas is 0 too
-        wake = min_replicas == 0
+    # At zero, scale only what the HPA put there itself (horizontal.go's
+    # shouldComputeMetricsForZeroReplicas); with the gate off nothing is woken, whatever minReplicas.
+    wake = (min_replicas != 0 and scaled_to_zero) or (scaled_to_zero and has_object_or_external)
     if current == 0 and not wake:
         _set(
             conditions,
