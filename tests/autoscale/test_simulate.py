@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -220,3 +221,66 @@ def test_the_default_summary_is_words_that_explain_themselves() -> None:
     assert text.startswith("web: HPA 2-10 pods at CPU 50 % of the request (0.25 core)")
     assert "above target:" in text and "at maxReplicas 10" in text
     assert "over the SLO (P99 ≤ 300 ms)" in text and "{" not in text
+
+
+def test_measured_service_times_replace_m_m_c_with_the_pod_model() -> None:
+    """With `latency`, each ready pod takes its share of the load through the pod model; nothing
+    else (pods, utilization, over-capacity) changes."""
+    from kubeship.autoscale.latency import pod_latency
+
+    service = np.random.default_rng(0).normal(1 / 200, 0.0005, 200).clip(0.002)
+    pod = pod_latency(service, 1, 1.0)
+    load = synthetic("step", 900, 100, 500)
+    plain = simulate(load, WORK, HPA)
+    modelled = simulate(load, Workload(200, 0.5, 1.0, 20, latency=pod), HPA)
+    assert np.array_equal(plain.ready, modelled.ready)
+    assert np.array_equal(plain.over_capacity, modelled.over_capacity)
+    expected = pod.p99(load / modelled.ready)
+    assert np.allclose(modelled.p99_latency, expected)
+    assert not np.allclose(modelled.p99_latency, plain.p99_latency)
+
+
+def test_simulate_measured_takes_the_service_times(tmp_path: Path) -> None:
+    """--measured: the pod model for --workers (that count's service times, else the first count's);
+    a result written before service times were recorded still runs, on M/M/c."""
+    import json
+
+    from tests.conftest import ROOT, run_cli
+
+    service = [0.004 + 0.00001 * i for i in range(200)]
+    report = {
+        "fit": {"rps_per_core": 200.0, "capacity_rps": 200.0, "cores_at_capacity": 1.0},
+        "serviceSeconds": {"1": service, "2": [2 * t for t in service]},
+    }
+    measured = tmp_path / "measured.json"
+    measured.write_text(json.dumps(report))
+
+    def p99(path: Path, *extra: str) -> float:
+        result = run_cli(
+            "autoscale", "simulate", "--trace", "step", "--seconds", "120", "--base", "100", "--peak", "100",
+            "--min", "1", "--max", "1", "--cpu-limit", "1", "--measured", str(path), "--format", "json",
+            *extra, cwd=ROOT,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return float(json.loads(result.stdout)["hpa"]["p99_latency_max"])
+
+    one, two = p99(measured), p99(measured, "--workers", "2")
+    assert one == pytest.approx(pod_p99(service, 1, 1.0, 100), rel=1e-6)
+    # the second count's own service times, on two workers sharing the pod's one core
+    assert two == pytest.approx(pod_p99([2 * t for t in service], 2, 1.0, 100), rel=1e-6)
+    # three workers were not measured: the first count's times
+    assert p99(measured, "--workers", "3") == pytest.approx(pod_p99(service, 3, 1.0, 100), rel=1e-6)
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"fit": report["fit"]}))
+    assert p99(old) == pytest.approx(mmc_p99(100, 1, 200), rel=1e-6)
+    report["serviceSeconds"] = {"1": [0.0, -1.0]}
+    measured.write_text(json.dumps(report))
+    bad = run_cli("autoscale", "simulate", "--trace", "step", "--measured", str(measured), cwd=ROOT)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert f"{measured}: serviceSeconds: service times must be positive" in bad.stderr
+
+
+def pod_p99(service: list[float], workers: int, cores: float, rate: float) -> float:
+    from kubeship.autoscale.latency import pod_latency
+
+    return float(pod_latency(service, workers, cores).p99(np.array([rate]))[0])

@@ -41,8 +41,8 @@ def test_measure_fits_the_example_and_checks_the_model(tmp_path: Path) -> None:
     out = tmp_path / "measure.json"
     result = run_cli(
         "autoscale", "measure", "app:app", "--path", "/work?n=2000", "--workers", "1,2",
-        "--connections", "1,4", "--seconds", "2", "--cwd", str(ROOT / "examples" / "ping"), "-o", str(out),
-        cwd=ROOT, timeout=180,
+        "--connections", "1,4", "--seconds", "2", "--open-seconds", "2", "--rounds", "2",
+        "--cwd", str(ROOT / "examples" / "ping"), "-o", str(out), cwd=ROOT, timeout=180,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads(out.read_text())
@@ -51,15 +51,24 @@ def test_measure_fits_the_example_and_checks_the_model(tmp_path: Path) -> None:
     runs = report["runs"]
     assert [(r["workers"], r["connections"]) for r in runs] == [(1, 1), (1, 4), (2, 1), (2, 4)]
     assert all(r["rps"] > 0 and r["p99"] > 0 for r in runs + report["openLoopRuns"])
-    # The checks hold the model against the runs: capacity = req/s per core x the cores the busiest
-    # run used. (How close it comes depends on the machine; the numbers go in the closing note.)
+    # Requests served alone, per worker count: the distribution the pod model replays.
+    for count in ("1", "2"):
+        alone = report["serviceSeconds"][count]
+        assert len(alone) == 200 and alone == sorted(alone) and alone[0] > 0
+    # The checks hold the models against the runs: capacity = req/s per core x the cores the busiest
+    # run used; P99 by the pod model and by M/M/c. (How close they come depends on the machine:
+    # benchmarks/simulate_accuracy.py and the README.)
     for check in report["checks"]:
         top = max((r for r in runs if r["workers"] == check["workers"]), key=lambda r: r["rps"])
         assert check["capacityMeasured"] == top["rps"]
         assert check["capacityPredicted"] == pytest.approx(fit["rps_per_core"] * top["cores"])
-        assert check["p99Measured"] > 0 and check["p99Predicted"] > 0
+        assert check["p99Measured"] > 0 and check["p99Predicted"] > 0 and check["p99MMc"] > 0
+        assert check["p99Error"] == pytest.approx(check["p99Predicted"] / check["p99Measured"] - 1)
+        assert check["requests"] > 0 and check["requests"] == round(check["arrivalRps"] * 4)
+    assert "pod model" in result.stderr and "requests, P99" in result.stderr
     sim = run_cli(
-        "autoscale", "simulate", "--trace", "step", "--seconds", "600", "--measured", str(out), cwd=ROOT
+        "autoscale", "simulate", "--trace", "step", "--seconds", "600", "--measured", str(out),
+        "--workers", "2", cwd=ROOT,
     )  # fmt: skip
     assert sim.returncode == 0, sim.stderr
 

@@ -4,15 +4,21 @@ A run is one closed-loop load level against the real service: requests/s
 achieved, server CPU cores used, latency percentiles. The fit is what the
 simulator needs: requests/s one core serves (`rps_per_core`, from the run
 that drove the most throughput, where fixed costs are best amortized) and
-the capacity and cores at saturation. `predict` says what the M/M/c model
-expects for another run, so the model can be held against measurements.
+the capacity and cores at saturation. `report` holds the models against the
+measurement: the capacity each worker count reached, and the P99 under Poisson
+arrivals as the pod model (`autoscale.latency`, on the measured service times)
+and M/M/c predict it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
+import numpy as np
+
+from kubeship.autoscale.latency import p99_spread, pod_latency
 from kubeship.autoscale.simulate import mmc_p99
 
 
@@ -24,6 +30,16 @@ class Run:
     cores: float  # server CPU seconds per second over the run
     p50: float  # seconds
     p99: float  # seconds
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What `kubeship autoscale measure` took from the real service (kubeship.measure)."""
+
+    runs: list[Run]  # wrk's closed-loop ladder, per worker count
+    open_runs: list[Run]  # Poisson arrivals, per worker count (P99: median over the rounds)
+    service: dict[int, list[float]]  # per worker count: seconds each request took served alone
+    cores: int  # cores the server could use
 
 
 @dataclass(frozen=True)
@@ -50,3 +66,49 @@ def predicted_capacity(model: Capacity, cores: float) -> float:
 def predicted_p99(model: Capacity, arrival_rps: float, servers: int, cores_per_server: float) -> float:
     """The M/M/c P99 the simulator would report for `arrival_rps` on `servers` workers."""
     return mmc_p99(arrival_rps, servers, model.rps_per_core * cores_per_server)
+
+
+SERVICE_QUANTILES = 200  # service times kept per worker count: the distribution's shape, not every sample
+
+
+def report(measured: Measurement, counts: list[int], open_seconds: float) -> dict[str, Any]:
+    """The fit, the runs and, per worker count, the models held against the measurement (pure);
+    `open_seconds` is how long the open-loop runs lasted in all (for the model's band)."""
+    model = fit([r for r in measured.runs if r.workers == counts[0]])
+    quantiles = np.linspace(0, 1, SERVICE_QUANTILES)
+    report: dict[str, Any] = {
+        "fit": asdict(model),
+        "cores": measured.cores,
+        "serviceSeconds": {
+            str(count): [float(q) for q in np.quantile(times, quantiles)]
+            for count, times in measured.service.items()
+        },
+        "runs": [asdict(r) for r in measured.runs],
+        "openLoopRuns": [asdict(r) for r in measured.open_runs],
+        "checks": [],
+    }
+    for count in counts:
+        mine = [r for r in measured.runs if r.workers == count]
+        top = max(mine, key=lambda r: r.rps)
+        poisson = next(r for r in measured.open_runs if r.workers == count)
+        service, cores = report["serviceSeconds"][str(count)], min(count, measured.cores)
+        p99 = float(pod_latency(service, count, cores).p99(np.array([poisson.rps]))[0])
+        requests = round(poisson.rps * open_seconds)
+        band = p99_spread(service, count, cores, poisson.rps, requests) if requests >= 100 else None
+        report["checks"].append(
+            {
+                "workers": count,
+                "capacityMeasured": top.rps,
+                "capacityPredicted": predicted_capacity(model, top.cores),
+                "capacityError": predicted_capacity(model, top.cores) / top.rps - 1,
+                "arrivalRps": poisson.rps,
+                "p99Measured": poisson.p99,
+                "p99Predicted": p99,
+                "p99Error": p99 / poisson.p99 - 1 if poisson.p99 > 0 else None,
+                # where the model's own P99 lands over runs as long as the measured one (10-90 %)
+                "requests": requests,
+                "p99ModelBand": list(band) if band else None,
+                "p99MMc": predicted_p99(model, poisson.rps, count, top.cores / count),
+            }
+        )
+    return report

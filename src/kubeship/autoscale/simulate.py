@@ -10,10 +10,13 @@ A deliberately simple model of the deployment, second by second:
   engine as `kubeship autoscale decide` (`replicas.resource_replicas`, then
   stabilization and rate limits); new pods are ready `startup_seconds` later
   and count as unready until then, removed pods stop at once;
-* latency is the M/M/c model's exact P99 response time (`mmc_p99_many`):
-  c = ready pods, μ = one pod's capacity, λ = the offered load; at λ ≥ cμ the
-  queue grows without bound, the excess counts as over capacity and the
-  latency is capped at `LATENCY_CAP`.
+* latency, given measured service times (`Workload.latency`, from `kubeship
+  autoscale measure`), is the pod model's P99 (`autoscale.latency`): requests
+  spread at random over the ready pods and their workers, each worker sharing
+  its CPU among its requests; without them, the M/M/c model's exact P99
+  (`mmc_p99_many`): c = ready pods, μ = one pod's capacity, λ = the offered
+  load. At λ ≥ cμ the queue grows without bound, the excess counts as over
+  capacity and the latency is capped at `LATENCY_CAP`.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kubeship.autoscale import normalize, replicas
+from kubeship.autoscale.latency import LATENCY_CAP, PodLatency
 from kubeship.autoscale.normalize import Behavior, Memory
 from kubeship.autoscale.replicas import Container, Pod, Sample, Settings, Tolerances
 
-LATENCY_CAP = 10.0
 BLOCK_SECONDS = 3600  # modelled ahead at once; redone from the moment the HPA rescales
 FloatArray = NDArray[np.float64]
 
@@ -40,6 +43,7 @@ class Workload:
     cpu_request: float  # cores requested per pod
     cpu_limit: float | None = None
     startup_seconds: float = 20.0
+    latency: PodLatency | None = None  # the pod model; M/M/c without it
 
     @property
     def cores_per_pod(self) -> float:
@@ -146,7 +150,12 @@ def simulate(
     # Latency for the whole trace at once, one vectorised pass per distinct ready count.
     for c in np.unique(out.ready):
         mask = out.ready == c
-        out.p99_latency[mask] = mmc_p99_many(load[mask], int(c), workload.pod_capacity)
+        if workload.latency is None:
+            out.p99_latency[mask] = mmc_p99_many(load[mask], int(c), workload.pod_capacity)
+        elif c > 0:  # each ready pod takes its share (kube-proxy spreads connections at random)
+            out.p99_latency[mask] = workload.latency.p99(load[mask] / c)
+        else:
+            out.p99_latency[mask] = np.where(load[mask] > 0, LATENCY_CAP, 0.0)
     return out
 
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 import io
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
 from kubeship.cli.params import key_values, trace_options
 from kubeship.errors import UsageError
 from kubeship.limits import LimitError, Limits, limits, load_json, load_yaml_all
+
+if TYPE_CHECKING:
+    from kubeship.autoscale.latency import PodLatency
+
+_T = TypeVar("_T")
 
 
 @click.group()
@@ -274,6 +280,9 @@ def explain(
 @click.option("--cpu-request", type=float, help="Cores requested per pod [spec, else 0.5].")
 @click.option("--cpu-limit", type=float, default=None, help="Cores a pod may use [spec, else one].")
 @click.option(
+    "--workers", type=click.IntRange(1), help="Server processes per pod, for --measured's P99 [spec, else 1]."
+)
+@click.option(
     "--startup", type=float, default=20.0, show_default=True, help="Seconds from creation to ready."
 )
 @click.option("--min", "min_replicas", type=int, help="minReplicas [spec, else 2].")
@@ -302,9 +311,9 @@ def explain(
 def simulate(
     trace: str, seconds: int, base: float, peak: float, config: Path | None, hpa_files: tuple[Path, ...],
     rps_per_core: float | None, measured: Path | None, cpu_request: float | None, cpu_limit: float | None,
-    startup: float, min_replicas: int | None, max_replicas: int | None, target: int | None,
-    slo_p99: float | None, recommend: bool, slo_budget: float, out_dir: Path | None, plot_path: Path | None,
-    fmt: str,
+    workers: int | None, startup: float, min_replicas: int | None, max_replicas: int | None,
+    target: int | None, slo_p99: float | None, recommend: bool, slo_budget: float, out_dir: Path | None,
+    plot_path: Path | None, fmt: str,
 ) -> None:  # fmt: skip
     """Replay a load trace through the HPA and print what it would do (replicas, latency, cost).
 
@@ -332,6 +341,7 @@ def simulate(
             cpu_limit = float(parse_quantity(limits["cpu"]))
         if slo_p99 is None and spec.slo is not None and spec.slo.latency is not None:
             slo_p99 = spec.slo.latency.threshold_seconds
+        workers = workers if workers is not None else spec.container.workers
     hpa = spec_hpa or Autoscaler(2, 10, 50)
     hpa = replace(
         hpa,
@@ -349,6 +359,7 @@ def simulate(
         raise UsageError("--rps-per-core and --cpu-request must be > 0, --target 1-1000")
     load = _trace(trace, seconds, base, peak)
     workload = Workload(rps_per_core, cpu_request, cpu_limit, startup)
+    workload = replace(workload, latency=measured_latency(measured, workers or 1, workload.cores_per_pod))
     configs = {spec.name if config is not None else "hpa": hpa}
     for path in hpa_files:
         name = path.stem if path.stem not in configs else str(path)
@@ -405,12 +416,42 @@ def fitted_rps_per_core(given: float | None, measured: Path | None) -> float:
         return given
     if measured is None:
         raise UsageError("give --rps-per-core, or --measured with the output of `kubeship autoscale measure`")
+    return float(_measured(measured, lambda report: report["fit"]["rps_per_core"]))
+
+
+def measured_latency(measured: Path | None, workers: int, cores: float) -> PodLatency | None:
+    """The pod model on the service times `kubeship autoscale measure` recorded (those of the same
+    worker count, else the first); None without --measured or with a result from before they were
+    recorded (M/M/c then)."""
+    from kubeship.autoscale.latency import pod_latency
+
+    if measured is None:
+        return None
+
+    def model(report: dict[str, Any]) -> list[float] | None:
+        times = report.get("serviceSeconds")
+        if not times:
+            return None
+        key = str(workers) if str(workers) in times else next(iter(times))
+        return [float(t) for t in times[key]]
+
+    found = _measured(measured, model)
+    if found is None:
+        return None
     try:
-        return float(load_json(measured.read_text(), _bound())["fit"]["rps_per_core"])
+        return pod_latency(found, workers, cores)
+    except ValueError as exc:
+        raise UsageError(f"{measured}: serviceSeconds: {exc}") from None
+
+
+def _measured(path: Path, read: Callable[[dict[str, Any]], _T]) -> _T:
+    """`read` applied to the JSON of `kubeship autoscale measure -o`, any error one line at the file."""
+    try:
+        return read(load_json(path.read_text(), _bound()))
     except LimitError as exc:
-        raise UsageError(exc.located(str(measured))) from None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{measured}: not a `kubeship autoscale measure` result ({exc})") from None
+        raise UsageError(exc.located(str(path))) from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, StopIteration) as exc:
+        raise UsageError(f"{path}: not a `kubeship autoscale measure` result ({exc})") from None
 
 
 def _write_series(path: Path, **columns: Any) -> None:
@@ -543,17 +584,24 @@ def _recommend(
 )
 @click.option("--seconds", type=float, default=3.0, show_default=True, help="Per run.")
 @click.option(
+    "--open-seconds", type=click.FloatRange(1, 600), default=10.0, show_default=True,
+    help="Each open-loop run (Poisson arrivals at half the capacity).",
+)  # fmt: skip
+@click.option(
+    "--rounds", type=click.IntRange(1, 9), default=1, show_default=True,
+    help="Open-loop runs per worker count, pooled: the P99 held against the models is of them all.",
+)  # fmt: skip
+@click.option(
     "--cwd", type=click.Path(path_type=Path, file_okay=False), default=".", help="Where APP imports from."
 )
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the runs and the fit as JSON.")
 def measure(
-    app: str, path: str, workers: str, connections: str, seconds: float, cwd: Path, output: Path | None
-) -> None:
+    app: str, path: str, workers: str, connections: str, seconds: float, open_seconds: float,
+    rounds: int, cwd: Path, output: Path | None,
+) -> None:  # fmt: skip
     """Load-test APP (module:app) under `kubeship serve` with wrk; fit requests/s per core and hold
-    the simulator's model (capacity, M/M/c P99) against what was measured."""
-    from dataclasses import asdict
-
-    from kubeship.autoscale.capacity import fit, predicted_capacity, predicted_p99
+    the simulator's models (capacity; P99 by M/M/c and by the pod model) against what was measured."""
+    from kubeship.autoscale.capacity import report as measure_report
     from kubeship.measure import measure as run
 
     try:
@@ -561,45 +609,33 @@ def measure(
         ladder = [int(c) for c in connections.split(",")]
     except ValueError:
         raise UsageError("--workers and --connections take comma-separated whole numbers") from None
-    runs, open_runs = run(
-        app, path, counts, ladder, seconds, cwd.resolve(), progress=lambda line: click.echo(line, err=True)
-    )
+    measured = run(
+        app, path, counts, ladder, seconds, cwd.resolve(), rounds=rounds, open_seconds=open_seconds,
+        progress=lambda line: click.echo(line, err=True),
+    )  # fmt: skip
     try:
-        model = fit([r for r in runs if r.workers == counts[0]])
+        report = measure_report(measured, counts, open_seconds * rounds)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    report: dict[str, Any] = {
-        "fit": asdict(model),
-        "runs": [asdict(r) for r in runs],
-        "openLoopRuns": [asdict(r) for r in open_runs],
-        "checks": [],
-    }
+    fit = report["fit"]
     click.echo(
-        f"fit at {counts[0]} worker(s): {model.rps_per_core:,.0f} req/s per core, "
-        f"capacity {model.capacity_rps:,.0f} req/s on {model.cores_at_capacity:.2f} cores",
+        f"fit at {counts[0]} worker(s): {fit['rps_per_core']:,.0f} req/s per core, "
+        f"capacity {fit['capacity_rps']:,.0f} req/s on {fit['cores_at_capacity']:.2f} cores",
         err=True,
     )
-    for count in counts:
-        mine = [r for r in runs if r.workers == count]
-        top = max(mine, key=lambda r: r.rps)
-        predicted = predicted_capacity(model, top.cores)
-        poisson = next(r for r in open_runs if r.workers == count)
-        p99 = predicted_p99(model, poisson.rps, count, top.cores / count)
-        check = {
-            "workers": count,
-            "capacityMeasured": top.rps,
-            "capacityPredicted": predicted,
-            "capacityError": predicted / top.rps - 1,
-            "arrivalRps": poisson.rps,
-            "p99Measured": poisson.p99,
-            "p99Predicted": p99,
-            "p99Ratio": p99 / poisson.p99 if poisson.p99 > 0 else None,
-        }
-        report["checks"].append(check)
+    for check in report["checks"]:
+        band = check["p99ModelBand"]
+        spread = (
+            f" (over {check['requests']:,} requests: {band[0] * 1000:.0f}–{band[2] * 1000:.0f})"
+            if band
+            else ""
+        )
         click.echo(
-            f"  {count} worker(s): capacity measured {top.rps:,.0f}, model {predicted:,.0f} "
-            f"({check['capacityError']:+.0%}); P99 under Poisson arrivals at {poisson.rps:,.0f} req/s "
-            f"measured {poisson.p99 * 1000:.1f} ms, M/M/c {p99 * 1000:.1f} ms",
+            f"  {check['workers']} worker(s): capacity measured {check['capacityMeasured']:,.0f}, model "
+            f"{check['capacityPredicted']:,.0f} ({check['capacityError']:+.0%}); P99 under Poisson "
+            f"arrivals at {check['arrivalRps']:,.0f} req/s measured {check['p99Measured'] * 1000:.1f} ms, "
+            f"pod model {check['p99Predicted'] * 1000:.1f} ms ({check['p99Error']:+.0%}){spread}, "
+            f"M/M/c {check['p99MMc'] * 1000:.1f} ms",
             err=True,
         )
     text = json.dumps(report, indent=2) + "\n"
