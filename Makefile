@@ -58,6 +58,7 @@ bench: venv
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/check.py
 	$(BIN)/python benchmarks/simulate.py
+	-$(BIN)/python benchmarks/simulate_accuracy.py
 	$(BIN)/python benchmarks/deliver.py
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/serve_tls.py

@@ -190,50 +190,101 @@ def measure(
     `open_seconds` of Poisson arrivals at `open_loop_share` of the capacity that ladder reached."""
     if shutil.which("wrk") is None:
         raise UsageError("wrk is not installed: apt-get install wrk (kubeship measures with it)")
+    server_cpus, client_cpus = split_cpus(sorted(os.sched_getaffinity(0)))
     runs, open_runs, service = [], [], {}
-    for count in workers:
-        port = _free_port()
-        env = {**os.environ, "PYTHONPATH": str(cwd)}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "kubeship", "serve", app, "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(count), "--drain-seconds", "0"],
-            cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        try:
-            _wait_ready(proc, port)
-            url = f"http://127.0.0.1:{port}{path}"
-            _wrk(url, 2, 1.0)  # warm-up: imports, first connections
-            for conns in connections:
-                before, start = cpu_seconds(proc.pid), time.monotonic()
-                rps, p50, p99, failed = parse_wrk(_wrk(url, conns, seconds))
-                cores = (cpu_seconds(proc.pid) - before) / (time.monotonic() - start)
-                if failed:
-                    raise UsageError(
-                        f"{url}: {failed} responses were not 2xx/3xx: measure a path that succeeds"
-                    )
-                runs.append(Run(count, conns, rps, cores, p50, p99))
-                progress(f"workers {count}, connections {conns}: {rps:,.0f} req/s, {cores:.2f} cores, "
-                         f"P99 {p99 * 1000:.1f} ms")  # fmt: skip
-            service[count] = service_times(url, seconds)
-            alone = sorted(service[count])
-            progress(f"workers {count}, served alone: median {alone[len(alone) // 2] * 1000:.1f} ms")
-            peak = max(r.rps for r in runs if r.workers == count)
-            rate, latencies, busy, took = peak * open_loop_share, [], 0.0, 0.0
-            for round_ in range(rounds):  # pooled: a P99 of thousands of requests, not of a few
-                before, start = cpu_seconds(proc.pid), time.monotonic()
-                latencies += poisson(url, rate, open_seconds, seed=round_ + 1)
-                busy += cpu_seconds(proc.pid) - before
-                took += time.monotonic() - start
-            latencies.sort()
-            if not (done := len(latencies)):
-                raise UsageError(f"{url}: no request was sent in {open_seconds:g} s at {rate:.2g} req/s")
-            p50, p99 = latencies[done // 2], latencies[min(done - 1, int(done * 0.99))]
-            open_runs.append(Run(count, 0, done / (open_seconds * rounds), busy / took, p50, p99))
-            progress(f"workers {count}, Poisson arrivals at {rate:,.0f} req/s: {done:,} requests, "
-                     f"P99 {p99 * 1000:.1f} ms")  # fmt: skip
-        finally:
-            stop(proc)
-    return Measurement(runs, open_runs, service, len(os.sched_getaffinity(0)))
+    mine = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, client_cpus)  # the client (wrk, this loop) off the server's cores
+    try:
+        for count in workers:
+            proc, port = _serve(app, count, cwd, server_cpus)
+            try:
+                url = f"http://127.0.0.1:{port}{path}"
+                ladder = _ladder(proc, url, count, connections, seconds, progress)
+                runs += ladder
+                service[count] = service_times(url, seconds)
+                alone = sorted(service[count])
+                progress(f"workers {count}, served alone: median {alone[len(alone) // 2] * 1000:.1f} ms")
+                rate = max(r.rps for r in ladder) * open_loop_share
+                open_runs.append(_open_loop(proc, url, count, rate, rounds, open_seconds, progress))
+            finally:
+                stop(proc)
+    finally:
+        os.sched_setaffinity(0, mine)
+    return Measurement(runs, open_runs, service, len(server_cpus))
+
+
+def _serve(app: str, count: int, cwd: Path, cpus: set[int]) -> tuple[subprocess.Popen[bytes], int]:
+    """`kubeship serve APP --workers COUNT` on `cpus` (its workers inherit them), once it is ready."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kubeship", "serve", app, "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(count), "--drain-seconds", "0"],
+        cwd=cwd, env={**os.environ, "PYTHONPATH": str(cwd)}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, preexec_fn=lambda: os.sched_setaffinity(0, cpus),
+    )  # fmt: skip
+    try:
+        _wait_ready(proc, port)
+    except UsageError:
+        stop(proc)
+        raise
+    return proc, port
+
+
+def _ladder(
+    proc: subprocess.Popen[bytes],
+    url: str,
+    count: int,
+    connections: Sequence[int],
+    seconds: float,
+    progress: Callable[[str], None],
+) -> list[Run]:
+    """wrk at each connection count, with the CPU the server used."""
+    _wrk(url, 2, 1.0)  # warm-up: imports, first connections
+    runs = []
+    for conns in connections:
+        before, start = cpu_seconds(proc.pid), time.monotonic()
+        rps, p50, p99, failed = parse_wrk(_wrk(url, conns, seconds))
+        cores = (cpu_seconds(proc.pid) - before) / (time.monotonic() - start)
+        if failed:
+            raise UsageError(f"{url}: {failed} responses were not 2xx/3xx: measure a path that succeeds")
+        runs.append(Run(count, conns, rps, cores, p50, p99))
+        progress(f"workers {count}, connections {conns}: {rps:,.0f} req/s, {cores:.2f} cores, "
+                 f"P99 {p99 * 1000:.1f} ms")  # fmt: skip
+    return runs
+
+
+def _open_loop(
+    proc: subprocess.Popen[bytes],
+    url: str,
+    count: int,
+    rate: float,
+    rounds: int,
+    seconds: float,
+    progress: Callable[[str], None],
+) -> Run:
+    """`rounds` of Poisson arrivals at `rate`, pooled: a P99 of thousands of requests, not of a few."""
+    latencies: list[float] = []
+    busy = took = 0.0
+    for round_ in range(rounds):
+        before, start = cpu_seconds(proc.pid), time.monotonic()
+        latencies += poisson(url, rate, seconds, seed=round_ + 1)
+        busy += cpu_seconds(proc.pid) - before
+        took += time.monotonic() - start
+    latencies.sort()
+    if not (done := len(latencies)):
+        raise UsageError(f"{url}: no request was sent in {seconds:g} s at {rate:.2g} req/s")
+    p50, p99 = latencies[done // 2], latencies[min(done - 1, int(done * 0.99))]
+    progress(f"workers {count}, Poisson arrivals at {rate:,.0f} req/s: {done:,} requests, "
+             f"P99 {p99 * 1000:.1f} ms")  # fmt: skip
+    return Run(count, 0, done / (seconds * rounds), busy / took, p50, p99)
+
+
+def split_cpus(cpus: Sequence[int]) -> tuple[set[int], set[int]]:
+    """(the server's, the client's): the last CPU for the load, the rest for the service, so the
+    client's own work is not counted as the service's latency; one CPU is shared by both."""
+    if len(cpus) < 2:
+        return set(cpus), set(cpus)
+    return set(cpus[:-1]), {cpus[-1]}
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
