@@ -31,7 +31,14 @@ def drive(variant: str, n: int, which: str) -> None:
     os.environ["KUBESHIP_CORS_ORIGINS"] = "https://app.example.com"
     import importlib
 
-    bare = importlib.import_module({"bare": "bare_app", "fastapi": "fastapi_ping"}[which]).app
+    bare = importlib.import_module(
+        {
+            "bare": "bare_app",
+            "fastapi": "fastapi_ping",
+            "starlette": "starlette_ping",
+            "litestar": "litestar_ping",
+        }[which]
+    ).app
     app = bare
     if variant == "kubeship":
         from kubeship.runtime.log import LogWriter
@@ -103,7 +110,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--app", choices=["bare", "fastapi"], default="bare")
+    parser.add_argument("--app", choices=["bare", "fastapi", "starlette", "litestar"], default="bare")
     parser.add_argument("--small", type=int, default=2000)
     parser.add_argument("--large", type=int, default=12000)
     parser.add_argument("--drive", nargs=2, metavar=("VARIANT", "N"), help=argparse.SUPPRESS)
