@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -49,3 +51,29 @@ def test_a_standby_too_small_is_over_capacity_and_costs_error_budget() -> None:
     assert recovered is not None and recovered >= 60
     used_fine, used_short = budget_used(roomy, fine, failure), budget_used(small, short, failure)
     assert used_fine is not None and used_short is not None and used_short > used_fine
+
+
+def test_sites_simulate_takes_the_pod_model_from_measured_service_times(tmp_path: Path) -> None:
+    """--measured with service times: each site's P99 is the pod model's, as in autoscale simulate;
+    with the fit alone, M/M/c's. Everything else (load, pods, lost writes) is the same."""
+    import json
+
+    from tests.conftest import ROOT, run_cli
+
+    fit = {"fit": {"rps_per_core": 400.0, "capacity_rps": 400.0, "cores_at_capacity": 1.0}}
+    service = {"serviceSeconds": {"1": [0.0025 * (0.8 + 0.4 * i / 199) for i in range(200)]}}
+    outcomes = []
+    for name, report in (("fit", fit), ("pod", fit | service)):
+        measured = tmp_path / f"{name}.json"
+        measured.write_text(json.dumps(report))
+        result = run_cli(
+            "sites", "simulate", "-f", str(ROOT / "examples" / "seed" / "kubeship.yaml"), "--env", "prod",
+            "--measured", str(measured), "--seconds", "1200", "--format", "json", cwd=ROOT,
+            DB_USERNAME="u", DB_PASSWORD="p",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        outcomes.append(json.loads(result.stdout))
+    plain, modelled = outcomes
+    assert plain["lost_requests"] == modelled["lost_requests"] and plain["requests"] == modelled["requests"]
+    p99 = [o["sites"]["dc-bj"]["p99_latency_max"] for o in outcomes]
+    assert p99[0] != p99[1] and all(0 < p < 0.3 for p in p99)

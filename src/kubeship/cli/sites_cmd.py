@@ -227,10 +227,11 @@ def simulate(
 
     Before an outage: does the standby's HPA add pods in time, and how much error budget does a
     manual write failover cost?"""
+    import dataclasses
     import json
 
     from kubeship.autoscale.simulate import Workload, autoscaler_from_hpa
-    from kubeship.cli.autoscale_cmd import _trace, fitted_rps_per_core
+    from kubeship.cli.autoscale_cmd import _trace, fitted_rps_per_core, measured_latency
     from kubeship.render.scaling import hpa
     from kubeship.sites.simulate import Failure, after_failure, budget_used, recovery_seconds, run
     from kubeship.spec.quantity import parse_quantity
@@ -256,6 +257,9 @@ def simulate(
     limit = spec.container.resources.limits.get("cpu")
     cores = float(parse_quantity(request)) if request else 0.5
     workload = Workload(rps, cores, float(parse_quantity(limit)) if limit else None, startup)
+    # the pod model on measured service times (M/M/c without them), as `autoscale simulate` does
+    latency = measured_latency(measured, spec.container.workers, workload.cores_per_pod)
+    workload = dataclasses.replace(workload, latency=latency)
     load = _trace(trace, seconds, base, peak)
     at = at if at is not None else len(load) // 2
     if not 0 <= at < len(load):
