@@ -65,11 +65,12 @@ def build_gin(workdir: Path) -> Path:
     return go_build("gin_ping.go", workdir, {"github.com/gin-gonic/gin": "golang-github-gin-gonic-gin-dev"})
 
 
-def start(stack: Stack, port: int) -> subprocess.Popen[bytes]:
+def start(stack: Stack, port: int, cwd: Path = APPS) -> subprocess.Popen[bytes]:
+    """The stack on core 0, once it answers /ping."""
     argv = [a.replace("{port}", str(port)) for a in stack.argv]
     proc = subprocess.Popen(
         ["taskset", "-c", "0", *argv],
-        cwd=APPS,
+        cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(APPS), **stack.env},
         stdout=subprocess.DEVNULL,  # access logs are written, to /dev/null (the anchors did the same)
         stderr=subprocess.DEVNULL,

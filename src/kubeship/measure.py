@@ -25,6 +25,9 @@ from kubeship.autoscale.capacity import Measurement, Run
 from kubeship.errors import UsageError
 
 _T = TypeVar("_T")
+# What a request meets when the service misbehaves: refused or reset, a reply cut short or unreadable
+# (ValueError: a status line or length that is not a number), no answer in time.
+_BROKEN = (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError)
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
 
 
@@ -71,30 +74,34 @@ class _Client:
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         self.request = f"GET {target} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode()
         self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
-        self.failed = 0
 
-    async def get(self, pick: Callable[[int], int] = lambda n: n - 1) -> None:
-        """One request on an idle connection (`pick` chooses which; a new one if none is idle)."""
+    async def get(self, pick: Callable[[int], int] = lambda n: n - 1) -> int:
+        """One request on an idle connection (`pick` chooses which; a new one if none is idle);
+        → its status. A connection that fails, or is abandoned (cancelled), is closed."""
         conn = self.idle.pop(pick(len(self.idle))) if self.idle else await self._connect()
         reader, writer = conn
-        writer.write(self.request)
-        head = await reader.readuntil(b"\r\n\r\n")
-        status, length, chunked = int(head.split(b" ", 2)[1]), 0, False
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"content-length":
-                length = int(value)
-            elif name == b"transfer-encoding" and b"chunked" in value.lower():
-                chunked = True
-        if chunked:
-            while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
-                await reader.readexactly(size + 2)
-            await reader.readuntil(b"\r\n")
-        elif length:
-            await reader.readexactly(length)
-        self.failed += not 200 <= status < 400
+        try:
+            writer.write(self.request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status, length, chunked = int(head.split(b" ", 2)[1]), 0, False
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                    chunked = True
+            if chunked:
+                while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                    await reader.readexactly(size + 2)
+                await reader.readuntil(b"\r\n")
+            elif length:
+                await reader.readexactly(length)
+        except BaseException:
+            writer.close()
+            raise
         self.idle.append(conn)
+        return status
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         return await asyncio.open_connection(self.host, self.port)
@@ -121,33 +128,47 @@ def service_times(url: str, seconds: float) -> list[float]:
     return _loop_run(run())
 
 
-def poisson(url: str, rate: float, seconds: float, seed: int = 1) -> list[float]:
+def poisson(
+    url: str, rate: float, seconds: float, seed: int = 1, timeout: float = 30.0
+) -> tuple[list[float], int]:
     """Open-loop load: requests arrive as a Poisson process at `rate`/s, whatever the service does
     (wrk's closed loop waits for answers, so it never shows queueing), each on an idle keep-alive
-    connection picked at random (as a proxy's pool spreads them over a pod's workers). → each
-    request's latency (s), counted from its scheduled arrival, so a client-side wait counts too."""
+    connection picked at random (as a proxy's pool spreads them over a pod's workers; a new one
+    when none is idle). → (each answered request's latency (s), counted from its scheduled arrival
+    so a client-side wait counts too; how many failed: an error status, a broken connection, or
+    no answer within `timeout`)."""
     import random
 
     rng = random.Random(seed)
 
-    async def run() -> list[float]:
-        client, latencies = _Client(url), []
+    async def run() -> tuple[list[float], int]:
+        client, latencies, failed = _Client(url), [], 0
         for _ in range(16):
             client.idle.append(await client._connect())
-        loop = asyncio.get_running_loop()
 
         async def one(due: float) -> None:
-            await client.get(rng.randrange)
-            latencies.append(loop.time() - due)
+            nonlocal failed
+            try:
+                status = await asyncio.wait_for(client.get(rng.randrange), timeout)
+            except _BROKEN:
+                failed += 1
+                return
+            if 200 <= status < 400:
+                latencies.append(time.monotonic() - due)
+            else:
+                failed += 1
 
-        start, t, tasks = loop.time() + 0.1, 0.0, []
+        # time.monotonic, not loop.time: uvloop's clock moves in whole milliseconds
+        start, t, tasks = time.monotonic() + 0.1, 0.0, []
         while (t := t + rng.expovariate(rate)) < seconds:
-            if (delay := start + t - loop.time()) > 0:
+            if (delay := start + t - time.monotonic()) > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.ensure_future(one(start + t)))
-        await asyncio.wait_for(asyncio.gather(*tasks), seconds + 60)
+            # from its scheduled time if sent late (the client's delay counts), from now if the
+            # timer woke a little early (its resolution is a millisecond)
+            tasks.append(asyncio.ensure_future(one(min(start + t, time.monotonic()))))
+        await asyncio.gather(*tasks)
         client.close()
-        return latencies
+        return latencies, failed
 
     return _loop_run(run())
 
@@ -163,7 +184,7 @@ def _loop_run(coro: Coroutine[Any, Any, _T]) -> _T:
         run = asyncio.run
     try:
         return run(coro)
-    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError) as exc:
+    except _BROKEN as exc:
         raise UsageError(f"the service stopped answering under load: {exc!r}") from None
 
 
@@ -266,7 +287,13 @@ def _open_loop(
     busy = took = 0.0
     for round_ in range(rounds):
         before, start = cpu_seconds(proc.pid), time.monotonic()
-        latencies += poisson(url, rate, seconds, seed=round_ + 1)
+        answered, failed = poisson(url, rate, seconds, seed=round_ + 1)
+        if failed:
+            raise UsageError(
+                f"{url}: {failed} of {failed + len(answered)} requests failed under Poisson arrivals at "
+                f"{rate:,.0f} req/s (an error status, a broken connection or no answer in 30 s)"
+            )
+        latencies += answered
         busy += cpu_seconds(proc.pid) - before
         took += time.monotonic() - start
     latencies.sort()
