@@ -33,6 +33,19 @@ async def slow(seconds: float = 1.0) -> dict[str, float]:
     return {"slept": seconds}
 
 
+_held = {"now": 0, "most": 0}
+
+
+@app.get("/hold")
+async def hold(seconds: float = 0.5) -> dict[str, int]:
+    """Counts the requests inside the app at once (the worker's concurrency)."""
+    _held["now"] += 1
+    _held["most"] = max(_held["most"], _held["now"])
+    await asyncio.sleep(seconds)
+    _held["now"] -= 1
+    return _held
+
+
 @app.get("/admin/stats")
 async def admin() -> dict[str, str]:
     return {"admin": "yes"}

@@ -12,6 +12,7 @@ from kubeship import __version__
 from kubeship.errors import KubeshipError, UsageError
 from kubeship.names import (
     DEFAULT_DRAIN_SECONDS,
+    DEFAULT_MAX_CONCURRENCY,
     DEFAULT_PORT,
     DEFAULT_SHUTDOWN_TIMEOUT,
     ENV_TLS_CERT,
@@ -46,6 +47,13 @@ def cli() -> None:
     help="Then give in-flight requests this long to finish.",
 )
 @click.option(
+    "--max-concurrency",
+    type=click.IntRange(1),
+    default=DEFAULT_MAX_CONCURRENCY,
+    show_default=True,
+    help="Requests each worker serves at once; more wait in arrival order (plain HTTP).",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
@@ -77,6 +85,7 @@ def serve(
     workers: int,
     drain_seconds: float,
     shutdown_timeout: float,
+    max_concurrency: int,
     config_path: Path | None,
     secrets_path: Path | None,
     tls_cert: Path | None,
@@ -107,6 +116,7 @@ def serve(
             workers=workers,
             drain_seconds=drain_seconds,
             shutdown_timeout=shutdown_timeout,
+            max_concurrency=max_concurrency,
             tls_cert=tls_cert,
             tls_key=tls_key,
             tls_client_ca=tls_client_ca,

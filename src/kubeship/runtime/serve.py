@@ -35,7 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from kubeship.errors import AppLoadError, ConfigError, ServeError
-from kubeship.names import DEFAULT_DRAIN_SECONDS, DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT
+from kubeship.names import (
+    DEFAULT_DRAIN_SECONDS,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_PORT,
+    DEFAULT_SHUTDOWN_TIMEOUT,
+)
 from kubeship.runtime.drain import DRAIN_FILE_ENV, DrainState
 from kubeship.runtime.lifecycle import has_uvloop, start_drain
 from kubeship.runtime.settings import ENV_MTLS_REQUIRED
@@ -52,6 +57,7 @@ class ServeOptions:
     workers: int = 1
     drain_seconds: float = DEFAULT_DRAIN_SECONDS
     shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY  # per worker
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None  # set: clients must present a certificate it signed (mTLS)
@@ -229,6 +235,7 @@ def granian_options(options: ServeOptions) -> dict[str, Any]:
         "task_impl": TaskImpl.asyncio,
         "http": HTTPModes.http1,
         "backlog": 2048,
+        "backpressure": options.max_concurrency,
         "log_level": LogLevels.warning,
         "workers_kill_timeout": max(1, math.ceil(options.shutdown_timeout)),
     }
