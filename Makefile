@@ -62,6 +62,7 @@ bench: venv
 	$(BIN)/python benchmarks/deliver.py
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/serve_tls.py
+	$(BIN)/python benchmarks/overload.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
