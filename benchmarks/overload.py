@@ -1,11 +1,12 @@
 """Overload: the P99 and the share of failed requests when far more arrive than a server can serve.
 
-The seed's FastAPI app (`/work?n=20000`, CPU-bound: ~10 ms a request, so a Python client keeps up) is served on core 0 by `kubeship serve` (full
-runtime), by the same Granian settings without middleware, and by uvicorn with its access log off.
-Its sustainable rate is what wrk drives through `kubeship serve` with 8 connections; then each
-server gets Poisson arrivals at 4× that rate (open loop, from core 1: the arrivals do not slow
-down when the server does), and every request not answered within 2 s (an ingress's timeout)
-counts as failed. Rounds are interleaved and the median reported.
+The seed's FastAPI app (`/work?n=20000`, CPU-bound: ~10 ms a request, so a Python client keeps
+up) is served on core 0 by `kubeship serve` (full runtime), by the same Granian settings without
+middleware, and by uvicorn with its access log off. Its sustainable rate is what wrk drives through
+`kubeship serve` with 8 connections; then each server gets Poisson arrivals at 4× that rate (open
+loop, from core 1: the arrivals do not slow down when the server does), and every request not
+answered within 2 s (an ingress's timeout) counts as failed. Rounds are interleaved and the median
+reported.
 
 Printed per server: requests answered per second, P99 of the answered, and the failed share.
 
