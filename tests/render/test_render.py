@@ -210,3 +210,23 @@ def test_random_specs_render_valid_deterministic_consistent(spec: AppSpec) -> No
             for rule in body["rules"]:
                 for path in rule["http"]["paths"]:
                     assert path["backend"]["service"]["name"] == service["metadata"]["name"]
+
+
+def test_max_concurrency_reaches_kubeship_serve_only_when_the_spec_sets_it(tmp_path: Path) -> None:
+    """The default lives in one place (kubeship serve's); a spec's own bound is on the command."""
+    from kubeship.errors import SpecError
+    from kubeship.spec import parse_spec
+
+    base = 'name: web\nversion: "1"\nimage: {name: web, tag: "1"}\n'
+
+    def command(text: str) -> list[str]:
+        deploy = next(
+            o for o in render(parse_spec(text, tmp_path / "k.yaml"), {}) if o["kind"] == "Deployment"
+        )
+        return list(deploy["spec"]["template"]["spec"]["containers"][0]["command"])
+
+    assert "--max-concurrency" not in command(base)
+    raised = command(base + "container: {maxConcurrency: 500}\n")
+    assert raised[raised.index("--max-concurrency") + 1] == "500"
+    with pytest.raises(SpecError, match="maxConcurrency"):
+        command(base + "container: {maxConcurrency: 0}\n")

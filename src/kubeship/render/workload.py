@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from kubeship.names import PORT_NAME, ROLLOUT_HASH_LABEL, env_name
+from kubeship.names import DEFAULT_MAX_CONCURRENCY, PORT_NAME, ROLLOUT_HASH_LABEL, env_name
 from kubeship.render import security, siem
 from kubeship.render.config import (
     CONFIG_DIR,
@@ -39,6 +39,8 @@ def command(spec: AppSpec) -> list[str]:
         "--drain-seconds", _num(c.drain_seconds),
         "--shutdown-timeout", _num(c.shutdown_timeout),
     ]  # fmt: skip
+    if c.max_concurrency != DEFAULT_MAX_CONCURRENCY:  # else kubeship serve's own default
+        cmd += ["--max-concurrency", str(c.max_concurrency)]
     if spec.config is not None:
         cmd += ["--config", CONFIG_DIR]
     if any(s.mount for s in spec.secrets.values()):

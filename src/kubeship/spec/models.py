@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from kubeship.names import (
     DEFAULT_DRAIN_SECONDS,
+    DEFAULT_MAX_CONCURRENCY,
     DEFAULT_PORT,
     DEFAULT_SHUTDOWN_TIMEOUT,
     HEALTH_PATH,
@@ -249,6 +250,12 @@ class Container(Model):
     )
     shutdown_timeout: float = Field(
         DEFAULT_SHUTDOWN_TIMEOUT, gt=0, description="Then finish in-flight requests."
+    )
+    max_concurrency: int = Field(
+        DEFAULT_MAX_CONCURRENCY,
+        ge=1,
+        description="Requests each worker serves at once; more wait in order (kubeship serve "
+        "--max-concurrency). WebSockets and streams count: raise it for many long-lived ones.",
     )
 
 
