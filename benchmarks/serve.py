@@ -74,6 +74,7 @@ def start(stack: Stack, port: int, cwd: Path = APPS) -> subprocess.Popen[bytes]:
         env={**os.environ, "PYTHONPATH": str(APPS), **stack.env},
         stdout=subprocess.DEVNULL,  # access logs are written, to /dev/null (the anchors did the same)
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # `stop` takes its workers with it
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -9,6 +9,7 @@ the server's processes used (from /proc) and wrk's latency percentiles.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -241,6 +242,7 @@ def _serve(app: str, count: int, cwd: Path, cpus: set[int]) -> tuple[subprocess.
          "--workers", str(count), "--drain-seconds", "0"],
         cwd=cwd, env={**os.environ, "PYTHONPATH": str(cwd)}, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, preexec_fn=lambda: os.sched_setaffinity(0, cpus),
+        start_new_session=True,  # `stop` can take its workers with it
     )  # fmt: skip
     try:
         _wait_ready(proc, port)
@@ -314,13 +316,22 @@ def split_cpus(cpus: Sequence[int]) -> tuple[set[int], set[int]]:
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGINT (no drain window), then SIGKILL if it has not exited in 15 s."""
+    """SIGINT (no drain window), then SIGKILL if it has not exited in 15 s. A server started in a
+    session of its own loses what is left of its group too: a supervisor killed under overload
+    left its workers serving."""
+    try:
+        leader = os.getpgid(proc.pid) == proc.pid  # asked while it exists: its group outlives it
+    except ProcessLookupError:
+        leader = False
     proc.send_signal(signal.SIGINT)
     try:
         proc.wait(15)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    if leader:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _wrk(url: str, connections: int, seconds: float) -> str:
