@@ -29,6 +29,7 @@ _T = TypeVar("_T")
 # What a request meets when the service misbehaves: refused or reset, a reply cut short or unreadable
 # (ValueError: a status line or length that is not a number), no answer in time.
 _BROKEN = (OSError, ValueError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError)
+OPEN_LOOP_TIMEOUT = 30.0  # seconds an open-loop request may take before it counts as failed
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
 
 
@@ -130,7 +131,7 @@ def service_times(url: str, seconds: float) -> list[float]:
 
 
 def poisson(
-    url: str, rate: float, seconds: float, seed: int = 1, timeout: float = 30.0
+    url: str, rate: float, seconds: float, seed: int = 1, timeout: float = OPEN_LOOP_TIMEOUT
 ) -> tuple[list[float], int]:
     """Open-loop load: requests arrive as a Poisson process at `rate`/s, whatever the service does
     (wrk's closed loop waits for answers, so it never shows queueing), each on an idle keep-alive
@@ -211,9 +212,9 @@ def measure(
     `open_seconds` of Poisson arrivals at `open_loop_share` of the capacity that ladder reached."""
     if shutil.which("wrk") is None:
         raise UsageError("wrk is not installed: apt-get install wrk (kubeship measures with it)")
-    server_cpus, client_cpus = split_cpus(sorted(os.sched_getaffinity(0)))
-    runs, open_runs, service = [], [], {}
     mine = os.sched_getaffinity(0)
+    server_cpus, client_cpus = split_cpus(sorted(mine))
+    runs, open_runs, service = [], [], {}
     os.sched_setaffinity(0, client_cpus)  # the client (wrk, this loop) off the server's cores
     try:
         for count in workers:
@@ -293,7 +294,8 @@ def _open_loop(
         if failed:
             raise UsageError(
                 f"{url}: {failed} of {failed + len(answered)} requests failed under Poisson arrivals at "
-                f"{rate:,.0f} req/s (an error status, a broken connection or no answer in 30 s)"
+                f"{rate:,.0f} req/s (an error status, a broken connection or no answer in "
+                f"{OPEN_LOOP_TIMEOUT:g} s)"
             )
         latencies += answered
         busy += cpu_seconds(proc.pid) - before

@@ -256,6 +256,16 @@ def conditions(result: dict[str, Any]) -> list[Cond]:
 
 
 R = pytest.param
+# TestScaleUpFromZeroOneMetricInvalid, run with the gate on and off
+FROM_ZERO_INVALID: dict[str, Any] = {
+    "min_replicas": 0,
+    "spec": 0,
+    "cpu_target": 30,
+    "metrics": ({"type": "CheddarCheese"},),
+    "levels": (300, 400, 500),
+    "requests": (ONE,) * 3,
+    "recommendations": (),
+}
 ROWS = [
     R(case(cpu_target=30, levels=(300, 500, 700), requests=(ONE,) * 3), 5, None, id="TestScaleUp"),
     R(
@@ -451,34 +461,12 @@ ROWS = [
         id="TestScaleUpOneMetricInvalid",
     ),
     R(
-        case(
-            min_replicas=0,
-            spec=0,
-            cpu_target=30,
-            metrics=({"type": "CheddarCheese"},),
-            levels=(300, 400, 500),
-            requests=(ONE,) * 3,
-            recommendations=(),
-            scaled_to_zero=True,
-        ),
+        case(**FROM_ZERO_INVALID, scaled_to_zero=True),
         0,  # CPU needs pods: with no Object or External metric nothing wakes it (canScaleFromZero)
         [("ScaledToZero", "True", "ScaledToZero"), *PAUSED],
         id="TestScaleUpFromZeroOneMetricInvalid-FG-on",
     ),
-    R(
-        case(
-            min_replicas=0,
-            spec=0,
-            cpu_target=30,
-            metrics=({"type": "CheddarCheese"},),
-            levels=(300, 400, 500),
-            requests=(ONE,) * 3,
-            recommendations=(),
-        ),
-        0,
-        PAUSED,
-        id="TestScaleUpFromZeroOneMetricInvalid-FG-off",
-    ),
+    R(case(**FROM_ZERO_INVALID), 0, PAUSED, id="TestScaleUpFromZeroOneMetricInvalid-FG-off"),
     R(
         case(metrics=({"type": "CheddarCheese"},), levels=(), requests=(ONE,) * 3),
         3,

@@ -37,7 +37,7 @@ class Measurement:
     """What `kubeship autoscale measure` took from the real service (kubeship.measure)."""
 
     runs: list[Run]  # wrk's closed-loop ladder, per worker count
-    open_runs: list[Run]  # Poisson arrivals, per worker count (P99: median over the rounds)
+    open_runs: list[Run]  # Poisson arrivals, per worker count (the rounds pooled)
     service: dict[int, list[float]]  # per worker count: seconds each request took served alone
     cores: int  # cores the server could use
 
@@ -95,12 +95,13 @@ def report(measured: Measurement, counts: list[int], open_seconds: float) -> dic
         p99 = float(pod_latency(service, count, cores).p99(np.array([poisson.rps]))[0])
         requests = round(poisson.rps * open_seconds)
         band = p99_spread(service, count, cores, poisson.rps, requests) if requests >= 100 else None
+        capacity = predicted_capacity(model, top.cores)
         report["checks"].append(
             {
                 "workers": count,
                 "capacityMeasured": top.rps,
-                "capacityPredicted": predicted_capacity(model, top.cores),
-                "capacityError": predicted_capacity(model, top.cores) / top.rps - 1,
+                "capacityPredicted": capacity,
+                "capacityError": capacity / top.rps - 1,
                 "arrivalRps": poisson.rps,
                 "p99Measured": poisson.p99,
                 "p99Predicted": p99,

@@ -626,7 +626,7 @@ def measure(
     for check in report["checks"]:
         band = check["p99ModelBand"]
         spread = (
-            f" (over {check['requests']:,} requests: {band[0] * 1000:.0f}–{band[2] * 1000:.0f})"
+            f" (over {check['requests']:,} requests: {band[0] * 1000:.0f}–{band[2] * 1000:.0f} ms)"
             if band
             else ""
         )
