@@ -79,13 +79,22 @@ class _Client:
 
     async def get(self, pick: Callable[[int], int] = lambda n: n - 1) -> int:
         """One request on an idle connection (`pick` chooses which; a new one if none is idle);
-        → its status. A connection that fails, or is abandoned (cancelled), is closed."""
-        conn = self.idle.pop(pick(len(self.idle))) if self.idle else await self._connect()
+        → its status. A kept-alive connection the server has closed meanwhile is tried once more on
+        a new one, as a proxy does for a GET; a connection that fails, is abandoned (cancelled) or
+        that the server says it closes is closed."""
+        if self.idle:
+            try:
+                return await self._exchange(self.idle.pop(pick(len(self.idle))))
+            except (ConnectionError, asyncio.IncompleteReadError):
+                pass
+        return await self._exchange(await self._connect())
+
+    async def _exchange(self, conn: tuple[asyncio.StreamReader, asyncio.StreamWriter]) -> int:
         reader, writer = conn
         try:
             writer.write(self.request)
             head = await reader.readuntil(b"\r\n\r\n")
-            status, length, chunked = int(head.split(b" ", 2)[1]), 0, False
+            status, length, chunked, keep = int(head.split(b" ", 2)[1]), 0, False, True
             for line in head.split(b"\r\n")[1:]:
                 name, _, value = line.partition(b":")
                 name = name.strip().lower()
@@ -93,6 +102,8 @@ class _Client:
                     length = int(value)
                 elif name == b"transfer-encoding" and b"chunked" in value.lower():
                     chunked = True
+                elif name == b"connection" and b"close" in value.lower():
+                    keep = False
             if chunked:
                 while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
                     await reader.readexactly(size + 2)
@@ -102,7 +113,10 @@ class _Client:
         except BaseException:
             writer.close()
             raise
-        self.idle.append(conn)
+        if keep:
+            self.idle.append(conn)
+        else:
+            writer.close()
         return status
 
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
