@@ -22,9 +22,9 @@ DEFAULT_PORT: Final = 8080
 # requests get to finish. terminationGracePeriodSeconds must exceed the sum.
 DEFAULT_DRAIN_SECONDS: Final = 5.0
 DEFAULT_SHUTDOWN_TIMEOUT: Final = 20.0
-# Requests a worker serves at once; the rest wait, in order, in the server (Granian's backpressure).
-# Without a bound, overload hands every arrival to Python at once and all of them share the CPU
-# until none finishes in time (benchmarks/overload.py: 5 answered/s of ~110 at 4× the load).
+# Requests a worker has in the app at once; the rest queue in the runtime (runtime/gate.py). Without
+# a bound, overload hands every arrival to the app at once and all of them share the CPU until none
+# finishes in time (benchmarks/overload.py: 5 answered/s of ~110 at 4× the load).
 DEFAULT_MAX_CONCURRENCY: Final = 64
 
 # RED metrics exported by the runtime.

@@ -71,17 +71,3 @@ def test_sigint_stops_without_a_drain_window(serve: Any) -> None:
     start = time.monotonic()
     assert svc.stop(signal.SIGINT) == 0
     assert time.monotonic() - start < 10
-
-
-def test_max_concurrency_bounds_what_a_worker_serves_at_once(serve: Any) -> None:
-    """--max-concurrency N: the (N+1)th request waits in the server, in order, instead of sharing
-    the worker with the N already in the app; every request is still answered."""
-    for limit, expected in (("2", 2), (None, 6)):
-        svc = serve("fastapi_app:app", *(("--max-concurrency", limit) if limit else ()))
-        with ThreadPoolExecutor(6) as pool:
-            answers = list(
-                pool.map(lambda url: httpx.get(url, timeout=20), [svc.url + "/hold?seconds=0.4"] * 6)
-            )
-        assert [a.status_code for a in answers] == [200] * 6
-        assert max(a.json()["most"] for a in answers) == expected
-        svc.stop()

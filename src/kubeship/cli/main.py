@@ -51,7 +51,8 @@ def cli() -> None:
     type=click.IntRange(1),
     default=DEFAULT_MAX_CONCURRENCY,
     show_default=True,
-    help="Requests each worker serves at once; more wait in arrival order (plain HTTP).",
+    help="Requests each worker has in the app at once; more queue "
+    "(probes, /metrics and WebSockets do not count).",
 )
 @click.option(
     "--config",

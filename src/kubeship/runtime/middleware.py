@@ -29,11 +29,12 @@ import orjson
 from kubeship.names import HEALTH_PATH, METRICS_PATH, READY_PATH, REQUEST_ID_HEADER, UNMATCHED_ROUTE
 from kubeship.runtime import audit as audit_mod
 from kubeship.runtime import metrics as metrics_mod
-from kubeship.runtime.auth import AuthFailure
+from kubeship.runtime.auth import AuthFailure, AuthPolicy
 from kubeship.runtime.config import Config
 from kubeship.runtime.context import current_config
 from kubeship.runtime.cors import CorsPolicy
 from kubeship.runtime.drain import DrainState
+from kubeship.runtime.gate import Gate, wait_turn
 from kubeship.runtime.log import LogWriter, iso_time, writer
 from kubeship.runtime.settings import RuntimeSettings
 from kubeship.runtime.tls import serving_context
@@ -48,6 +49,7 @@ _PROBE_PATHS = frozenset({HEALTH_PATH, READY_PATH})
 _JSON = (b"content-type", b"application/json")
 _STATUS_TEXT = {s.value: str(s.value) for s in HTTPStatus}
 UNKNOWN_ROUTE = "<unknown>"
+CLIENT_GONE = 499  # logged for a request dropped from the queue: nginx's "client closed request"
 _BATCH = 256  # finished requests folded at once
 
 
@@ -82,6 +84,8 @@ class Runtime:
         self._log_probes = self.settings.log_probes
         self._access_log = self.settings.access_log
         self._json_errors = self.settings.json_errors
+        limit = self.settings.max_concurrency
+        self._gate = Gate(limit) if limit is not None else None
         headers = self.settings.security_headers
         self._security = headers.plan() if headers is not None else None
         self._ids = itertools.count(1)
@@ -231,20 +235,32 @@ class Runtime:
                 await self._own_endpoint(path, scope["method"], send_wrapper)
             elif cors is not None and origin is not None and _is_preflight(scope):
                 await _preflight(cors, scope, origin, send_wrapper)
-            elif self._auth is not None and not self._auth.is_public(path):
-                try:
-                    scope["auth"] = self._auth.authenticate(authz, path)
-                except AuthFailure as failure:
-                    await _send_json(
-                        send_wrapper,
-                        failure.status,
-                        {"error": failure.reason, "request_id": rid},
-                        [(b"www-authenticate", b'Bearer realm="kubeship"')] if failure.status == 401 else [],
-                    )
-                else:
-                    await self.app(scope, receive, send_wrapper)
-            else:
+            elif (
+                self._auth is not None
+                and (failure := _authenticate(self._auth, scope, authz, path)) is not None
+            ):
+                await _send_json(
+                    send_wrapper,
+                    failure.status,
+                    {"error": failure.reason, "request_id": rid},
+                    [(b"www-authenticate", b'Bearer realm="kubeship"')] if failure.status == 401 else [],
+                )
+            elif (gate := self._gate) is None:
                 await self.app(scope, receive, send_wrapper)
+            elif gate.try_enter():
+                try:
+                    await self.app(scope, receive, send_wrapper)
+                finally:
+                    gate.leave()
+            # queued: the wait counts in the request's duration (the access log shows it)
+            elif (replay := await wait_turn(gate, receive)) is None:
+                status = CLIENT_GONE  # left while queued: nothing served
+            else:
+                try:
+                    await self.app(scope, replay, send_wrapper)
+                finally:
+                    replay.close()
+                    gate.leave()
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             self.log.event(
@@ -380,6 +396,17 @@ class Runtime:
 
 
 _UNAUDITED = {"error": "the audit trail cannot record this operation; refused (fail closed)"}
+
+
+def _authenticate(auth: AuthPolicy, scope: Scope, authz: bytes | None, path: str) -> AuthFailure | None:
+    """Claims into scope["auth"] (a public path needs none); → why the request is refused, if it is."""
+    if auth.is_public(path):
+        return None
+    try:
+        scope["auth"] = auth.authenticate(authz, path)
+    except AuthFailure as failure:
+        return failure
+    return None
 
 
 def _audited(

@@ -43,7 +43,7 @@ from kubeship.names import (
 )
 from kubeship.runtime.drain import DRAIN_FILE_ENV, DrainState
 from kubeship.runtime.lifecycle import has_uvloop, start_drain
-from kubeship.runtime.settings import ENV_MTLS_REQUIRED
+from kubeship.runtime.settings import ENV_MAX_CONCURRENCY, ENV_MTLS_REQUIRED
 
 APP_ENV = "KUBESHIP_APP"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -74,6 +74,7 @@ def serve(options: ServeOptions) -> None:
         os.environ.setdefault(MULTIPROC_ENV, str(metrics_dir))
         os.environ[DRAIN_FILE_ENV] = str(state_dir / "draining")
         os.environ[APP_ENV] = options.target
+        os.environ[ENV_MAX_CONCURRENCY] = str(options.max_concurrency)  # every worker's runtime
         if options.tls_client_ca is not None:
             os.environ.setdefault(ENV_MTLS_REQUIRED, "true")  # every path but the probes
         _check_port_free(options.host, options.port)
@@ -235,7 +236,9 @@ def granian_options(options: ServeOptions) -> dict[str, Any]:
         "task_impl": TaskImpl.asyncio,
         "http": HTTPModes.http1,
         "backlog": 2048,
-        "backpressure": options.max_concurrency,
+        # Granian's backpressure is left at its default (backlog / workers): it counts connections, not
+        # requests, so idle keep-alive connections from a proxy would take every slot and the next
+        # connection, a kubelet probe's included, would wait unanswered. The runtime bounds requests.
         "log_level": LogLevels.warning,
         "workers_kill_timeout": max(1, math.ceil(options.shutdown_timeout)),
     }

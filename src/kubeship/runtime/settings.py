@@ -44,6 +44,7 @@ ENV_AUTH_SCOPES = "KUBESHIP_AUTH_SCOPES"
 ENV_MTLS_REQUIRED = "KUBESHIP_MTLS_REQUIRED"
 ENV_LOG_PROBES = "KUBESHIP_LOG_PROBES"
 ENV_ACCESS_LOG = "KUBESHIP_ACCESS_LOG"
+ENV_MAX_CONCURRENCY = "KUBESHIP_MAX_CONCURRENCY"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,9 @@ class RuntimeSettings:
     log_probes: bool = False  # kubelet probes every few seconds would drown the access log
     json_errors: bool = True  # plain-text 4xx/5xx from frameworks become JSON with the request id
     security_headers: SecurityHeaders | None = field(default_factory=SecurityHeaders)
+    # Requests in the app at once per worker; the rest wait in arrival order (None: no bound).
+    # Probes and /metrics never wait: a busy pod still answers its kubelet.
+    max_concurrency: int | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> RuntimeSettings:
@@ -110,11 +114,21 @@ class RuntimeSettings:
             security_headers=(
                 SecurityHeaders.from_env(env) if _bool(env, ENV_SECURITY_HEADERS, default=True) else None
             ),
+            max_concurrency=_positive(env, ENV_MAX_CONCURRENCY),
         )
 
 
 def _csv(value: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in value.split(",") if v.strip())
+
+
+def _positive(env: Mapping[str, str], name: str) -> int | None:
+    value = env.get(name, "")
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name}={value!r}: expected a whole number of at least 1")
+    return int(value)
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:

@@ -254,8 +254,9 @@ class Container(Model):
     max_concurrency: int = Field(
         DEFAULT_MAX_CONCURRENCY,
         ge=1,
-        description="Requests each worker serves at once; more wait in order (kubeship serve "
-        "--max-concurrency). WebSockets and streams count: raise it for many long-lived ones.",
+        description="Requests each worker has in the app at once; more queue (kubeship serve "
+        "--max-concurrency). Probes, /metrics and WebSockets do not count; a streamed response "
+        "counts until it ends.",
     )
 
 

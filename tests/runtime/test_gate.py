@@ -1,0 +1,176 @@
+"""--max-concurrency: at most N requests of a worker in the app; probes, metrics and idle
+connections never wait for a slot; a queued request whose client left is not served; a standing
+queue serves its newest first. Against `kubeship serve` on loopback, and the gate alone."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+from time import monotonic
+from typing import Any
+
+import httpx
+import pytest
+
+from kubeship.runtime.gate import STANDING, Gate, wait_turn
+from tests.pki import CA, client_context
+
+
+def test_max_concurrency_bounds_what_a_worker_serves_at_once(serve: Any) -> None:
+    """--max-concurrency N: the (N+1)th request waits instead of sharing the worker with the N
+    already in the app; every request is still answered."""
+    for limit, expected in (("2", 2), (None, 6)):
+        svc = serve("fastapi_app:app", *(("--max-concurrency", limit) if limit else ()))
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(
+                pool.map(lambda url: httpx.get(url, timeout=20), [svc.url + "/hold?seconds=0.4"] * 6)
+            )
+        assert [a.status_code for a in answers] == [200] * 6
+        assert max(a.json()["most"] for a in answers) == expected
+        svc.stop()
+
+
+def _kept_alive(url: str, count: int) -> Iterator[socket.socket]:
+    """`count` connections that each had a request answered and stay open, idle (a proxy's pool)."""
+    host, port = url.removeprefix("http://").split(":")
+    for _ in range(count):
+        conn = socket.create_connection((host, int(port)), timeout=5)
+        conn.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+        yield conn
+
+
+def test_idle_keep_alive_connections_hold_no_slot(serve: Any) -> None:
+    """A proxy keeps more idle connections than the bound: a new connection, and a kubelet probe
+    on one, is still answered (a bound on connections, Granian's backpressure, left them waiting)."""
+    svc = serve("fastapi_app:app", "--max-concurrency", "2")
+    with ExitStack() as stack:
+        for conn in _kept_alive(svc.url, 8):
+            stack.callback(conn.close)
+        assert httpx.get(svc.url + "/ping", timeout=5).status_code == 200
+        assert httpx.get(svc.url + "/readyz", timeout=5).status_code == 200
+
+
+def test_probes_and_metrics_do_not_wait_behind_a_full_worker(serve: Any) -> None:
+    svc = serve("fastapi_app:app", "--max-concurrency", "1")
+    with ThreadPoolExecutor(2) as pool:
+        held = [pool.submit(httpx.get, svc.url + "/hold?seconds=3", timeout=20) for _ in range(2)]
+        time.sleep(0.5)  # one in the app, one queued
+        for path in ("/healthz", "/readyz", "/metrics"):
+            assert httpx.get(svc.url + path, timeout=1).status_code == 200, path
+        assert [f.result().status_code for f in held] == [200, 200]
+
+
+def test_a_queued_request_whose_client_left_is_not_served(serve: Any) -> None:
+    svc = serve("fastapi_app:app", "--max-concurrency", "1")
+    host, port = svc.url.removeprefix("http://").split(":")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(httpx.get, svc.url + "/hold?seconds=1.5", timeout=20)
+        time.sleep(0.3)
+        with socket.create_connection((host, int(port))) as gone:  # queued behind it, then leaves
+            gone.sendall(b"GET /hold?seconds=0.01 HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-1\r\n\r\n")
+            time.sleep(0.3)
+        assert first.result().json()["most"] == 1
+    assert httpx.get(svc.url + "/ping").status_code == 200  # a request arms the next log flush
+    line = svc.wait_log(lambda ln: ln.get("request_id") == "gone-1")
+    assert line["status"] == 499  # nginx's "client closed request": the app never saw it
+    served = [ln for ln in svc.log_lines() if ln.get("path") == "/hold" and ln.get("status") == 200]
+    assert len(served) == 1
+
+
+# -- the gate alone ---------------------------------------------------------------------------------
+
+
+def test_a_passing_queue_is_served_in_arrival_order_a_standing_one_newest_first() -> None:
+    async def run() -> list[int]:
+        gate = Gate(1)
+        assert gate.try_enter() and not gate.try_enter()
+        turns = [gate.join() for _ in range(4)]
+        order = []
+        gate.leave()  # the queue formed just now: the oldest goes in
+        order.append(next(i for i, t in enumerate(turns) if t.done()))
+        turns[3].cancel()  # a waiter that left is skipped
+        gate.since = monotonic() - STANDING * 2  # the queue has stood: newest first
+        gate.leave()
+        order.append(next(i for i, t in enumerate(turns) if t.done() and not t.cancelled() and i != order[0]))
+        gate.leave()
+        gate.leave()  # nobody waits: the slot is free again
+        assert gate.try_enter()
+        return order
+
+    assert asyncio.run(run()) == [0, 2]
+
+
+@pytest.mark.parametrize("leaves", [True, False])
+def test_waiting_listens_for_the_client_and_replays_the_request(leaves: bool) -> None:
+    async def run() -> None:
+        gate = Gate(1)
+        gate.try_enter()
+        disconnect: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        messages = iter([{"type": "http.request", "body": b"q", "more_body": False}])
+
+        async def receive() -> dict[str, Any]:
+            return next(messages, None) or await disconnect
+
+        waiting = asyncio.ensure_future(wait_turn(gate, receive))
+        await asyncio.sleep(0.01)
+        if leaves:
+            disconnect.set_result({"type": "http.disconnect"})
+            assert await waiting is None
+            gate.leave()
+            assert gate.try_enter()  # the slot went back, not to the one that left
+            return
+        gate.leave()
+        replay = await waiting
+        assert replay is not None and await replay() == {
+            "type": "http.request",
+            "body": b"q",
+            "more_body": False,
+        }
+        disconnect.set_result({"type": "http.disconnect"})
+        assert await replay() == {"type": "http.disconnect"}  # the read it started while waiting
+        assert not gate.try_enter()  # the replayed request holds the slot
+
+    asyncio.run(run())
+
+
+def test_the_tls_server_is_bounded_the_same_way(serve: Any, tmp_path: Path) -> None:
+    """HTTPS is served by uvicorn, not Granian: the runtime's bound holds there too, and a queued
+    client that leaves is dropped."""
+    ca = CA()
+    ca.issue(dns=("127.0.0.1",)).write(tmp_path / "tls.crt", tmp_path / "tls.key")
+    svc = serve(
+        "fastapi_app:app", "--tls-cert", str(tmp_path / "tls.crt"), "--tls-key", str(tmp_path / "tls.key"),
+        "--max-concurrency", "1", ready=False,
+    )  # fmt: skip
+    url, ctx = f"https://127.0.0.1:{svc.port}", client_context(ca.pem, None, tmp_path)
+    _wait_up(url, ctx, svc)
+    with ThreadPoolExecutor(3) as pool:
+        held = [pool.submit(httpx.get, url + "/hold?seconds=0.4", verify=ctx, timeout=20) for _ in range(3)]
+        time.sleep(0.2)
+        with ctx.wrap_socket(
+            socket.create_connection(("127.0.0.1", svc.port)), server_hostname="127.0.0.1"
+        ) as gone:
+            gone.sendall(b"GET /hold?seconds=0.01 HTTP/1.1\r\nHost: x\r\nX-Request-Id: gone-2\r\n\r\n")
+            time.sleep(0.2)
+        assert [f.result().json()["most"] for f in held] == [1, 1, 1]
+    assert httpx.get(url + "/ping", verify=ctx).status_code == 200
+    assert svc.wait_log(lambda ln: ln.get("request_id") == "gone-2")["status"] == 499
+
+
+def _wait_up(url: str, ctx: ssl.SSLContext, svc: Any) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(url + "/healthz", verify=ctx, timeout=2)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline or svc.proc.poll() is not None:
+                raise AssertionError(svc.output()) from None
+            time.sleep(0.1)
