@@ -187,7 +187,9 @@ def test_audit_records_under_load_reach_a_real_siem_intact(serve: Any, daemons: 
             break
         time.sleep(0.2)
     got = [line.strip() for line in received.read_bytes().splitlines()]
-    assert got == local, f"{len(got)} of {len(local)} records arrived"  # intact, in order
+    # Intact and in order. Syslog over TCP is at-least-once: a record it resends after an unsure
+    # send may arrive twice, identical (audit verify counts such copies apart).
+    assert list(dict.fromkeys(got)) == local, f"{len(set(got))} of {len(local)} records arrived"
     key = tmp_path / "audit.key"
     verified = run_cli("audit", "verify", str(received), "--key-file", str(key))
     assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -86,8 +86,27 @@ def test_each_kind_of_tampering_is_named_with_its_line(tmp_path: Path) -> None:
     rewrite(path, [*original[:6], orjson.dumps(forged), *original[7:]])
     assert "edited" in verify(path).problems[0].message
 
-    rewrite(path, [*original, original[-1]])  # replayed after close
+    replayed = orjson.loads(original[3])
+    replayed["seq"] = 7  # an older record re-sealed as if new: no key, so its MAC fails
+    rewrite(path, [*original, orjson.dumps(replayed)])
     assert "after its close" in verify(path).problems[0].message
+
+
+def test_a_record_delivered_twice_is_a_duplicate_not_tampering(tmp_path: Path) -> None:
+    """Syslog over TCP resends what it cannot know arrived: a SIEM may hold a record twice. An
+    identical copy is counted apart; a copy with anything changed, or out of place, is not."""
+    path = written_chain(tmp_path)
+    original = path.read_bytes().splitlines()
+    rewrite(path, [*original[:5], *original[3:]])  # records 3-4 sent again, then the rest
+    verdict = verify(path)
+    assert verdict.ok and verdict.duplicates == 2 and verdict.records == len(original)
+    rewrite(path, [*original, original[-1]])  # the close record again
+    assert verify(path).ok and verify(path).duplicates == 1
+    edited = original[3].replace(b'"db2"', b'"db9"')
+    rewrite(path, [*original[:5], edited, *original[5:]])
+    assert "edited" in verify(path).problems[0].message
+    rewrite(path, [*original[:3], original[4], *original[3:]])  # ahead of its place: not a copy
+    assert not verify(path).ok
 
 
 def test_a_cut_tail_of_a_live_chain_is_caught_by_the_log_checkpoints(tmp_path: Path) -> None:

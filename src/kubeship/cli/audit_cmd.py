@@ -98,6 +98,7 @@ def verify(
             "records": verdict.records,
             "chains": verdict.chains,
             "open_chains": verdict.open_chains,
+            "duplicates": verdict.duplicates,
             "checkpoints": len(checkpoints),
             "problems": [{"where": p.where, "message": p.message} for p in verdict.problems],
         }
@@ -107,7 +108,9 @@ def verify(
             click.echo(f"{p.where + ': ' if p.where else ''}{p.message}")
         state = "intact" if verdict.ok else f"{len(verdict.problems)} problem(s)"
         compared = f", {len(checkpoints)} checkpoint(s) from the log" if log_files else ""
+        copies = f" ({verdict.duplicates} delivered twice, identical)" if verdict.duplicates else ""
         click.echo(
-            f"{verdict.records} records in {verdict.chains} chain(s){compared}: {state}", err=not verdict.ok
+            f"{verdict.records} records in {verdict.chains} chain(s){compared}{copies}: {state}",
+            err=not verdict.ok,
         )
     return 0 if verdict.ok else TAMPERED_EXIT
