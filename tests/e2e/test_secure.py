@@ -25,8 +25,16 @@ from tests.runtime.test_mtls import OPS, mount, served_serial, start_mtls, wait_
 pytestmark = pytest.mark.e2e
 
 
-def test_server_certificate_rotates_under_wrk_load(serve: Any, tmp_path: Path) -> None:
-    """wrk opens a new TLS connection per request (Connection: close) while the Secret is renewed."""
+@pytest.mark.parametrize("connections", ["new per request", "kept alive"])
+def test_server_certificate_rotates_under_wrk_load(serve: Any, tmp_path: Path, connections: str) -> None:
+    """wrk sends requests while the Secret is renewed and the workers roll onto it (a new worker, then
+    the old one stops: 3.5 s apart, Granian's default).
+
+    Kept alive (a proxy's pool): not one request fails. A worker stopping closes its idle connections,
+    and a request sent on one just then was lost (9-10 a roll) until the old worker first answered
+    each connection's next request with `Connection: close` (`retire`).
+    New per request: a connection the old worker has accepted but not yet read when it stops is
+    dropped, as at any Granian worker restart (0-3 a roll in 6 runs); bounded here (8), in the README."""
     if shutil.which("wrk") is None:
         pytest.skip("wrk (make system-deps)")
     ca, new_ca = CA("old"), CA("new")
@@ -38,8 +46,9 @@ def test_server_certificate_rotates_under_wrk_load(serve: Any, tmp_path: Path) -
     )  # fmt: skip
     url = f"https://127.0.0.1:{svc.port}"
     served_serial_wait(url, ca.pem, tmp_path)
+    close = ["-H", "Connection: close"] if connections.startswith("new") else []
     load = subprocess.Popen(
-        ["wrk", "-t1", "-c8", "-d6s", "-H", "Connection: close", url + "/ping"],
+        ["wrk", "-t1", "-c8", "-d10s", *close, url + "/ping"],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     time.sleep(2)
@@ -48,9 +57,15 @@ def test_server_certificate_rotates_under_wrk_load(serve: Any, tmp_path: Path) -
     out, _ = load.communicate(timeout=30)
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     assert requests > 100, out
-    assert "Non-2xx" not in out and "Socket errors" not in out, out  # not one failed request
-    assert served_serial(url, ca.pem + new_ca.pem, tmp_path) == renewed.serial
-    assert any(line.get("msg") == "TLS certificate reloaded" for line in svc.log_lines())
+    assert "Non-2xx" not in out, out
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    failed = sum(int(n) for n in errors.groups()) if errors else 0
+    assert failed <= (0 if connections == "kept alive" else 8), out
+    deadline = time.monotonic() + 15
+    while served_serial(url, ca.pem + new_ca.pem, tmp_path) != renewed.serial:
+        assert time.monotonic() < deadline, svc.output()
+        time.sleep(0.2)
+    assert any(line.get("msg", "").startswith("TLS certificate reloaded") for line in svc.log_lines())
 
 
 def served_serial_wait(url: str, trust: bytes, tmp: Path) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import ssl
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ import pytest
 
 from kubeship.runtime.gate import STANDING, Gate, wait_turn
 from tests.pki import CA, client_context
+from tests.runtime.test_mtls import OPS, start_mtls
 
 
 def test_max_concurrency_bounds_what_a_worker_serves_at_once(serve: Any) -> None:
@@ -140,17 +140,12 @@ def test_waiting_listens_for_the_client_and_replays_the_request(leaves: bool) ->
     asyncio.run(run())
 
 
-def test_the_tls_server_is_bounded_the_same_way(serve: Any, tmp_path: Path) -> None:
-    """HTTPS is served by uvicorn, not Granian: the runtime's bound holds there too, and a queued
+def test_the_mtls_server_is_bounded_the_same_way(serve: Any, tmp_path: Path) -> None:
+    """mTLS is served by uvicorn, not Granian: the runtime's bound holds there too, and a queued
     client that leaves is dropped."""
     ca = CA()
-    ca.issue(dns=("127.0.0.1",)).write(tmp_path / "tls.crt", tmp_path / "tls.key")
-    svc = serve(
-        "fastapi_app:app", "--tls-cert", str(tmp_path / "tls.crt"), "--tls-key", str(tmp_path / "tls.key"),
-        "--max-concurrency", "1", ready=False,
-    )  # fmt: skip
-    url, ctx = f"https://127.0.0.1:{svc.port}", client_context(ca.pem, None, tmp_path)
-    _wait_up(url, ctx, svc)
+    svc, url = start_mtls(serve, tmp_path, ca, "--max-concurrency", "1")
+    ctx = client_context(ca.pem, ca.issue(uris=(OPS,)), tmp_path)
     with ThreadPoolExecutor(3) as pool:
         # Each hold outlasts the departure by far: the newest queued request is served first once the
         # queue has stood, so a departure racing the first release would be served, not dropped.
@@ -164,15 +159,3 @@ def test_the_tls_server_is_bounded_the_same_way(serve: Any, tmp_path: Path) -> N
         assert [f.result().json()["most"] for f in held] == [1, 1]
     assert httpx.get(url + "/ping", verify=ctx).status_code == 200
     assert svc.wait_log(lambda ln: ln.get("request_id") == "gone-2")["status"] == 499
-
-
-def _wait_up(url: str, ctx: ssl.SSLContext, svc: Any) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            httpx.get(url + "/healthz", verify=ctx, timeout=2)
-            return
-        except httpx.TransportError:
-            if time.monotonic() > deadline or svc.proc.poll() is not None:
-                raise AssertionError(svc.output()) from None
-            time.sleep(0.1)

@@ -70,7 +70,7 @@ def cli() -> None:
     "--tls-cert",
     type=click.Path(path_type=Path),
     envvar=ENV_TLS_CERT,
-    help="Serve HTTPS with this certificate; re-read when it changes (rotation).",
+    help="Serve HTTPS with this certificate (Granian's TLS; mTLS: Python's ssl); followed when it changes.",
 )
 @click.option("--tls-key", type=click.Path(path_type=Path), envvar=ENV_TLS_KEY, help="Key of --tls-cert.")
 @click.option(

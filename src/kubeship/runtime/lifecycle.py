@@ -1,5 +1,5 @@
-"""What both servers share (Granian for HTTP, uvicorn for TLS: serve.py, tls_server.py): the event
-loop they run on, and SIGTERM's first step, the drain window. Its own module so that neither server
+"""What both servers share (Granian for HTTP and HTTPS, uvicorn for mTLS: serve.py, tls_server.py):
+the event loop they run on, and SIGTERM's first step, the drain window. Its own module so that neither server
 module imports the other."""
 
 from __future__ import annotations

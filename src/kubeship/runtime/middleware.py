@@ -92,6 +92,7 @@ class Runtime:
         self._id_prefix = ""
         self._process_ready = False
         self._armed = False
+        self._retiring = False  # this worker is being replaced: see retire()
         self.in_flight = 0
         self._done: list[tuple[Any, ...]] = []  # finished requests: see the end of __call__
         os.register_at_fork(after_in_child=self._after_fork)
@@ -108,6 +109,12 @@ class Runtime:
             self.config.watch()
         if self._audit is not None:
             self._audit.open()
+
+    def retire(self) -> None:
+        """This worker is about to be replaced (a renewed certificate): each connection closes after
+        its next response, so clients reconnect to the new worker rather than lose a request sent on
+        a kept-alive connection just as this worker stops."""
+        self._retiring = True
 
     def _after_fork(self) -> None:
         self._process_ready = False
@@ -201,6 +208,8 @@ class Runtime:
                     headers += cors_headers
                 if security is not None:
                     security.add(headers, https)
+                if self._retiring:
+                    headers.append((b"connection", b"close"))
                 if status >= 400 and json_errors and _is_plain_text(headers):
                     held = message  # sent with a JSON body once the original body is complete
                     return _done()

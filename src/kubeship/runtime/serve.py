@@ -30,9 +30,10 @@ import signal
 import socket
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubeship.errors import AppLoadError, ConfigError, ServeError
 from kubeship.names import (
@@ -43,7 +44,10 @@ from kubeship.names import (
 )
 from kubeship.runtime.drain import DRAIN_FILE_ENV, DrainState
 from kubeship.runtime.lifecycle import has_uvloop, start_drain
-from kubeship.runtime.settings import ENV_MAX_CONCURRENCY, ENV_MTLS_REQUIRED
+from kubeship.runtime.settings import ENV_MAX_CONCURRENCY, ENV_MTLS_REQUIRED, ENV_TLS_STATUS
+
+if TYPE_CHECKING:
+    from kubeship.runtime.granian_tls import ServedCopies
 
 APP_ENV = "KUBESHIP_APP"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -79,14 +83,21 @@ def serve(options: ServeOptions) -> None:
             os.environ.setdefault(ENV_MTLS_REQUIRED, "true")  # every path but the probes
         _check_port_free(options.host, options.port)
         worker_app()  # import and wrap once here: errors surface before any worker starts
-        if options.tls_cert is not None and options.tls_key is not None:
+        if options.tls_cert is None or options.tls_key is None:
+            _run_granian(options, DrainState())
+        elif options.tls_client_ca is None:  # HTTPS: Granian's TLS, the pair from private copies
+            from kubeship.runtime.granian_tls import ServedCopies
+            from kubeship.runtime.tls import TlsFiles
+
+            copies = ServedCopies(TlsFiles(options.tls_cert, options.tls_key), state_dir)
+            os.environ[ENV_TLS_STATUS] = str(copies.status_file)
+            _run_granian(options, DrainState(), copies)
+        else:  # mTLS: the app must know who the client is, which only Python's ssl tells
             from kubeship.runtime import tls_server
             from kubeship.runtime.tls import TlsFiles
 
             files = TlsFiles(options.tls_cert, options.tls_key, options.tls_client_ca)
             tls_server.run(options, DrainState(), files, worker_app)
-        else:
-            _run_granian(options, DrainState())
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
         os.close(port_lock)
@@ -129,6 +140,13 @@ def worker_app() -> Any:
     from kubeship.runtime.middleware import wrap  # after the multiprocess env is set
 
     app = wrap(load_app(os.environ[APP_ENV]))
+    if (status := os.environ.get(ENV_TLS_STATUS)) is not None:
+        from kubeship.runtime.granian_tls import RETIRE_SIGNAL, StatusFile
+        from kubeship.runtime.tls import set_serving_context
+
+        set_serving_context(StatusFile(Path(status)))
+        if hasattr(app, "retire"):
+            signal.signal(RETIRE_SIGNAL, lambda signum, frame: app.retire())
     # Everything loaded so far lives as long as the process: move it out of the
     # collector's sight, so a full collection no longer walks every module,
     # class and route on the request path (and forked pages stay shared).
@@ -189,7 +207,8 @@ def _check_port_free(host: str, port: int) -> None:
             raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def _run_granian(options: ServeOptions, drain: DrainState) -> None:
+def _run_granian(options: ServeOptions, drain: DrainState, copies: ServedCopies | None = None) -> None:
+    """Plain HTTP, or HTTPS from `copies` (renewed copies roll the workers: granian_tls.py)."""
     from granian.server import MPServer
 
     from kubeship.runtime.log import writer
@@ -205,28 +224,46 @@ def _run_granian(options: ServeOptions, drain: DrainState) -> None:
             writer.event("info", "stopping: closing listeners, finishing in-flight requests")
             super().signal_handler_interrupt()
 
-    server = DrainingServer(options.target, **granian_options(options))
+    server = DrainingServer(options.target, **granian_options(options, copies))
+    stop_watch = threading.Event()
+    if copies is not None:
+        from kubeship.runtime.granian_tls import retire_first, watch
+
+        def respawn() -> None:
+            if not server.draining and not server.interrupt_signal:
+                for worker in list(server.wrks):
+                    worker.terminate = retire_first(worker._id, worker.terminate)  # type: ignore[method-assign]
+                server.signal_handler_reload()  # Granian's SIGHUP: a new worker, then the old one stops
+
+        watch(copies, respawn, stop_watch)
     writer.event(
         "info",
         "serving",
         app=options.target,
-        url=f"http://{options.host}:{options.port}",
+        url=f"{'https' if copies else 'http'}://{options.host}:{options.port}",
         workers=options.workers,
         pid=os.getpid(),
     )
-    server.serve(target_loader=worker_app, wrap_loader=False)
+    try:
+        server.serve(target_loader=worker_app, wrap_loader=False)
+    finally:
+        stop_watch.set()
     writer.event("info", "stopped")
 
 
-def granian_options(options: ServeOptions) -> dict[str, Any]:
-    """Granian's settings for plain HTTP (the benchmarks run bare apps with the same ones).
-
-    TLS is served by tls_server.py: Granian can neither reload a certificate nor
-    tell the app who the client is."""
-    from granian.constants import HTTPModes, Interfaces, Loops, TaskImpl
+def granian_options(options: ServeOptions, copies: ServedCopies | None = None) -> dict[str, Any]:
+    """Granian's settings (the benchmarks run bare apps with the same ones): plain HTTP, or HTTPS on
+    the private copies of the certificate. mTLS is served by tls_server.py: Granian does not tell the
+    app who the client is."""
+    from granian.constants import HTTPModes, Interfaces, Loops, SSLProtocols, TaskImpl
     from granian.log import LogLevels
 
+    tls: dict[str, Any] = {}
+    if copies is not None:
+        # TLS 1.2 as well, as Python's ssl side allows (Granian's own default is 1.3 only)
+        tls = {"ssl_cert": copies.cert, "ssl_key": copies.key, "ssl_protocol_min": SSLProtocols.tls12}
     return {
+        **tls,
         "address": options.host,
         "port": options.port,
         "interface": Interfaces.ASGI,

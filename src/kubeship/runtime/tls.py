@@ -26,7 +26,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kubeship.errors import ConfigError
 from kubeship.names import ENV_TLS_CERT, ENV_TLS_CLIENT_CA, ENV_TLS_KEY
@@ -48,10 +48,12 @@ class TlsFiles:
         return (self.cert, self.key) if self.ca is None else (self.cert, self.key, self.ca)
 
 
-def build_context(files: TlsFiles, *, server: bool) -> ssl.SSLContext:
-    """A fresh context from the files, or ConfigError saying which file and what is wrong."""
+def build_context(files: TlsFiles, *, server: bool, shown: TlsFiles | None = None) -> ssl.SSLContext:
+    """A fresh context from the files, or ConfigError saying which file and what is wrong (named as
+    in `shown` when the files are copies of those)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    named = shown or files
     try:
         ctx.load_cert_chain(str(files.cert), str(files.key))
     except FileNotFoundError as exc:
@@ -59,7 +61,7 @@ def build_context(files: TlsFiles, *, server: bool) -> ssl.SSLContext:
     except ssl.SSLError as exc:
         mismatch = "MISMATCH" in str(exc)
         reason = "the key does not belong to the certificate" if mismatch else exc.reason or str(exc)
-        raise ConfigError(f"{files.cert}, {files.key}: not a usable certificate and key ({reason})") from None
+        raise ConfigError(f"{named.cert}, {named.key}: not a usable certificate and key ({reason})") from None
     if files.ca is not None:
         try:
             ctx.load_verify_locations(cafile=str(files.ca))
@@ -208,15 +210,25 @@ def client_identity(scope: Mapping[str, Any]) -> str | None:
     return tls.get("identity") if tls else None
 
 
-_process_context: RotatingContext | None = None
+class TlsStatus(Protocol):
+    """What /readyz reports of the certificate served: `RotatingContext` (Python's ssl) or
+    `granian_tls.StatusFile` (the supervisor's copies for Granian)."""
+
+    @property
+    def error(self) -> str | None: ...
+
+    def status(self) -> dict[str, Any]: ...
 
 
-def serving_context() -> RotatingContext | None:
-    """The server context of this process, for /readyz detail."""
+_process_context: TlsStatus | None = None
+
+
+def serving_context() -> TlsStatus | None:
+    """The server certificate's status in this process, for /readyz detail."""
     return _process_context
 
 
-def set_serving_context(ctx: RotatingContext | None) -> None:
+def set_serving_context(ctx: TlsStatus | None) -> None:
     global _process_context
     _process_context = ctx
 

@@ -1,11 +1,11 @@
-"""`kubeship serve` with TLS: uvicorn (httptools) over Python's ssl, with the same drain as Granian.
+"""`kubeship serve` with mTLS: uvicorn (httptools) over Python's ssl, with the same drain as Granian.
 
-Granian terminates TLS in Rust: it neither tells the app who the client is
-nor re-reads a renewed certificate, and mTLS without the client's identity
-cannot authorise anyone. Python's ssl does both (`RotatingContext` swaps the
-context per connection; the peer certificate is read once per connection),
-at a cost in requests per second measured in benchmarks/serve_tls.py. Plain
-HTTP stays on Granian.
+Granian terminates TLS in Rust and does not tell the app who the client is,
+and mTLS without the client's identity cannot authorise anyone. Python's ssl
+does (the peer certificate is read once per connection; `RotatingContext`
+swaps the context per connection), at a cost in requests per second measured
+in benchmarks/serve_tls.py. Plain HTTP, and HTTPS without client certificates
+(granian_tls.py), stay on Granian.
 
 The supervisor pre-binds the socket and forks the workers, each a uvicorn
 server on that socket, and drains exactly as serve.py describes:
