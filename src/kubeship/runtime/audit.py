@@ -57,9 +57,16 @@ def canonical(record: Mapping[str, Any]) -> bytes:
     return orjson.dumps({k: v for k, v in record.items() if k != "mac"}, option=orjson.OPT_SORT_KEYS)
 
 
-def seal(record: dict[str, Any], key: bytes) -> dict[str, Any]:
-    record["mac"] = hmac.new(key, canonical(record), hashlib.sha256).hexdigest()
-    return record
+def mac_of(canonical_bytes: bytes, key: bytes) -> str:
+    return hmac.digest(key, canonical_bytes, "sha256").hex()
+
+
+def sealed_line(record: Mapping[str, Any], key: bytes) -> tuple[str, bytes]:
+    """`record` (no `mac` yet) sealed, as (its MAC, its line): the canonical bytes serialised once
+    and the MAC appended as the last key, so the line is `canonical(...)` of itself plus the MAC."""
+    body = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    mac = mac_of(body, key)
+    return mac, b'%b,"mac":"%b"}\n' % (body[:-1], mac.encode())
 
 
 def key_id(key: bytes) -> str:
@@ -139,7 +146,7 @@ def verify(
         if (
             copies.get(seq) == record["mac"]
             and seq <= state[chain][0]
-            and hmac.compare_digest(hmac.new(key, canonical(record), hashlib.sha256).hexdigest(), copies[seq])
+            and hmac.compare_digest(mac_of(canonical(record), key), copies[seq])
         ):
             # Sent again, byte for byte sealed the same: syslog over TCP resends what it cannot
             # know arrived, so a SIEM may hold a record twice. Not a change to the trail.
@@ -151,7 +158,7 @@ def verify(
                 Problem(where, f"chain {chain} seq {seq}: written after its close record")
             )
             continue
-        expected = hmac.new(key, canonical(record), hashlib.sha256).hexdigest()
+        expected = mac_of(canonical(record), key)
         if not hmac.compare_digest(expected, str(record["mac"])):
             # Reported, then followed as written: the next record still names its mac, so
             # one edit is one finding, not a cascade.
@@ -363,11 +370,11 @@ class AuditTrail:
                 "pod": self.pod,
                 **fields,
             }
-            seal(record, self._key)
+            mac, line = sealed_line(record, self._key)
             try:
                 if self._fd < 0:  # never opened, or lost: try again, the mount may be back
                     self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-                os.write(self._fd, orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+                os.write(self._fd, line)
                 if sync:
                     os.fdatasync(self._fd)
             except OSError as exc:
@@ -379,7 +386,7 @@ class AuditTrail:
             if sync:
                 self._synced = max(self._synced, ticket)
             self._seq += 1
-            self._prev = record["mac"]
+            self._prev = mac
             self._since_checkpoint += 1
             due = self._since_checkpoint >= CHECKPOINT_EVERY or (
                 fields.get("kind") not in ("checkpoint", "open", "close")
