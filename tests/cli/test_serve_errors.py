@@ -102,3 +102,7 @@ def test_two_servers_started_together_on_one_port_one_exits_5(tmp_path: Path) ->
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
                 p.wait(20)
+    import tempfile
+
+    lock = Path(tempfile.gettempdir(), f"kubeship-port-127.0.0.1-{port}.lock")
+    assert not lock.exists(), "the server left its port lock behind"

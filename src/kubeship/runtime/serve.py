@@ -20,6 +20,7 @@ the library picks its storage at import time.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import gc
 import importlib
@@ -100,7 +101,7 @@ def serve(options: ServeOptions) -> None:
             tls_server.run(options, DrainState(), files, worker_app)
     finally:
         shutil.rmtree(state_dir, ignore_errors=True)
-        os.close(port_lock)
+        _release_port(port_lock, options.host, options.port)
 
 
 def load_app(target: str) -> Any:
@@ -181,16 +182,35 @@ def _hold_port(host: str, port: int) -> int:
     kernel splitting requests between them). The second waits for nothing: it exits 5 at once."""
     import fcntl
 
+    path = _port_lock_path(host, port)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ServeError(
+                f"port {port} on {host} is already in use by another kubeship serve; stop it or pass --port"
+            ) from None
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # its holder removed the file as we opened it: lock the one there now
+
+
+def _release_port(fd: int, host: str, port: int) -> None:
+    """Remove the lock file while still holding it (a waiter that opened it then sees it gone and
+    retries on a fresh file: `_hold_port`), so no file is left behind per port ever served."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(_port_lock_path(host, port))
+    os.close(fd)
+
+
+def _port_lock_path(host: str, port: int) -> str:
     name = f"kubeship-port-{host.replace(':', '_').replace('/', '_')}-{port}.lock"
-    fd = os.open(os.path.join(tempfile.gettempdir(), name), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise ServeError(
-            f"port {port} on {host} is already in use by another kubeship serve; stop it or pass --port"
-        ) from None
-    return fd
+    return os.path.join(tempfile.gettempdir(), name)
 
 
 def _check_port_free(host: str, port: int) -> None:
