@@ -1,7 +1,7 @@
 """HTTPS without client certificates, on Granian's own TLS, following rotation.
 
-Granian terminates TLS in Rust: keep-alive HTTPS at about 0.9× plain HTTP where Python's ssl under
-uvicorn reaches about 0.6× (benchmarks/serve_tls.py). It does not tell the app who the client is, so
+Granian terminates TLS in Rust: keep-alive HTTPS at 0.81-0.86× plain HTTP where Python's ssl under
+uvicorn reaches 0.45-0.52× (benchmarks/serve_tls.py, one core). It does not tell the app who the client is, so
 mTLS stays on tls_server.py; and it reads the certificate only when a worker starts (by resolved
 path, so a kubelet `..data` swap is not even seen). The supervisor keeps rotation:
 
@@ -87,6 +87,7 @@ class ServedCopies:
             if self._set_status(str(exc)):
                 writer.event("error", "TLS reload failed; serving the last good certificate", error=str(exc))
             return False
+        # Two renames, not one: no worker starts between them (workers start on `respawn`, after).
         os.replace(staged.key, self.key)
         os.replace(staged.cert, self.cert)
         self._set_status(None)
