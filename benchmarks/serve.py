@@ -41,6 +41,7 @@ from kubeship.measure import cpu_seconds, parse_wrk, stop  # the same as `kubesh
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gobuild import APPS, go_build
 
+RSGI = "granian, bare RSGI, no middleware"
 FRAMEWORKS = {"FastAPI": "fastapi_ping", "Starlette": "starlette_ping", "Litestar": "litestar_ping"}
 
 
@@ -153,6 +154,8 @@ def main() -> int:
             Stack(
                 "uvicorn, FastAPI, defaults", [py, "-m", "uvicorn", "fastapi_ping:app", "--port", "{port}"]
             ),
+            # item 4's question: is Granian's ASGI path the ceiling? Its own interface, same /ping
+            Stack(RSGI, [py, "granian_bare.py", "bare_app:rsgi_app", "{port}", "--rsgi"]),
         ]
         for framework, module in FRAMEWORKS.items():
             target = f"{module}:app"
@@ -229,6 +232,8 @@ def main() -> int:
         print(f"  {name:56s} {value:9.2f}  {goal:7s} {'met' if met else 'MISSED'}")
     print(f"  {'(FastAPI: kubeship serve vs uvicorn defaults, access log on)':56s} {fastapi_defaults:9.2f}")
     print(f"  {'(runtime cost from server CPU time, steal-free cross-check)':56s} {cost_cpu_us:9.2f}")
+    print(f"  {'(Granian bare ASGI vs gin.Default(): the ceiling on ASGI)':56s} {bare / gin:9.2f}")
+    print(f"  {'(Granian bare RSGI vs gin.Default(): without ASGI messages)':56s} {med[RSGI] / gin:9.2f}")
     if args.json:
         results = {
             "goals": [{"ratio": n, "value": round(v, 3), "goal": g, "met": m} for n, v, g, m in goals],
