@@ -14,6 +14,8 @@ Printed, each ratio with its goal (issue 23) and whether this run met it:
     vs  the same app on the same Granian settings without middleware           goal ≥ 0.95×
     vs  the same app on uvicorn with its access log off                        goal ≥ 1.2×
   and FastAPI vs uvicorn's defaults (its access log on), as most users run it.
+  and, for item 4, Granian bare on ASGI and on its own interface (RSGI) vs gin.Default(): whether
+  ASGI's message passing is the ceiling.
 
 usage: python benchmarks/serve.py [--rounds 3] [--seconds 5] [--json out.json] [--only NAME]
 """
