@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from pathlib import Path
 
+import httpx
 import pytest
 
 from kubeship.errors import AppLoadError, ConfigError, ServeError
@@ -97,11 +99,19 @@ def test_two_servers_started_together_on_one_port_one_exits_5(tmp_path: Path) ->
         assert len(exited) == 1, "both servers came up on one port"
         assert exited[0].returncode == ServeError.exit_code
         assert f"port {port} on 127.0.0.1 is already in use" in one_clean_line(exited[0].stderr.read())
+        # the other one serves (stopped only once up: a stop mid-start may wait out the kill timeout)
+        while time.monotonic() < deadline + 20:
+            with contextlib.suppress(httpx.TransportError):
+                assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("the server that holds the port does not answer")
     finally:
         for p in procs:
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
-                p.wait(20)
+                p.wait(30)
     import tempfile
 
     lock = Path(tempfile.gettempdir(), f"kubeship-port-127.0.0.1-{port}.lock")
