@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -133,13 +134,14 @@ def test_operations_match_route_templates() -> None:
         Operation.parse("/databases/{name}")
 
 
-def serve_audited(serve: Any, tmp: Path, audit_file: str, **env: str) -> Any:
+def serve_audited(serve: Any, tmp: Path, audit_file: str, *args: str, **env: str) -> Any:
     (tmp / "audit.key").write_text(KEY)
     secrets = tmp / "secrets"
     secrets.mkdir()
     (secrets / "db-password").write_text(CANARY)
     return serve(
         "fastapi_app:app",
+        *args,
         env={
             "KUBESHIP_AUDIT_FILE": audit_file,
             "KUBESHIP_AUDIT_KEY_FILE": str(tmp / "audit.key"),
@@ -207,6 +209,26 @@ def test_fail_open_when_the_spec_says_so(serve: Any, tmp_path: Path) -> None:
     svc = serve_audited(serve, tmp_path, "/dev/full", KUBESHIP_AUDIT_FAIL_OPEN="true")
     assert httpx.delete(svc.url + "/databases/orders").status_code == 204
     svc.wait_log(lambda r: r.get("msg") == "audit trail write failed" and r.get("fail_open") is True)
+
+
+def test_audited_requests_beyond_the_concurrency_bound_are_all_served(serve: Any, tmp_path: Path) -> None:
+    """More clients than --max-concurrency, each sending sensitive requests back to back: the
+    queue hands every slot on while records wait for their sync (a slot freed while a queued
+    request was read was lost, and the worker stalled with clients waiting)."""
+    path = tmp_path / "audit.jsonl"
+    svc = serve_audited(serve, tmp_path, str(path), "--max-concurrency", "2")
+
+    def client(n: int) -> list[int]:
+        with httpx.Client(timeout=10) as http:
+            return [http.delete(f"{svc.url}/databases/db{n}-{i}").status_code for i in range(25)]
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = [code for codes in pool.map(client, range(12)) for code in codes]
+    assert statuses == [204] * 300
+    records = [orjson.loads(line) for line in path.read_text().splitlines()]
+    assert sum(r["kind"] == "request" for r in records) == 300
+    svc.stop()
+    assert verify(path).ok
 
 
 def test_verify_refuses_hostile_files_quickly_and_clearly(tmp_path: Path) -> None:

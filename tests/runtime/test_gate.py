@@ -140,6 +140,32 @@ def test_waiting_listens_for_the_client_and_replays_the_request(leaves: bool) ->
     asyncio.run(run())
 
 
+def test_a_slot_freed_while_the_request_is_read_is_taken() -> None:
+    """The gate is full when a request comes; its body is read (an await) while the request in the
+    app finishes and nobody waits: the slot is free, and the request takes it instead of waiting for
+    a hand-over no one will make (audited requests under 100 connections stalled for good so)."""
+
+    async def run() -> None:
+        gate = Gate(1)
+        assert gate.try_enter() and not gate.try_enter()
+        loop = asyncio.get_running_loop()
+        body: asyncio.Future[dict[str, Any]] = loop.create_future()
+        reads = iter([body, loop.create_future()])  # the request, then a disconnect that never comes
+
+        async def receive() -> dict[str, Any]:
+            return await next(reads)
+
+        waiting = asyncio.ensure_future(wait_turn(gate, receive))
+        await asyncio.sleep(0.01)  # reading the request
+        gate.leave()  # the one in the app finishes; the queue is empty: the slot is free
+        body.set_result({"type": "http.request", "body": b"", "more_body": False})
+        replay = await asyncio.wait_for(waiting, 2)
+        assert replay is not None and not gate.try_enter()  # it holds the slot
+        replay.close()
+
+    asyncio.run(run())
+
+
 def test_the_mtls_server_is_bounded_the_same_way(serve: Any, tmp_path: Path) -> None:
     """mTLS is served by uvicorn, not Granian: the runtime's bound holds there too, and a queued
     client that leaves is dropped."""

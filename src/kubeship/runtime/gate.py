@@ -40,10 +40,16 @@ class Gate:
         return False
 
     def join(self) -> asyncio.Future[None]:
-        """A place in the queue: resolved when the slot is handed over (cancel it to leave)."""
+        """A place in the queue: resolved when the slot is handed over (cancel it to leave);
+        resolved at once if a slot came free since `try_enter` (the request was read meanwhile, and
+        nobody would hand that slot over: a closed-loop client then stalled the worker for good)."""
+        turn = asyncio.get_running_loop().create_future()
+        if self.free and not self.queue:
+            self.free -= 1
+            turn.set_result(None)
+            return turn
         if not self.queue:
             self.since = monotonic()
-        turn = asyncio.get_running_loop().create_future()
         self.queue.append(turn)
         return turn
 
