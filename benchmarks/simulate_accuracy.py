@@ -53,9 +53,9 @@ def main() -> int:
             "--open-seconds", str(args.open_seconds), "--rounds", str(args.rounds), "-o", str(out),
         )  # fmt: skip
         report = json.loads(out.read_text())
-        print(f"{'workers':>7}  {'req/s':>6}  {'requests':>8}  {'measured':>9}  {'simulate':>9}  "
-              f"{'error':>6}  {'model over runs this long':>25}  {'M/M/c':>8}  {'error':>6}  "
-              f"goal ±{GOAL:.0%}")  # fmt: skip
+        print(f"{'workers':>7}  {'req/s':>6}  {'requests':>8}  {'measured':>9}  {'rounds':>13}  "
+              f"{'simulate':>9}  {'error':>6}  {'model over runs this long':>25}  {'M/M/c':>8}  "
+              f"{'error':>6}  goal ±{GOAL:.0%}")  # fmt: skip
         misses = 0
         for check in report["checks"]:
             workers, rate = check["workers"], check["arrivalRps"]
@@ -75,13 +75,16 @@ def main() -> int:
             misses += not met
             low, _, high = check["p99ModelBand"]
             band = f"{low * 1000:.0f}–{high * 1000:.0f} ms ({'in' if low <= measured <= high else 'out'})"
+            rounds = check["p99Rounds"]
+            spread = f"{min(rounds) * 1000:.0f}–{max(rounds) * 1000:.0f} ms" if rounds else "–"
             print(
                 f"{workers:>7}  {rate:>6.0f}  {check['requests']:>8,}  {measured * 1000:>7.1f}ms  "
-                f"{predicted * 1000:>7.1f}ms  {error:>+6.0%}  {band:>25}  {plain * 1000:>6.1f}ms  "
-                f"{plain_error:>+6.0%}  {'met' if met else 'MISSED'}"
+                f"{spread:>13}  {predicted * 1000:>7.1f}ms  {error:>+6.0%}  {band:>25}  "
+                f"{plain * 1000:>6.1f}ms  {plain_error:>+6.0%}  {'met' if met else 'MISSED'}"
             )
         print(
-            "(model over runs this long: where the pod model's own P99 lands, 10-90 %, over runs of\n"
+            "(rounds: each measured round's own P99, lowest–highest: the same load measured again;\n"
+            " model over runs this long: where the pod model's own P99 lands, 10-90 %, over runs of\n"
             " as many requests as were measured: a P99 follows a run's longest busy periods)"
         )
     return 0 if not misses else 1

@@ -301,6 +301,7 @@ def _open_loop(
 ) -> Run:
     """`rounds` of Poisson arrivals at `rate`, pooled: a P99 of thousands of requests, not of a few."""
     latencies: list[float] = []
+    per_round: list[float] = []
     busy = took = 0.0
     for round_ in range(rounds):
         before, start = cpu_seconds(proc.pid), time.monotonic()
@@ -312,15 +313,21 @@ def _open_loop(
                 f"{OPEN_LOOP_TIMEOUT:g} s)"
             )
         latencies += answered
+        if answered:
+            per_round.append(_p99(sorted(answered)))
         busy += cpu_seconds(proc.pid) - before
         took += time.monotonic() - start
     latencies.sort()
     if not (done := len(latencies)):
         raise UsageError(f"{url}: no request was sent in {seconds:g} s at {rate:.2g} req/s")
-    p50, p99 = latencies[done // 2], latencies[min(done - 1, int(done * 0.99))]
+    p50, p99 = latencies[done // 2], _p99(latencies)
     progress(f"workers {count}, Poisson arrivals at {rate:,.0f} req/s: {done:,} requests, "
              f"P99 {p99 * 1000:.1f} ms")  # fmt: skip
-    return Run(count, 0, done / (seconds * rounds), busy / took, p50, p99)
+    return Run(count, 0, done / (seconds * rounds), busy / took, p50, p99, tuple(per_round))
+
+
+def _p99(ordered: Sequence[float]) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
 
 
 def split_cpus(cpus: Sequence[int]) -> tuple[set[int], set[int]]:

@@ -65,7 +65,9 @@ def test_measure_fits_the_example_and_checks_the_model(tmp_path: Path) -> None:
         assert check["p99Measured"] > 0 and check["p99Predicted"] > 0 and check["p99MMc"] > 0
         assert check["p99Error"] == pytest.approx(check["p99Predicted"] / check["p99Measured"] - 1)
         assert check["requests"] > 0 and check["requests"] == round(check["arrivalRps"] * 4)
-    assert "pod model" in result.stderr and "requests, P99" in result.stderr
+        # each of the 2 rounds' own P99 (the spread of measuring again), the pooled one among them
+        assert len(check["p99Rounds"]) == 2 and all(p > 0 for p in check["p99Rounds"])
+    assert "pod model" in result.stderr and "requests, P99" in result.stderr and "(rounds " in result.stderr
     sim = run_cli(
         "autoscale", "simulate", "--trace", "step", "--seconds", "600", "--measured", str(out),
         "--workers", "2", cwd=ROOT,

@@ -30,6 +30,9 @@ class Run:
     cores: float  # server CPU seconds per second over the run
     p50: float  # seconds
     p99: float  # seconds
+    # open loop: each round's own P99 (seconds), beside `p99` of them pooled: the same load measured
+    # again lands elsewhere on a shared machine, and the spread says how far
+    p99_rounds: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ def report(measured: Measurement, counts: list[int], open_seconds: float) -> dic
                 "capacityError": capacity / top.rps - 1,
                 "arrivalRps": poisson.rps,
                 "p99Measured": poisson.p99,
+                "p99Rounds": list(poisson.p99_rounds),
                 "p99Predicted": p99,
                 "p99Error": p99 / poisson.p99 - 1 if poisson.p99 > 0 else None,
                 # where the model's own P99 lands over runs as long as the measured one (10-90 %)

@@ -630,10 +630,17 @@ def measure(
             if band
             else ""
         )
+        per_round = check["p99Rounds"]
+        measured_spread = (
+            f" (rounds {min(per_round) * 1000:.1f}–{max(per_round) * 1000:.1f} ms)"
+            if len(per_round) > 1
+            else ""
+        )
         click.echo(
             f"  {check['workers']} worker(s): capacity measured {check['capacityMeasured']:,.0f}, model "
             f"{check['capacityPredicted']:,.0f} ({check['capacityError']:+.0%}); P99 under Poisson "
-            f"arrivals at {check['arrivalRps']:,.0f} req/s measured {check['p99Measured'] * 1000:.1f} ms, "
+            f"arrivals at {check['arrivalRps']:,.0f} req/s measured {check['p99Measured'] * 1000:.1f} ms"
+            f"{measured_spread}, "
             f"pod model {check['p99Predicted'] * 1000:.1f} ms ({check['p99Error']:+.0%}){spread}, "
             f"M/M/c {check['p99MMc'] * 1000:.1f} ms",
             err=True,
