@@ -6,6 +6,7 @@ import contextlib
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -71,3 +72,17 @@ def test_sigint_stops_without_a_drain_window(serve: Any) -> None:
     start = time.monotonic()
     assert svc.stop(signal.SIGINT) == 0
     assert time.monotonic() - start < 10
+
+
+def test_a_stop_while_a_worker_starts_ends_it_at_once(serve: Any) -> None:
+    """A worker inherits the supervisor's handlers at fork; a SIGTERM then was swallowed and the
+    worker killed only after the shutdown timeout (20 s by default, 60 here)."""
+    svc = serve("slow_start_app:app", "--drain-seconds", "0", "--shutdown-timeout", "60", ready=False)
+    children = Path(f"/proc/{svc.proc.pid}/task/{svc.proc.pid}/children")
+    deadline = time.monotonic() + 20
+    while not children.read_text().split():  # the worker is forked and getting its app (5 s)
+        assert time.monotonic() < deadline and svc.proc.poll() is None, svc.output()
+        time.sleep(0.05)
+    time.sleep(0.5)
+    svc.proc.send_signal(signal.SIGTERM)
+    assert svc.proc.wait(20) == 0

@@ -83,7 +83,7 @@ def serve(options: ServeOptions) -> None:
         if options.tls_client_ca is not None:
             os.environ.setdefault(ENV_MTLS_REQUIRED, "true")  # every path but the probes
         _check_port_free(options.host, options.port)
-        worker_app()  # import and wrap once here: errors surface before any worker starts
+        _wrapped_app()  # import and wrap once here: errors surface before any worker starts
         if options.tls_cert is None or options.tls_key is None:
             _run_granian(options, DrainState())
         elif options.tls_client_ca is None:  # HTTPS: Granian's TLS, the pair from private copies
@@ -137,7 +137,18 @@ def load_app(target: str) -> Any:
 
 
 def worker_app() -> Any:
-    """Granian's factory, called in each worker: the user's app wrapped by the runtime."""
+    """The servers' factory, called first in each (forked) worker: the user's app wrapped by the runtime.
+
+    A forked worker starts with the supervisor's signal handlers, which only flag the supervisor's
+    own loop: a SIGTERM or SIGINT that came now was swallowed, and the worker served on until the
+    kill timeout (a stop while workers start took 20 s). Until its server installs the worker's own
+    handlers, after this returns, a stop ends the worker at once: it has served nothing yet."""
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, signal.SIG_DFL)
+    return _wrapped_app()
+
+
+def _wrapped_app() -> Any:
     from kubeship.runtime.middleware import wrap  # after the multiprocess env is set
 
     app = wrap(load_app(os.environ[APP_ENV]))
