@@ -149,6 +149,7 @@ def worker_app() -> Any:
 
 
 def _wrapped_app() -> Any:
+    """The user's app wrapped by the runtime: the supervisor's first check, then each worker's."""
     from kubeship.runtime.middleware import wrap  # after the multiprocess env is set
 
     app = wrap(load_app(os.environ[APP_ENV]))
