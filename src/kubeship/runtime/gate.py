@@ -44,8 +44,7 @@ class Gate:
         resolved at once if a slot came free since `try_enter` (the request was read meanwhile, and
         nobody would hand that slot over: a closed-loop client then stalled the worker for good)."""
         turn = asyncio.get_running_loop().create_future()
-        if self.free and not self.queue:
-            self.free -= 1
+        if self.try_enter():
             turn.set_result(None)
             return turn
         if not self.queue:
