@@ -16,6 +16,10 @@ Printed, each ratio with its goal (issue 23) and whether this run met it:
   and FastAPI vs uvicorn's defaults (its access log on), as most users run it.
   and, for item 4, Granian bare on ASGI and on its own interface (RSGI) vs gin.Default(): whether
   ASGI's message passing is the ceiling.
+"Granian, no middleware" runs kubeship serve's exact settings, its workers' scheduling policy
+(SCHED_BATCH) included, so the ratios above are the middleware's cost alone. Two more stacks run
+Granian as it ships (Linux's default policy), for what a user moving from plain Granian gets:
+  kubeship serve vs Granian's defaults, bare and FastAPI                    (no goal: informational)
 
 usage: python benchmarks/serve.py [--rounds 3] [--seconds 5] [--json out.json] [--only NAME]
 """
@@ -44,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gobuild import APPS, go_build
 
 RSGI = "granian, bare RSGI, no middleware"
+SHIPPED = "granian, {}, Granian's defaults (SCHED_OTHER)"
 FRAMEWORKS = {"FastAPI": "fastapi_ping", "Starlette": "starlette_ping", "Litestar": "litestar_ping"}
 
 
@@ -158,6 +163,15 @@ def main() -> int:
             ),
             # item 4's question: is Granian's ASGI path the ceiling? Its own interface, same /ping
             Stack(RSGI, [py, "granian_bare.py", "bare_app:rsgi_app", "{port}", "--rsgi"]),
+            # Granian as it ships: what moving from it to kubeship serve changes, scheduling included
+            Stack(
+                SHIPPED.format("bare ASGI"),
+                [py, "granian_bare.py", "bare_app:app", "{port}", "--sched", "other"],
+            ),
+            Stack(
+                SHIPPED.format("FastAPI"),
+                [py, "granian_bare.py", "fastapi_ping:app", "{port}", "--sched", "other"],
+            ),
         ]
         for framework, module in FRAMEWORKS.items():
             target = f"{module}:app"
@@ -236,10 +250,15 @@ def main() -> int:
     print(f"  {'(runtime cost from server CPU time, steal-free cross-check)':56s} {cost_cpu_us:9.2f}")
     print(f"  {'(Granian bare ASGI vs gin.Default(): the ceiling on ASGI)':56s} {bare / gin:9.2f}")
     print(f"  {'(Granian bare RSGI vs gin.Default(): without ASGI messages)':56s} {med[RSGI] / gin:9.2f}")
+    shipped_bare = full / med[SHIPPED.format("bare ASGI")]
+    shipped_fastapi = med["kubeship serve, FastAPI, full middleware"] / med[SHIPPED.format("FastAPI")]
+    print(f"  {'(kubeship serve vs Granian as it ships, bare ASGI)':56s} {shipped_bare:9.2f}")
+    print(f"  {'(kubeship serve vs Granian as it ships, FastAPI)':56s} {shipped_fastapi:9.2f}")
     if args.json:
         results = {
             "goals": [{"ratio": n, "value": round(v, 3), "goal": g, "met": m} for n, v, g, m in goals],
             "runtime_cost_cpu_us": round(cost_cpu_us, 2),
+            "vs_granian_as_shipped": {"bare": round(shipped_bare, 3), "FastAPI": round(shipped_fastapi, 3)},
             "rps_median": {k: round(v) for k, v in med.items()},
             "cpu_us_median": {k: round(v, 2) for k, v in cpu.items()},
         }

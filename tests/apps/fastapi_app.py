@@ -74,3 +74,12 @@ async def export(name: str) -> dict[str, str]:
     # The app's own record; a Secret passed by mistake is redacted, never written.
     audit("export.create", target=name, rows=42, token=secret("db-password"))
     return {"export": name}
+
+
+@app.get("/sched")
+def sched() -> dict[str, int]:
+    """A sync handler runs on a thread of the threadpool, started after the worker was: its policy."""
+    import os
+    import threading
+
+    return {"policy": os.sched_getscheduler(0), "pid": os.getpid(), "thread": threading.get_native_id()}

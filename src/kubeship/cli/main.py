@@ -14,10 +14,12 @@ from kubeship.names import (
     DEFAULT_DRAIN_SECONDS,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_PORT,
+    DEFAULT_SCHED,
     DEFAULT_SHUTDOWN_TIMEOUT,
     ENV_TLS_CERT,
     ENV_TLS_CLIENT_CA,
     ENV_TLS_KEY,
+    SCHED_POLICIES,
 )
 
 
@@ -55,6 +57,15 @@ def cli() -> None:
     "(probes, /metrics and WebSockets do not count).",
 )
 @click.option(
+    "--sched",
+    type=click.Choice(SCHED_POLICIES),
+    default=DEFAULT_SCHED,
+    show_default=True,
+    help="Linux scheduling policy of the workers' threads: batch stops Granian's I/O thread and the "
+    "app's thread preempting each other on every request (about a quarter more requests/s on a busy "
+    "core); other is Linux's default.",
+)
+@click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path),
@@ -87,6 +98,7 @@ def serve(
     drain_seconds: float,
     shutdown_timeout: float,
     max_concurrency: int,
+    sched: str,
     config_path: Path | None,
     secrets_path: Path | None,
     tls_cert: Path | None,
@@ -118,6 +130,7 @@ def serve(
             drain_seconds=drain_seconds,
             shutdown_timeout=shutdown_timeout,
             max_concurrency=max_concurrency,
+            sched=sched,
             tls_cert=tls_cert,
             tls_key=tls_key,
             tls_client_ca=tls_client_ca,

@@ -1,0 +1,45 @@
+"""`kubeship serve --sched`: every thread of every worker runs under the chosen Linux policy.
+
+SCHED_BATCH (the default) is why Granian's I/O thread and the app's thread stop preempting each
+other on each request; the throughput it buys is measured in benchmarks/serve.py, not here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="Linux scheduling policies")
+
+
+def thread_policies(pid: int) -> dict[int, int]:
+    return {int(tid): os.sched_getscheduler(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
+@pytest.mark.parametrize(("flag", "policy"), [((), "SCHED_BATCH"), (("--sched", "other"), "SCHED_OTHER")])
+def test_every_worker_thread_runs_under_the_policy(serve: Any, flag: tuple[str, ...], policy: str) -> None:
+    expected = getattr(os, policy)
+    svc = serve("fastapi_app:app", "--workers", "2", "--drain-seconds", "0", *flag)
+    seen: dict[int, dict[int, int]] = {}
+    with httpx.Client(base_url=svc.url, timeout=5) as client:
+        for _ in range(40):  # new connections: the kernel spreads them over both workers
+            answer = client.get("/sched", headers={"connection": "close"}).json()
+            assert answer["policy"] == expected, answer  # a threadpool thread, started after the fork
+            seen.setdefault(answer["pid"], thread_policies(answer["pid"]))
+    assert len(seen) == 2, "the requests did not reach both workers"
+    for pid, threads in seen.items():
+        assert len(threads) >= 3, threads  # Python's, Granian's I/O thread, the threadpool's
+        assert set(threads.values()) == {expected}, (pid, threads)
+    assert os.sched_getscheduler(svc.proc.pid) == os.SCHED_OTHER  # the supervisor only waits
+
+
+def test_an_unknown_policy_is_refused(tmp_path: Path) -> None:
+    result = run_cli("serve", "app:app", "--sched", "fifo", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'fifo' is not one of 'batch', 'other'" in result.stderr
