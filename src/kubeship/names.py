@@ -31,6 +31,7 @@ DEFAULT_MAX_CONCURRENCY: Final = 64
 # each other on every request when they share a core (benchmarks/serve.py: ~25 % more requests/s).
 SCHED_POLICIES: Final = ("batch", "other")
 DEFAULT_SCHED: Final = "batch"
+ENV_SCHED: Final = "KUBESHIP_SCHED"  # `kubeship serve --sched`, and what the supervisor tells its workers
 
 # RED metrics exported by the runtime.
 METRIC_REQUESTS: Final = "http_requests_total"

@@ -22,10 +22,19 @@ def thread_policies(pid: int) -> dict[int, int]:
     return {int(tid): os.sched_getscheduler(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
 
 
-@pytest.mark.parametrize(("flag", "policy"), [((), "SCHED_BATCH"), (("--sched", "other"), "SCHED_OTHER")])
-def test_every_worker_thread_runs_under_the_policy(serve: Any, flag: tuple[str, ...], policy: str) -> None:
+@pytest.mark.parametrize(
+    ("flag", "env", "policy"),
+    [
+        ((), {}, "SCHED_BATCH"),
+        (("--sched", "other"), {}, "SCHED_OTHER"),
+        ((), {"KUBESHIP_SCHED": "other"}, "SCHED_OTHER"),  # from the environment (autoscale measure)
+    ],
+)
+def test_every_worker_thread_runs_under_the_policy(
+    serve: Any, flag: tuple[str, ...], env: dict[str, str], policy: str
+) -> None:
     expected = getattr(os, policy)
-    svc = serve("fastapi_app:app", "--workers", "2", "--drain-seconds", "0", *flag)
+    svc = serve("fastapi_app:app", "--workers", "2", "--drain-seconds", "0", *flag, env=env)
     seen: dict[int, dict[int, int]] = {}
     with httpx.Client(base_url=svc.url, timeout=5) as client:
         for _ in range(40):  # new connections: the kernel spreads them over both workers

@@ -16,6 +16,7 @@ from kubeship.names import (
     DEFAULT_PORT,
     DEFAULT_SCHED,
     DEFAULT_SHUTDOWN_TIMEOUT,
+    ENV_SCHED,
     ENV_TLS_CERT,
     ENV_TLS_CLIENT_CA,
     ENV_TLS_KEY,
@@ -59,6 +60,7 @@ def cli() -> None:
 @click.option(
     "--sched",
     type=click.Choice(SCHED_POLICIES),
+    envvar=ENV_SCHED,
     default=DEFAULT_SCHED,
     show_default=True,
     help="Linux scheduling policy of the workers' threads: batch stops Granian's I/O thread and the "

@@ -43,6 +43,7 @@ from kubeship.names import (
     DEFAULT_PORT,
     DEFAULT_SCHED,
     DEFAULT_SHUTDOWN_TIMEOUT,
+    ENV_SCHED,
     SCHED_POLICIES,
 )
 from kubeship.runtime.drain import DRAIN_FILE_ENV, DrainState
@@ -53,7 +54,6 @@ if TYPE_CHECKING:
     from kubeship.runtime.granian_tls import ServedCopies
 
 APP_ENV = "KUBESHIP_APP"
-SCHED_ENV = "KUBESHIP_SCHED"  # the supervisor's --sched, read by each worker
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -84,7 +84,7 @@ def serve(options: ServeOptions) -> None:
         os.environ[DRAIN_FILE_ENV] = str(state_dir / "draining")
         os.environ[APP_ENV] = options.target
         os.environ[ENV_MAX_CONCURRENCY] = str(options.max_concurrency)  # every worker's runtime
-        os.environ[SCHED_ENV] = options.sched
+        os.environ[ENV_SCHED] = options.sched
         if options.tls_client_ca is not None:
             os.environ.setdefault(ENV_MTLS_REQUIRED, "true")  # every path but the probes
         _check_port_free(options.host, options.port)
@@ -150,7 +150,7 @@ def worker_app() -> Any:
     handlers, after this returns, a stop ends the worker at once: it has served nothing yet."""
     for stop in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop, signal.SIG_DFL)
-    schedule_threads(os.environ.get(SCHED_ENV, DEFAULT_SCHED))
+    schedule_threads(os.environ.get(ENV_SCHED, DEFAULT_SCHED))
     return _wrapped_app()
 
 
