@@ -140,6 +140,31 @@ def test_waiting_listens_for_the_client_and_replays_the_request(leaves: bool) ->
     asyncio.run(run())
 
 
+def test_a_queued_request_cancelled_by_the_server_gives_up_its_place() -> None:
+    """The server cancels a queued request (it stops): the cancellation goes on up, and the slot
+    freed next goes back to the gate, not to the request that is gone."""
+
+    async def run() -> None:
+        gate = Gate(1)
+        gate.try_enter()
+        never: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
+
+        async def receive() -> dict[str, Any]:
+            return next(messages, None) or await never
+
+        waiting = asyncio.ensure_future(wait_turn(gate, receive))
+        await asyncio.sleep(0.01)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        gate.leave()
+        assert gate.try_enter()
+        assert never.cancelled()  # its read of the connection is not left waiting
+
+    asyncio.run(run())
+
+
 def test_a_slot_freed_while_the_request_is_read_is_taken() -> None:
     """The gate is full when a request comes; its body is read (an await) while the request in the
     app finishes and nobody waits: the slot is free, and the request takes it instead of waiting for
