@@ -300,6 +300,7 @@ def _run_granian(options: ServeOptions, drain: DrainState, copies: ServedCopies 
         app=options.target,
         url=f"{'https' if copies else 'http'}://{options.host}:{options.port}",
         workers=options.workers,
+        sched=options.sched,
         pid=os.getpid(),
     )
     try:

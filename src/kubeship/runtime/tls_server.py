@@ -74,6 +74,7 @@ def run(options: Any, drain: DrainState, files: TlsFiles, loader: Any) -> None:
             "serving",
             url=f"https://{options.host}:{options.port}",
             workers=options.workers,
+            sched=options.sched,
             pid=os.getpid(),
             mtls=files.ca is not None,
             server="uvicorn",
