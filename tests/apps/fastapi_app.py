@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 
 from fastapi import FastAPI
 
@@ -79,7 +81,4 @@ async def export(name: str) -> dict[str, str]:
 @app.get("/sched")
 def sched() -> dict[str, int]:
     """A sync handler runs on a thread of the threadpool, started after the worker was: its policy."""
-    import os
-    import threading
-
     return {"policy": os.sched_getscheduler(0), "pid": os.getpid(), "thread": threading.get_native_id()}

@@ -107,19 +107,26 @@ def test_a_passing_queue_is_served_in_arrival_order_a_standing_one_newest_first(
     assert asyncio.run(run()) == [0, 2]
 
 
+async def queued(gate: Gate, body: bytes) -> tuple[asyncio.Future[Any], asyncio.Future[dict[str, Any]]]:
+    """A whole request waiting for a slot of the full `gate`; → (its wait, the connection's next
+    read, which resolves only when the test says the client left)."""
+    later: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+    messages = iter([{"type": "http.request", "body": body, "more_body": False}])
+
+    async def receive() -> dict[str, Any]:
+        return next(messages, None) or await later
+
+    waiting = asyncio.ensure_future(wait_turn(gate, receive))
+    await asyncio.sleep(0.01)
+    return waiting, later
+
+
 @pytest.mark.parametrize("leaves", [True, False])
 def test_waiting_listens_for_the_client_and_replays_the_request(leaves: bool) -> None:
     async def run() -> None:
         gate = Gate(1)
         gate.try_enter()
-        disconnect: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        messages = iter([{"type": "http.request", "body": b"q", "more_body": False}])
-
-        async def receive() -> dict[str, Any]:
-            return next(messages, None) or await disconnect
-
-        waiting = asyncio.ensure_future(wait_turn(gate, receive))
-        await asyncio.sleep(0.01)
+        waiting, disconnect = await queued(gate, b"q")
         if leaves:
             disconnect.set_result({"type": "http.disconnect"})
             assert await waiting is None
@@ -147,14 +154,7 @@ def test_a_queued_request_cancelled_by_the_server_gives_up_its_place() -> None:
     async def run() -> None:
         gate = Gate(1)
         gate.try_enter()
-        never: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        messages = iter([{"type": "http.request", "body": b"", "more_body": False}])
-
-        async def receive() -> dict[str, Any]:
-            return next(messages, None) or await never
-
-        waiting = asyncio.ensure_future(wait_turn(gate, receive))
-        await asyncio.sleep(0.01)
+        waiting, never = await queued(gate, b"")
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
