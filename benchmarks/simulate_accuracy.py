@@ -1,8 +1,9 @@
 """Simulator accuracy: the P99 `kubeship autoscale simulate` predicts against the real service's.
 
 Runs `kubeship autoscale measure` on the seed's /work endpoint (sync, CPU-bound) at 1, 2 and 4
-workers (wrk ladder, service times, then Poisson arrivals at half the capacity: `--rounds` of
-`--open-seconds`, pooled), then replays a flat trace (a step from the rate to itself) at each
+workers (wrk ladder, service times, a calibration run of Poisson arrivals at half the capacity for the
+CPU a request costs under load, then `--rounds` of `--open-seconds` of the same arrivals, pooled),
+then replays a flat trace (a step from the rate to itself) at each
 measured arrival rate through `kubeship autoscale simulate --measured` (one pod, that many workers,
 the cores it ran on) and prints the simulator's P99 beside the measured one, with M/M/c's (the
 model without --measured) for comparison.
@@ -34,6 +35,10 @@ def kubeship(*args: str) -> str:
     return result.stdout
 
 
+def _cpu(cost: dict[str, float] | None) -> str:
+    return f"{cost['alone'] * 1000:.2f}/{cost['loaded'] * 1000:.2f}ms" if cost else "–"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -53,9 +58,10 @@ def main() -> int:
             "--open-seconds", str(args.open_seconds), "--rounds", str(args.rounds), "-o", str(out),
         )  # fmt: skip
         report = json.loads(out.read_text())
-        print(f"{'workers':>7}  {'req/s':>6}  {'requests':>8}  {'measured':>9}  {'rounds':>13}  "
-              f"{'simulate':>9}  {'error':>6}  {'model over runs this long':>25}  {'M/M/c':>8}  "
-              f"{'error':>6}  goal ±{GOAL:.0%}")  # fmt: skip
+        cpu = report.get("cpuSeconds", {})
+        print(f"{'workers':>7}  {'CPU alone/load':>14}  {'req/s':>6}  {'requests':>8}  {'measured':>9}  "
+              f"{'rounds':>13}  {'simulate':>9}  {'error':>6}  {'model over runs this long':>25}  "
+              f"{'M/M/c':>8}  {'error':>6}  goal ±{GOAL:.0%}")  # fmt: skip
         misses = 0
         for check in report["checks"]:
             workers, rate = check["workers"], check["arrivalRps"]
@@ -78,12 +84,16 @@ def main() -> int:
             rounds = check["p99Rounds"]
             spread = f"{min(rounds) * 1000:.0f}–{max(rounds) * 1000:.0f} ms" if rounds else "–"
             print(
-                f"{workers:>7}  {rate:>6.0f}  {check['requests']:>8,}  {measured * 1000:>7.1f}ms  "
+                f"{workers:>7}  {_cpu(cpu.get(str(workers))):>14}  {rate:>6.0f}  "
+                f"{check['requests']:>8,}  {measured * 1000:>7.1f}ms  "
                 f"{spread:>13}  {predicted * 1000:>7.1f}ms  {error:>+6.0%}  {band:>25}  "
                 f"{plain * 1000:>6.1f}ms  {plain_error:>+6.0%}  {'met' if met else 'MISSED'}"
             )
         print(
-            "(rounds: each measured round's own P99, lowest–highest: the same load measured again;\n"
+            "(CPU: the server's a request, served alone and under the same Poisson arrivals in a\n"
+            " calibration run; the pod model's requests occupy the core for the second, the rest of\n"
+            " their time alone (network, client) delays only their own response;\n"
+            " rounds: each measured round's own P99, lowest–highest: the same load measured again;\n"
             " model over runs this long: where the pod model's own P99 lands, 10-90 %, over runs of\n"
             " as many requests as were measured: a P99 follows a run's longest busy periods)"
         )

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kubeship.autoscale.capacity import Measurement, Run
+from kubeship.autoscale.latency import CpuCost
 from kubeship.errors import UsageError
 
 _T = TypeVar("_T")
@@ -228,7 +229,7 @@ def measure(
         raise UsageError("wrk is not installed: apt-get install wrk (kubeship measures with it)")
     mine = os.sched_getaffinity(0)
     server_cpus, client_cpus = split_cpus(sorted(mine))
-    runs, open_runs, service = [], [], {}
+    runs, open_runs, service, cpu = [], [], {}, {}
     os.sched_setaffinity(0, client_cpus)  # the client (wrk, this loop) off the server's cores
     try:
         for count in workers:
@@ -237,16 +238,31 @@ def measure(
                 url = f"http://127.0.0.1:{port}{path}"
                 ladder = _ladder(proc, url, count, connections, seconds, progress)
                 runs += ladder
+                before = cpu_seconds(proc.pid)
                 service[count] = service_times(url, seconds)
+                cpu_alone = (cpu_seconds(proc.pid) - before) / (len(service[count]) + 1)  # + the warm-up
                 alone = sorted(service[count])
-                progress(f"workers {count}, served alone: median {alone[len(alone) // 2] * 1000:.1f} ms")
                 rate = max(r.rps for r in ladder) * open_loop_share
+                cpu[count] = CpuCost(cpu_alone, _cpu_under_load(proc, url, rate, seconds))
+                progress(
+                    f"workers {count}, served alone: median {alone[len(alone) // 2] * 1000:.1f} ms, "
+                    f"CPU {cpu_alone * 1000:.2f} ms a request; under load {cpu[count].loaded * 1000:.2f} ms"
+                )
                 open_runs.append(_open_loop(proc, url, count, rate, rounds, open_seconds, progress))
             finally:
                 stop(proc)
     finally:
         os.sched_setaffinity(0, mine)
-    return Measurement(runs, open_runs, service, len(server_cpus))
+    return Measurement(runs, open_runs, service, len(server_cpus), cpu)
+
+
+def _cpu_under_load(proc: subprocess.Popen[bytes], url: str, rate: float, seconds: float) -> float:
+    """Server CPU seconds a request costs under Poisson arrivals at `rate`: a calibration run before
+    the measured rounds (their P99 is what the model is held against, so it does not feed it). With
+    more workers than cores, each request's worker comes back to caches the others filled."""
+    before = cpu_seconds(proc.pid)
+    answered, failed = poisson(url, rate, seconds, seed=0)
+    return (cpu_seconds(proc.pid) - before) / max(1, len(answered) + failed)
 
 
 def _serve(app: str, count: int, cwd: Path, cpus: set[int]) -> tuple[subprocess.Popen[bytes], int]:

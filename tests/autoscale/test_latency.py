@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kubeship.autoscale.capacity import Measurement, Run, report
-from kubeship.autoscale.latency import LATENCY_CAP, p99_spread, pod_latency, sojourn_times
+from kubeship.autoscale.latency import LATENCY_CAP, CpuCost, p99_spread, pod_latency, sojourn_times
 
 N = 100_000
 
@@ -79,6 +79,28 @@ def test_the_curve_rises_with_load_and_caps_where_the_pod_cannot_keep_up() -> No
     assert pod_latency(service, 1, 2.0).p99(np.array([0.6 * capacity]))[0] == LATENCY_CAP
 
 
+def test_with_the_cpu_measured_requests_occupy_the_core_for_their_cpu_under_load() -> None:
+    """Measured CPU: a request holds the core up for the CPU it costs under load (more than alone
+    when workers take turns on a core), and the rest of its time alone (network, client) is added to
+    its own response only. So the curve is the one of the shifted times, plus that delay."""
+    service = np.random.default_rng(8).normal(0.0016, 0.0002, 300).clip(0.001)
+    mean, rate = float(service.mean()), np.array([320.0])  # about half of one core
+    cost = CpuCost(alone=mean - 0.0002, loaded=mean + 0.0001)
+    pod = pod_latency(service, 4, 1.0, cpu=cost)
+    shifted = pod_latency(service - 0.0002 + 0.0003, 4, 1.0)
+    assert pod.mean_service == pytest.approx(mean + 0.0001) and pod.delay == pytest.approx(0.0002)
+    assert pod.p99(rate) == pytest.approx(shifted.p99(rate) + 0.0002)
+    # busier than the times alone say: the P99 grows by more than the CPU added
+    assert pod.p99(rate)[0] > pod_latency(service, 4, 1.0).p99(rate)[0] + 0.0001 * 4
+    # cheaper to the core than its time alone: the same load waits less
+    light = pod_latency(service, 1, 1.0, cpu=CpuCost(alone=mean - 0.0002, loaded=mean - 0.0002))
+    assert light.p99(rate)[0] < pod_latency(service, 1, 1.0).p99(rate)[0]
+    low, mid, high = p99_spread(service, 4, 1.0, 320.0, 3000, runs=10, cpu=cost)
+    assert low <= mid <= high and mid > p99_spread(service, 4, 1.0, 320.0, 3000, runs=10)[1]
+    with pytest.raises(ValueError, match="CPU a request costs must be positive"):
+        pod_latency(service, 4, 1.0, cpu=CpuCost(0.0, 0.001))
+
+
 @pytest.mark.parametrize("service", [[], [0.01, 0.0], [0.01, float("nan")]])
 def test_service_times_must_be_positive(service: list[float]) -> None:
     with pytest.raises(ValueError, match="service times must be positive"):
@@ -90,12 +112,15 @@ def test_the_report_holds_each_model_against_the_measurement() -> None:
     rate with its band for a run as long as the measured one, and M/M/c's."""
     service = [0.010, 0.011, 0.012, 0.013] * 50
     runs = [Run(1, 1, 80.0, 0.9, 0.012, 0.02), Run(1, 4, 90.0, 1.0, 0.04, 0.08)]
-    measured = Measurement(runs, [Run(1, 0, 40.0, 0.5, 0.02, 0.09)], {1: service}, 2)
+    cost = CpuCost(alone=0.010, loaded=0.011)
+    measured = Measurement(runs, [Run(1, 0, 40.0, 0.5, 0.02, 0.09)], {1: service}, 2, {1: cost})
     out = report(measured, [1], open_seconds=60.0)
     assert out["fit"]["rps_per_core"] == pytest.approx(90.0)
     assert len(out["serviceSeconds"]["1"]) == 200
+    assert out["cpuSeconds"] == {"1": {"alone": 0.010, "loaded": 0.011}}
     (check,) = out["checks"]
-    expected = float(pod_latency(out["serviceSeconds"]["1"], 1, 1).p99(np.array([40.0]))[0])
+    pod = pod_latency(out["serviceSeconds"]["1"], 1, 1, cpu=cost)
+    expected = float(pod.p99(np.array([40.0]))[0])
     assert check["p99Predicted"] == pytest.approx(expected)
     assert check["p99Error"] == pytest.approx(expected / 0.09 - 1)
     assert check["requests"] == 2400

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kubeship.autoscale.latency import CpuCost, pod_latency
 from kubeship.autoscale.normalize import Behavior, Policy, Rules
 from kubeship.autoscale.simulate import (
     Autoscaler,
@@ -226,8 +227,6 @@ def test_the_default_summary_is_words_that_explain_themselves() -> None:
 def test_measured_service_times_replace_m_m_c_with_the_pod_model() -> None:
     """With `latency`, each ready pod takes its share of the load through the pod model; nothing
     else (pods, utilization, over-capacity) changes."""
-    from kubeship.autoscale.latency import pod_latency
-
     service = np.random.default_rng(0).normal(1 / 200, 0.0005, 200).clip(0.002)
     pod = pod_latency(service, 1, 1.0)
     load = synthetic("step", 900, 100, 500)
@@ -241,8 +240,9 @@ def test_measured_service_times_replace_m_m_c_with_the_pod_model() -> None:
 
 
 def test_simulate_measured_takes_the_service_times(tmp_path: Path) -> None:
-    """--measured: the pod model for --workers (that count's service times, else the first count's);
-    a result written before service times were recorded still runs, on M/M/c."""
+    """--measured: the pod model for --workers (that count's service times and CPU, else the first
+    count's); a result written before service times were recorded still runs, on M/M/c, and one
+    written before the CPU was recorded on the service times alone."""
     import json
 
     from tests.conftest import ROOT, run_cli
@@ -273,6 +273,15 @@ def test_simulate_measured_takes_the_service_times(tmp_path: Path) -> None:
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"fit": report["fit"]}))
     assert p99(old) == pytest.approx(mmc_p99(100, 1, 200), rel=1e-6)
+    # the server's CPU a request, per count: the core is held up for it under load, the rest of the
+    # time alone delays the request's own response
+    report["cpuSeconds"] = {"1": {"alone": 0.0045, "loaded": 0.005}}
+    measured.write_text(json.dumps(report))
+    cost = CpuCost(0.0045, 0.005)
+    assert p99(measured) == pytest.approx(pod_p99(service, 1, 1.0, 100, cost), rel=1e-6)
+    assert p99(measured) != pytest.approx(pod_p99(service, 1, 1.0, 100), rel=1e-3)
+    # two workers have times of their own but no CPU measured: their times alone, as before
+    assert two == pytest.approx(p99(measured, "--workers", "2"), rel=1e-6)
     report["serviceSeconds"] = {"1": [0.0, -1.0]}
     measured.write_text(json.dumps(report))
     bad = run_cli("autoscale", "simulate", "--trace", "step", "--measured", str(measured), cwd=ROOT)
@@ -280,7 +289,7 @@ def test_simulate_measured_takes_the_service_times(tmp_path: Path) -> None:
     assert f"{measured}: serviceSeconds: service times must be positive" in bad.stderr
 
 
-def pod_p99(service: list[float], workers: int, cores: float, rate: float) -> float:
-    from kubeship.autoscale.latency import pod_latency
-
-    return float(pod_latency(service, workers, cores).p99(np.array([rate]))[0])
+def pod_p99(
+    service: list[float], workers: int, cores: float, rate: float, cpu: CpuCost | None = None
+) -> float:
+    return float(pod_latency(service, workers, cores, cpu=cpu).p99(np.array([rate]))[0])

@@ -55,6 +55,9 @@ def test_measure_fits_the_example_and_checks_the_model(tmp_path: Path) -> None:
     for count in ("1", "2"):
         alone = report["serviceSeconds"][count]
         assert len(alone) == 200 and alone == sorted(alone) and alone[0] > 0
+        # the server's CPU a request, alone and under Poisson arrivals (a calibration run)
+        cost = report["cpuSeconds"][count]
+        assert 0 < cost["alone"] < alone[-1] and 0 < cost["loaded"] < 10 * alone[-1]
     # The checks hold the models against the runs: capacity = req/s per core x the cores the busiest
     # run used; P99 by the pod model and by M/M/c. (How close they come depends on the machine:
     # benchmarks/simulate_accuracy.py and the README.)
@@ -68,6 +71,7 @@ def test_measure_fits_the_example_and_checks_the_model(tmp_path: Path) -> None:
         # each of the 2 rounds' own P99 (the spread of measuring again), the pooled one among them
         assert len(check["p99Rounds"]) == 2 and all(p > 0 for p in check["p99Rounds"])
     assert "pod model" in result.stderr and "requests, P99" in result.stderr and "(rounds " in result.stderr
+    assert "a request; under load" in result.stderr
     sim = run_cli(
         "autoscale", "simulate", "--trace", "step", "--seconds", "600", "--measured", str(out),
         "--workers", "2", cwd=ROOT,

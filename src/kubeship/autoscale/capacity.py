@@ -13,12 +13,12 @@ and M/M/c predict it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from kubeship.autoscale.latency import p99_spread, pod_latency
+from kubeship.autoscale.latency import CpuCost, p99_spread, pod_latency
 from kubeship.autoscale.simulate import mmc_p99
 
 
@@ -43,6 +43,7 @@ class Measurement:
     open_runs: list[Run]  # Poisson arrivals, per worker count (the rounds pooled)
     service: dict[int, list[float]]  # per worker count: seconds each request took served alone
     cores: int  # cores the server could use
+    cpu: dict[int, CpuCost] = field(default_factory=dict)  # per worker count: the server's CPU a request
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ def report(measured: Measurement, counts: list[int], open_seconds: float) -> dic
             str(count): [float(q) for q in np.quantile(times, quantiles)]
             for count, times in measured.service.items()
         },
+        "cpuSeconds": {str(count): asdict(cost) for count, cost in measured.cpu.items()},
         "runs": [asdict(r) for r in measured.runs],
         "openLoopRuns": [asdict(r) for r in measured.open_runs],
         "checks": [],
@@ -95,9 +97,10 @@ def report(measured: Measurement, counts: list[int], open_seconds: float) -> dic
         top = max(mine, key=lambda r: r.rps)
         poisson = next(r for r in measured.open_runs if r.workers == count)
         service, cores = report["serviceSeconds"][str(count)], min(count, measured.cores)
-        p99 = float(pod_latency(service, count, cores).p99(np.array([poisson.rps]))[0])
+        cpu = measured.cpu.get(count)
+        p99 = float(pod_latency(service, count, cores, cpu=cpu).p99(np.array([poisson.rps]))[0])
         requests = round(poisson.rps * open_seconds)
-        band = p99_spread(service, count, cores, poisson.rps, requests) if requests >= 100 else None
+        band = p99_spread(service, count, cores, poisson.rps, requests, cpu=cpu) if requests >= 100 else None
         capacity = predicted_capacity(model, top.cores)
         report["checks"].append(
             {

@@ -5,6 +5,10 @@ that: each request stays on the worker (process) its connection reached, routed 
 between pods, the kernel between a pod's workers); inside a worker, requests share the GIL as threads
 or await points interleave them (processor sharing), and workers beyond the pod's cores share those
 cores. Measured on the seed's /work endpoint, that is what moves the P99 (benchmarks/simulate_accuracy.py).
+Where `kubeship autoscale measure` also took the server's CPU (`CpuCost`), a request occupies the cores
+for the CPU it costs under load (workers taking turns on a core come back to caches the others filled:
+4 workers on 1 core, +0.1–0.4 ms on 1.4), and the rest of its time served alone (the network, the
+client) delays its own response only.
 
 `pod_latency` runs a discrete-event model of one such pod on the service times `kubeship autoscale
 measure` recorded, over a grid of utilizations, once; `PodLatency.p99` then reads the curve for any
@@ -33,16 +37,26 @@ LATENCY_CAP = 10.0
 
 
 @dataclass(frozen=True)
+class CpuCost:
+    """Server CPU seconds a request cost, measured: served alone, and under Poisson arrivals."""
+
+    alone: float
+    loaded: float
+
+
+@dataclass(frozen=True)
 class PodLatency:
     """P99 response time of one pod against its utilization: arrivals × the mean service time over
-    its cores (the time scale is the measured one: a request served alone, network and wake-up
-    included, which is what a request waits behind)."""
+    its cores. The service time is what a request occupies the pod's cores for: its time served
+    alone (measured, one connection), or with its CPU measured too, that CPU under load; `delay` is
+    the rest of its time alone (the network, the client), which holds up no other request."""
 
     utilization: tuple[float, ...]
     p99_over_service: tuple[float, ...]  # P99 in units of the mean service time
-    mean_service: float  # seconds a request takes on its own (measured, one connection)
+    mean_service: float  # seconds
     workers: int
     cores: float
+    delay: float = 0.0  # seconds added to each response
 
     def p99(self, rate: FloatArray) -> FloatArray:
         """Seconds, per arrival rate at the pod (requests/s); LATENCY_CAP where it cannot keep up."""
@@ -51,7 +65,7 @@ class PodLatency:
         inside = np.exp(np.interp(rho, grid, np.log(ratio)))  # the curve is near exponential in ρ
         last = grid[-1]
         beyond = ratio[-1] * (1 - last) / np.maximum(1 - rho, 1e-9)
-        out = np.where(rho <= last, inside, beyond) * self.mean_service
+        out = np.where(rho <= last, inside, beyond) * self.mean_service + self.delay
         return np.where(rho >= 1, LATENCY_CAP, np.minimum(out, LATENCY_CAP))
 
 
@@ -61,10 +75,12 @@ def pod_latency(
     cores: float,
     discipline: Discipline = "ps",
     seed: int = 0,
+    cpu: CpuCost | None = None,
 ) -> PodLatency:
     """The curve for a pod of `workers` processes on `cores` cores, from measured service times
-    (seconds, each a request served alone). ValueError on an empty or non-positive sample."""
-    sizes = _checked(service, workers, cores)
+    (seconds, each a request served alone) and, if measured, the CPU a request costs. ValueError on
+    an empty or non-positive sample or CPU cost."""
+    sizes, delay = _occupancy(service, workers, cores, cpu)
     mean = float(sizes.mean())
     rng = np.random.default_rng(seed)
     gaps = rng.exponential(1.0, ARRIVALS)  # common random numbers: one draw scaled per utilization
@@ -81,7 +97,7 @@ def pod_latency(
         times = sojourn_times(arrivals, drawn, routes, workers, cores, discipline)
         ratios.append(float(np.quantile(times[len(times) // 10 :], 0.99)))  # past the empty start
     monotone = np.maximum.accumulate(np.array(ratios))
-    return PodLatency(GRID, tuple(float(r) for r in monotone), mean, workers, cores)
+    return PodLatency(GRID, tuple(float(r) for r in monotone), mean, workers, cores, delay)
 
 
 def p99_spread(
@@ -93,27 +109,37 @@ def p99_spread(
     runs: int = 20,
     discipline: Discipline = "ps",
     seed: int = 0,
+    cpu: CpuCost | None = None,
 ) -> tuple[float, float, float]:
     """The 10th, 50th and 90th percentile of the P99 (seconds) the model gives a run of `requests`
     requests at `rate`/s: a P99 is dominated by a few busy periods, so one run of a few thousand
     requests lands anywhere in a wide band, measured or modelled (600 requests at half load: ±40 %)."""
-    sizes = _checked(service, workers, cores)
+    sizes, delay = _occupancy(service, workers, cores, cpu)
     rng = np.random.default_rng(seed)
     p99s = []
     for _ in range(runs):
         arrivals = np.cumsum(rng.exponential(1 / rate, requests))
         routes = rng.integers(0, workers, requests)
         times = sojourn_times(arrivals, rng.choice(sizes, requests), routes, workers, cores, discipline)
-        p99s.append(np.quantile(times, 0.99))
+        p99s.append(np.quantile(times, 0.99) + delay)
     low, mid, high = np.quantile(p99s, [0.1, 0.5, 0.9])
     return float(low), float(mid), float(high)
 
 
-def _checked(service: Sequence[float], workers: int, cores: float) -> FloatArray:
+def _occupancy(
+    service: Sequence[float], workers: int, cores: float, cpu: CpuCost | None
+) -> tuple[FloatArray, float]:
+    """(what each request occupies the cores for, the delay added to each response), seconds: the
+    times alone less the part that is not the server's CPU (`delay`), plus what load adds to it."""
     sizes = np.asarray(service, dtype=float)
     if not len(sizes) or np.any(~np.isfinite(sizes)) or np.any(sizes <= 0) or workers < 1 or cores <= 0:
         raise ValueError("service times must be positive seconds, workers ≥ 1 and cores > 0")
-    return sizes
+    if cpu is None:
+        return sizes, 0.0
+    if not (0 < cpu.alone < np.inf and 0 < cpu.loaded < np.inf):
+        raise ValueError(f"CPU a request costs must be positive seconds, not {cpu.alone} and {cpu.loaded}")
+    delay = min(max(0.0, float(sizes.mean()) - cpu.alone), float(sizes.min()) / 2)
+    return sizes - delay + max(0.0, cpu.loaded - cpu.alone), delay
 
 
 def sojourn_times(

@@ -420,26 +420,29 @@ def fitted_rps_per_core(given: float | None, measured: Path | None) -> float:
 
 
 def measured_latency(measured: Path | None, workers: int, cores: float) -> PodLatency | None:
-    """The pod model on the service times `kubeship autoscale measure` recorded (those of the same
-    worker count, else the first); None without --measured or with a result from before they were
-    recorded (M/M/c then)."""
-    from kubeship.autoscale.latency import pod_latency
+    """The pod model on the service times and CPU a request costs that `kubeship autoscale measure`
+    recorded (those of the same worker count, else the first); None without --measured or with a
+    result from before service times were recorded (M/M/c then). A result from before the CPU was
+    recorded takes the times alone as the cores' occupancy."""
+    from kubeship.autoscale.latency import CpuCost, pod_latency
 
     if measured is None:
         return None
 
-    def model(report: dict[str, Any]) -> list[float] | None:
+    def model(report: dict[str, Any]) -> tuple[list[float], CpuCost | None] | None:
         times = report.get("serviceSeconds")
         if not times:
             return None
         key = str(workers) if str(workers) in times else next(iter(times))
-        return [float(t) for t in times[key]]
+        cost = report.get("cpuSeconds", {}).get(key)
+        cpu = CpuCost(float(cost["alone"]), float(cost["loaded"])) if cost is not None else None
+        return [float(t) for t in times[key]], cpu
 
     found = _measured(measured, model)
     if found is None:
         return None
     try:
-        return pod_latency(found, workers, cores)
+        return pod_latency(found[0], workers, cores, cpu=found[1])
     except ValueError as exc:
         raise UsageError(f"{measured}: serviceSeconds: {exc}") from None
 
