@@ -98,7 +98,7 @@ def test_with_the_cpu_measured_requests_occupy_the_core_for_their_cpu_under_load
     low, mid, high = p99_spread(service, 4, 1.0, 320.0, 3000, runs=10, cpu=cost)
     assert low <= mid <= high and mid > p99_spread(service, 4, 1.0, 320.0, 3000, runs=10)[1]
     with pytest.raises(ValueError, match="CPU a request costs must be positive"):
-        pod_latency(service, 4, 1.0, cpu=CpuCost(0.0, 0.001))
+        CpuCost(0.0, 0.001)
 
 
 @pytest.mark.parametrize("service", [[], [0.01, 0.0], [0.01, float("nan")]])

@@ -282,6 +282,12 @@ def test_simulate_measured_takes_the_service_times(tmp_path: Path) -> None:
     assert p99(measured) != pytest.approx(pod_p99(service, 1, 1.0, 100), rel=1e-3)
     # two workers have times of their own but no CPU measured: their times alone, as before
     assert two == pytest.approx(p99(measured, "--workers", "2"), rel=1e-6)
+    report["cpuSeconds"] = {"1": {"alone": 0, "loaded": 0.005}}
+    measured.write_text(json.dumps(report))
+    bad = run_cli("autoscale", "simulate", "--trace", "step", "--measured", str(measured), cwd=ROOT)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "CPU a request costs must be positive seconds, not 0 and 0.005" in bad.stderr
+    del report["cpuSeconds"]
     report["serviceSeconds"] = {"1": [0.0, -1.0]}
     measured.write_text(json.dumps(report))
     bad = run_cli("autoscale", "simulate", "--trace", "step", "--measured", str(measured), cwd=ROOT)

@@ -43,6 +43,12 @@ class CpuCost:
     alone: float
     loaded: float
 
+    def __post_init__(self) -> None:
+        if not (0 < self.alone < np.inf and 0 < self.loaded < np.inf):
+            raise ValueError(
+                f"CPU a request costs must be positive seconds, not {self.alone} and {self.loaded}"
+            )
+
 
 @dataclass(frozen=True)
 class PodLatency:
@@ -79,7 +85,7 @@ def pod_latency(
 ) -> PodLatency:
     """The curve for a pod of `workers` processes on `cores` cores, from measured service times
     (seconds, each a request served alone) and, if measured, the CPU a request costs. ValueError on
-    an empty or non-positive sample or CPU cost."""
+    an empty or non-positive sample."""
     sizes, delay = _occupancy(service, workers, cores, cpu)
     mean = float(sizes.mean())
     rng = np.random.default_rng(seed)
@@ -136,8 +142,7 @@ def _occupancy(
         raise ValueError("service times must be positive seconds, workers ≥ 1 and cores > 0")
     if cpu is None:
         return sizes, 0.0
-    if not (0 < cpu.alone < np.inf and 0 < cpu.loaded < np.inf):
-        raise ValueError(f"CPU a request costs must be positive seconds, not {cpu.alone} and {cpu.loaded}")
+    # at most half the shortest time alone: every request still holds the cores up for something
     delay = min(max(0.0, float(sizes.mean()) - cpu.alone), float(sizes.min()) / 2)
     return sizes - delay + max(0.0, cpu.loaded - cpu.alone), delay
 
