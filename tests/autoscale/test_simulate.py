@@ -286,7 +286,8 @@ def test_simulate_measured_takes_the_service_times(tmp_path: Path) -> None:
     measured.write_text(json.dumps(report))
     bad = run_cli("autoscale", "simulate", "--trace", "step", "--measured", str(measured), cwd=ROOT)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
-    assert "CPU a request costs must be positive seconds, not 0 and 0.005" in bad.stderr
+    why = "not a `kubeship autoscale measure` result (CPU a request costs must be positive seconds"
+    assert f"{measured}: {why}, not 0.0 and 0.005)" in bad.stderr
     del report["cpuSeconds"]
     report["serviceSeconds"] = {"1": [0.0, -1.0]}
     measured.write_text(json.dumps(report))
