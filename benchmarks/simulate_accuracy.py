@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 0.15
-DRIFT = 0.08  # the rounds' CPU a request this far above the calibration's: the machine slowed down
+DRIFT = 0.08  # the rounds' CPU a request this far from the calibration's: the machine changed speed
 
 
 def kubeship(*args: str) -> str:
@@ -88,7 +88,7 @@ def main() -> int:
             rounds = check["p99Rounds"]
             spread = f"{min(rounds) * 1000:.0f}–{max(rounds) * 1000:.0f} ms" if rounds else "–"
             cost = cpu.get(str(workers))
-            if cost and during.get(workers, 0) > cost["loaded"] * (1 + DRIFT):
+            if cost and abs(during.get(workers, 0) / cost["loaded"] - 1) > DRIFT:
                 slowed.append(workers)
             print(
                 f"{workers:>7}  {_cpu(cost, during.get(workers)):>21}  {rate:>6.0f}  "
@@ -108,7 +108,7 @@ def main() -> int:
         if slowed:
             print(
                 f"warning: at {', '.join(map(str, slowed))} worker(s) the server's CPU a request during\n"
-                f"the rounds was over {DRIFT:.0%} above the calibration run's: the machine slowed down\n"
+                f"the rounds was over {DRIFT:.0%} off the calibration run's: the machine changed speed\n"
                 "while they ran (a shared host): that comparison says more about the machine than the model"
             )
     return 0 if not misses else 1
