@@ -243,7 +243,8 @@ def measure(
                 cpu_alone = (cpu_seconds(proc.pid) - before) / (len(service[count]) + 1)  # + the warm-up
                 alone = sorted(service[count])
                 rate = max(r.rps for r in ladder) * open_loop_share
-                cpu[count] = CpuCost(cpu_alone, _cpu_under_load(proc, url, rate, seconds))
+                # as long as a measured round: a short one lets one slow moment of the machine set it
+                cpu[count] = CpuCost(cpu_alone, _cpu_under_load(proc, url, rate, max(seconds, open_seconds)))
                 progress(
                     f"workers {count}, served alone: median {alone[len(alone) // 2] * 1000:.1f} ms, "
                     f"CPU {cpu_alone * 1000:.2f} ms a request; under load {cpu[count].loaded * 1000:.2f} ms"
