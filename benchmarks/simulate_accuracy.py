@@ -22,9 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from kubeship.autoscale.capacity import drift_warning
+
 ROOT = Path(__file__).resolve().parent.parent
 GOAL = 0.15
-DRIFT = 0.08  # the rounds' CPU a request this far from the calibration's: the machine changed speed
 
 
 def kubeship(*args: str) -> str:
@@ -66,7 +67,7 @@ def main() -> int:
         print(f"{'workers':>7}  {'CPU alone/load/rounds':>21}  {'req/s':>6}  {'requests':>8}  "
               f"{'measured':>9}  {'rounds':>13}  {'simulate':>9}  {'error':>6}  "
               f"{'model over runs this long':>25}  {'M/M/c':>8}  {'error':>6}  goal ±{GOAL:.0%}")  # fmt: skip
-        misses, slowed = 0, []
+        misses, warnings = 0, []
         for check in report["checks"]:
             workers, rate = check["workers"], check["arrivalRps"]
             cores = min(workers, report["cores"])
@@ -88,8 +89,8 @@ def main() -> int:
             rounds = check["p99Rounds"]
             spread = f"{min(rounds) * 1000:.0f}–{max(rounds) * 1000:.0f} ms" if rounds else "–"
             cost = cpu.get(str(workers))
-            if cost and abs(during.get(workers, 0) / cost["loaded"] - 1) > DRIFT:
-                slowed.append(workers)
+            if (warning := drift_warning(check)) is not None:
+                warnings.append(warning)
             print(
                 f"{workers:>7}  {_cpu(cost, during.get(workers)):>21}  {rate:>6.0f}  "
                 f"{check['requests']:>8,}  {measured * 1000:>7.1f}ms  "
@@ -105,12 +106,8 @@ def main() -> int:
             " model over runs this long: where the pod model's own P99 lands, 10-90 %, over runs of\n"
             " as many requests as were measured: a P99 follows a run's longest busy periods)"
         )
-        if slowed:
-            print(
-                f"warning: at {', '.join(map(str, slowed))} worker(s) the server's CPU a request during\n"
-                f"the rounds was over {DRIFT:.0%} off the calibration run's: the machine changed speed\n"
-                "while they ran (a shared host): that comparison says more about the machine than the model"
-            )
+        for warning in warnings:
+            print(warning)
     return 0 if not misses else 1
 
 

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from kubeship.autoscale.capacity import Measurement, Run, report
+from kubeship.autoscale.capacity import CPU_DRIFT, Measurement, Run, drift_warning, report
 from kubeship.autoscale.latency import LATENCY_CAP, CpuCost, p99_spread, pod_latency, sojourn_times
 
 N = 100_000
@@ -126,3 +126,18 @@ def test_the_report_holds_each_model_against_the_measurement() -> None:
     assert check["requests"] == 2400
     low, mid, high = check["p99ModelBand"]
     assert low < mid < high and low < expected < high
+    # the rounds cost 0.5 cores / 40 req/s = 12.5 ms a request, the calibration 11: +14 %
+    assert check["cpuDrift"] == pytest.approx(0.0125 / 0.011 - 1)
+    assert drift_warning(check) == (
+        "warning: at 1 worker(s) the measured rounds cost +14% CPU a request against the calibration "
+        "round: the machine changed speed while they ran (a shared host?); measure again before trusting "
+        "that comparison"
+    )
+
+
+def test_a_drift_is_flagged_past_the_threshold_either_way_and_not_without_a_calibration() -> None:
+    check = {"workers": 4, "cpuDrift": -(CPU_DRIFT + 0.01)}
+    assert "cost -9% CPU a request" in (drift_warning(check) or "")
+    assert drift_warning({"workers": 4, "cpuDrift": CPU_DRIFT - 0.01}) is None
+    assert drift_warning({"workers": 4, "cpuDrift": None}) is None
+    assert drift_warning({"workers": 4}) is None  # a result from before the CPU was measured

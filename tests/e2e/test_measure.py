@@ -70,6 +70,8 @@ def test_measure_fits_the_example_and_checks_the_model(tmp_path: Path) -> None:
         assert check["requests"] > 0 and check["requests"] == round(check["arrivalRps"] * 4)
         # each of the 2 rounds' own P99 (the spread of measuring again), the pooled one among them
         assert len(check["p99Rounds"]) == 2 and all(p > 0 for p in check["p99Rounds"])
+        # the rounds' CPU a request against the calibration's: how far the machine's speed moved
+        assert -1 < check["cpuDrift"] < 10
     assert "pod model" in result.stderr and "requests, P99" in result.stderr and "(rounds " in result.stderr
     assert "a request; under load" in result.stderr
     sim = run_cli(

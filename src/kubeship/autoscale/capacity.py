@@ -21,6 +21,10 @@ import numpy as np
 from kubeship.autoscale.latency import CpuCost, p99_spread, pod_latency
 from kubeship.autoscale.simulate import mmc_p99
 
+# The measured rounds' CPU a request this far from the calibration round's: the machine changed speed
+# between them (a shared host), so the model was fed another machine than the one measured.
+CPU_DRIFT = 0.08
+
 
 @dataclass(frozen=True)
 class Run:
@@ -117,6 +121,20 @@ def report(measured: Measurement, counts: list[int], open_seconds: float) -> dic
                 "requests": requests,
                 "p99ModelBand": list(band) if band else None,
                 "p99MMc": predicted_p99(model, poisson.rps, count, top.cores / count),
+                # the rounds' CPU a request against the calibration's (None without both)
+                "cpuDrift": poisson.cores / poisson.rps / cpu.loaded - 1 if cpu and poisson.rps > 0 else None,
             }
         )
     return report
+
+
+def drift_warning(check: dict[str, Any]) -> str | None:
+    """One line when a check's rounds ran on a machine of another speed than its calibration (pure)."""
+    drift = check.get("cpuDrift")
+    if drift is None or abs(drift) <= CPU_DRIFT:
+        return None
+    return (
+        f"warning: at {check['workers']} worker(s) the measured rounds cost {drift:+.0%} CPU a request "
+        f"against the calibration round: the machine changed speed while they ran (a shared host?); "
+        f"measure again before trusting that comparison"
+    )

@@ -604,6 +604,7 @@ def measure(
 ) -> None:  # fmt: skip
     """Load-test APP (module:app) under `kubeship serve` with wrk; fit requests/s per core and hold
     the simulator's models (capacity; P99 by M/M/c and by the pod model) against what was measured."""
+    from kubeship.autoscale.capacity import drift_warning
     from kubeship.autoscale.capacity import report as measure_report
     from kubeship.measure import measure as run
 
@@ -648,6 +649,8 @@ def measure(
             f"M/M/c {check['p99MMc'] * 1000:.1f} ms",
             err=True,
         )
+        if (warning := drift_warning(check)) is not None:
+            click.echo(f"  {warning}", err=True)
     text = json.dumps(report, indent=2) + "\n"
     if output is not None:
         output.write_text(text)
