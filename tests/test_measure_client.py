@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from kubeship.measure import poisson, service_times
+from kubeship.autoscale.latency import CpuCost
+from kubeship.measure import cpu_cost, poisson, service_times
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +85,9 @@ def test_what_is_not_answered_is_counted_failed(server: str, path: str) -> None:
 def test_requests_served_alone_are_timed_one_after_another(server: str) -> None:
     times = service_times(f"{server}/ok", 0.3)
     assert 10 <= len(times) <= 60 and min(times) >= 0.005
+
+
+def test_a_cpu_reading_of_no_ticks_leaves_the_model_on_the_times_alone() -> None:
+    """/proc counts CPU in 10 ms ticks: a short phase of cheap requests reads 0, which is no cost."""
+    assert cpu_cost(0.0, 0.002) is None and cpu_cost(0.001, 0.0) is None
+    assert cpu_cost(0.001, 0.002) == CpuCost(0.001, 0.002)

@@ -244,17 +244,25 @@ def measure(
                 alone = sorted(service[count])
                 rate = max(r.rps for r in ladder) * open_loop_share
                 # as long as a measured round: a short one lets one slow moment of the machine set it
-                cpu[count] = CpuCost(cpu_alone, _cpu_under_load(proc, url, rate, max(seconds, open_seconds)))
-                progress(
-                    f"workers {count}, served alone: median {alone[len(alone) // 2] * 1000:.1f} ms, "
-                    f"CPU {cpu_alone * 1000:.2f} ms a request; under load {cpu[count].loaded * 1000:.2f} ms"
-                )
+                cost = cpu_cost(cpu_alone, _cpu_under_load(proc, url, rate, max(seconds, open_seconds)))
+                read = "CPU too little to read (ticks of 10 ms): the model takes the times alone"
+                if cost is not None:
+                    cpu[count] = cost
+                    read = f"CPU {cost.alone * 1000:.2f} ms a request; under load {cost.loaded * 1000:.2f} ms"
+                median = alone[len(alone) // 2] * 1000
+                progress(f"workers {count}, served alone: median {median:.1f} ms, {read}")
                 open_runs.append(_open_loop(proc, url, count, rate, rounds, open_seconds, progress))
             finally:
                 stop(proc)
     finally:
         os.sched_setaffinity(0, mine)
     return Measurement(runs, open_runs, service, len(server_cpus), cpu)
+
+
+def cpu_cost(alone: float, loaded: float) -> CpuCost | None:
+    """The server's CPU a request (seconds), or None where a reading is 0: /proc counts CPU in ticks
+    of 10 ms, so a short phase of cheap requests can read nothing, and CpuCost refuses that."""
+    return CpuCost(alone, loaded) if alone > 0 and loaded > 0 else None
 
 
 def _cpu_under_load(proc: subprocess.Popen[bytes], url: str, rate: float, seconds: float) -> float:
