@@ -17,9 +17,14 @@ Printed, each ratio with its goal (issue 23) and whether this run met it:
   and, for item 4, Granian bare on ASGI and on its own interface (RSGI) vs gin.Default(): whether
   ASGI's message passing is the ceiling.
 "Granian, no middleware" runs kubeship serve's exact settings, its workers' scheduling policy
-(SCHED_BATCH) included, so the ratios above are the middleware's cost alone. Two more stacks run
-Granian as it ships (Linux's default policy), for what a user moving from plain Granian gets:
+(SCHED_BATCH) and garbage collector settings included, so the ratios above are the middleware's
+cost alone. More stacks run Granian as it ships (Linux's default policy, Python's collector), for
+what a user moving from plain Granian gets:
   kubeship serve vs Granian's defaults, bare and FastAPI                    (no goal: informational)
+and FastAPI's /query, which awaits 2 ms as a database call would (64 requests in flight, all
+holding their objects), on the same stacks and on Granian without middleware with Python's own
+collector: what sizing the young generation for the requests in flight buys (runtime/serve.py
+`young_generation`)                                                          (no goal: informational)
 
 usage: python benchmarks/serve.py [--rounds 3] [--seconds 5] [--json out.json] [--only NAME]
 """
@@ -49,6 +54,8 @@ from gobuild import APPS, go_build
 
 RSGI = "granian, bare RSGI, no middleware"
 SHIPPED = "granian, {}, Granian's defaults (SCHED_OTHER)"
+QUERY = "FastAPI /query (awaits 2 ms)"
+PYTHON_GC = f"granian, {QUERY}, no middleware, Python's collector"
 FRAMEWORKS = {"FastAPI": "fastapi_ping", "Starlette": "starlette_ping", "Litestar": "litestar_ping"}
 
 
@@ -57,6 +64,7 @@ class Stack:
     name: str
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    path: str = "/ping"
     rps: list[float] = field(default_factory=list)
     p99_ms: list[float] = field(default_factory=list)
     cpu_us: list[float] = field(default_factory=list)  # server CPU time per request
@@ -95,7 +103,7 @@ def start(stack: Stack, port: int, cwd: Path = APPS) -> subprocess.Popen[bytes]:
     sys.exit(f"{stack.name} did not start")
 
 
-def wrk(port: int, seconds: float) -> tuple[float, float, int]:
+def wrk(port: int, seconds: float, path: str = "/ping") -> tuple[float, float, int]:
     out = subprocess.run(
         [
             "taskset",
@@ -106,7 +114,7 @@ def wrk(port: int, seconds: float) -> tuple[float, float, int]:
             "-c64",
             f"-d{max(1, round(seconds))}s",
             "--latency",
-            f"http://127.0.0.1:{port}/ping",
+            f"http://127.0.0.1:{port}{path}",
         ],
         capture_output=True,
         text=True,
@@ -149,7 +157,7 @@ def main() -> int:
     full_env = {  # every runtime feature on: CORS configured, auth on (with /ping public)
         "KUBESHIP_CORS_ORIGINS": "https://app.example.com",
         "KUBESHIP_AUTH_KEY_FILE": str(APPS / "bench_hmac_key"),
-        "KUBESHIP_AUTH_PUBLIC": "/ping",
+        "KUBESHIP_AUTH_PUBLIC": "/ping,/query",
     }
     with tempfile.TemporaryDirectory() as tmp:
         (APPS / "bench_hmac_key").write_text("a-benchmark-only-hmac-secret-of-40-chars!!\n")
@@ -166,13 +174,23 @@ def main() -> int:
             # Granian as it ships: what moving from it to kubeship serve changes, scheduling included
             Stack(
                 SHIPPED.format("bare ASGI"),
-                [py, "granian_bare.py", "bare_app:app", "{port}", "--sched", "other"],
+                [py, "granian_bare.py", "bare_app:app", "{port}", "--sched", "other", "--python-gc"],
             ),
             Stack(
                 SHIPPED.format("FastAPI"),
-                [py, "granian_bare.py", "fastapi_ping:app", "{port}", "--sched", "other"],
+                [py, "granian_bare.py", "fastapi_ping:app", "{port}", "--sched", "other", "--python-gc"],
             ),
-        ]
+            # an endpoint that awaits: the requests in flight keep their objects, the collector walks them
+            Stack(f"kubeship serve, {QUERY}, full middleware", [*kubeship, "fastapi_ping:app"], full_env,
+                  path="/query"),
+            Stack(f"granian, {QUERY}, no middleware", [py, "granian_bare.py", "fastapi_ping:app", "{port}"],
+                  path="/query"),
+            Stack(PYTHON_GC, [py, "granian_bare.py", "fastapi_ping:app", "{port}", "--python-gc"],
+                  path="/query"),
+            Stack(SHIPPED.format(QUERY),
+                  [py, "granian_bare.py", "fastapi_ping:app", "{port}", "--sched", "other", "--python-gc"],
+                  path="/query"),
+        ]  # fmt: skip
         for framework, module in FRAMEWORKS.items():
             target = f"{module}:app"
             stacks += [
@@ -192,9 +210,9 @@ def main() -> int:
                 port = free_port()
                 proc = start(stack, port)
                 try:
-                    wrk(port, args.warmup)
+                    wrk(port, args.warmup, stack.path)
                     cpu_before = cpu_seconds(proc.pid)
-                    rps, p99, requests = wrk(port, args.seconds)
+                    rps, p99, requests = wrk(port, args.seconds, stack.path)
                     cpu = (cpu_seconds(proc.pid) - cpu_before) / requests * 1e6
                 finally:
                     stop(proc)
@@ -254,11 +272,28 @@ def main() -> int:
     shipped_fastapi = med["kubeship serve, FastAPI, full middleware"] / med[SHIPPED.format("FastAPI")]
     print(f"  {'(kubeship serve vs Granian as it ships, bare ASGI)':56s} {shipped_bare:9.2f}")
     print(f"  {'(kubeship serve vs Granian as it ships, FastAPI)':56s} {shipped_fastapi:9.2f}")
+    query = med[f"kubeship serve, {QUERY}, full middleware"]
+    query_granian = med[f"granian, {QUERY}, no middleware"]
+    collector = query_granian / med[PYTHON_GC]
+    query_shipped = query / med[SHIPPED.format(QUERY)]
+    print(
+        f"  {'(FastAPI /query: kubeship serve vs Granian, no middleware)':56s} {query / query_granian:9.2f}"
+    )
+    print(f"  {'(FastAPI /query, Granian: young generation sized vs Python)':56s} {collector:9.2f}")
+    print(f"  {'(FastAPI /query: kubeship serve vs Granian as it ships)':56s} {query_shipped:9.2f}")
     if args.json:
         results = {
             "goals": [{"ratio": n, "value": round(v, 3), "goal": g, "met": m} for n, v, g, m in goals],
             "runtime_cost_cpu_us": round(cost_cpu_us, 2),
-            "vs_granian_as_shipped": {"bare": round(shipped_bare, 3), "FastAPI": round(shipped_fastapi, 3)},
+            "vs_granian_as_shipped": {
+                "bare": round(shipped_bare, 3),
+                "FastAPI": round(shipped_fastapi, 3),
+                "FastAPI /query": round(query_shipped, 3),
+            },
+            "fastapi_query": {
+                "vs_granian": round(query / query_granian, 3),
+                "collector": round(collector, 3),
+            },
             "rps_median": {k: round(v) for k, v in med.items()},
             "cpu_us_median": {k: round(v, 2) for k, v in cpu.items()},
         }

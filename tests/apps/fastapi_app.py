@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
 
@@ -46,6 +47,12 @@ async def hold(seconds: float = 0.5) -> dict[str, int]:
     await asyncio.sleep(seconds)
     _held["now"] -= 1
     return _held
+
+
+@app.get("/gc")
+def collector() -> dict[str, object]:
+    """The worker's collector: its thresholds and how many young collections it has run."""
+    return {"threshold": gc.get_threshold(), "young": gc.get_stats()[0]["collections"], "pid": os.getpid()}
 
 
 @app.get("/admin/stats")

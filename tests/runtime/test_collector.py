@@ -1,0 +1,50 @@
+"""The garbage collector set for serving: the young generation holds the requests in flight.
+
+Python collects its young objects every 700 net allocations. Requests that await keep theirs alive,
+so each young collection walked every request in flight and promoted it; how much throughput sizing
+the young generation buys is measured in benchmarks/serve.py (FastAPI /query), not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from typing import Any
+
+import httpx
+
+from kubeship.names import DEFAULT_MAX_CONCURRENCY
+from kubeship.runtime.serve import TRACKED_PER_REQUEST, young_generation
+
+
+def test_the_young_generation_is_sized_for_the_requests_in_flight_and_never_lowered() -> None:
+    python_default = 700
+    assert young_generation(64, python_default) == 64 * TRACKED_PER_REQUEST
+    assert young_generation(1, python_default) == python_default  # never below Python's own
+    assert young_generation(64, 50_000) == 50_000  # the app set a larger one itself: kept
+    assert young_generation(64, 0) == 0  # the app turned collection off: it stays off
+
+
+async def _in_flight(url: str, requests: int, seconds: float) -> dict[str, Any]:
+    async with httpx.AsyncClient(
+        base_url=url, timeout=10, limits=httpx.Limits(max_connections=requests)
+    ) as c:
+        answers = await asyncio.gather(
+            *(c.get("/hold", params={"seconds": seconds}) for _ in range(requests))
+        )
+    assert all(a.status_code == 200 for a in answers)
+    return answers[0].json()  # type: ignore[no-any-return]
+
+
+def test_a_worker_holding_every_request_it_admits_runs_no_young_collection(serve: Any) -> None:
+    svc = serve("fastapi_app:app", "--drain-seconds", "0")
+    before = httpx.get(svc.url + "/gc", timeout=5).json()
+    assert before["threshold"][0] == DEFAULT_MAX_CONCURRENCY * TRACKED_PER_REQUEST
+    assert list(before["threshold"][1:]) == list(gc.get_threshold()[1:])  # the older ones as Python's
+    for _ in range(3):  # the worker's whole concurrency, each FastAPI request awaiting
+        held = asyncio.run(_in_flight(svc.url, DEFAULT_MAX_CONCURRENCY, 0.3))
+        assert held["most"] == DEFAULT_MAX_CONCURRENCY  # all of them in the app at once
+    after = httpx.get(svc.url + "/gc", timeout=5).json()
+    assert after["pid"] == before["pid"]
+    # With Python's 700 the same waves ran 27 young collections, each walking every request in flight.
+    assert after["young"] - before["young"] <= 2, (before, after)
