@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from kubeship.names import DEFAULT_MAX_CONCURRENCY
 from kubeship.runtime.serve import TRACKED_PER_REQUEST, young_generation
+from tests.pki import CA, client_context
+from tests.runtime.test_mtls import start_mtls
 
 
 def test_the_young_generation_is_sized_for_the_requests_in_flight_and_never_lowered() -> None:
@@ -48,3 +51,15 @@ def test_a_worker_holding_every_request_it_admits_runs_no_young_collection(serve
     assert after["pid"] == before["pid"]
     # With Python's 700 the same waves ran 27 young collections, each walking every request in flight.
     assert after["young"] - before["young"] <= 2, (before, after)
+    serving = svc.wait_log(lambda line: line.get("msg") == "serving")
+    assert serving["gc_young"] == before["threshold"][0]  # said where operators look
+
+
+def test_the_mtls_servers_workers_too(serve: Any, tmp_path: Path) -> None:
+    """mTLS is served by uvicorn over Python's ssl in workers of its own: the same collector."""
+    ca = CA()
+    svc, url = start_mtls(serve, tmp_path, ca, "--max-concurrency", "10", "--drain-seconds", "0")
+    client = ca.issue(uris=("spiffe://cluster.local/ns/shop/sa/ops",))
+    answer = httpx.get(url + "/gc", verify=client_context(ca.pem, client, tmp_path), timeout=5).json()
+    assert answer["threshold"][0] == 10 * TRACKED_PER_REQUEST  # sized for this worker's bound
+    assert svc.wait_log(lambda line: line.get("msg") == "serving")["gc_young"] == 10 * TRACKED_PER_REQUEST

@@ -327,6 +327,7 @@ def _run_granian(options: ServeOptions, drain: DrainState, copies: ServedCopies 
         url=f"{'https' if copies else 'http'}://{options.host}:{options.port}",
         workers=options.workers,
         sched=options.sched,
+        gc_young=gc.get_threshold()[0],  # as the workers have it (tune_collector)
         pid=os.getpid(),
     )
     try:

@@ -16,6 +16,7 @@ SIGTERM → readiness 503 → `drain_seconds` → workers stop gracefully
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
 import os
 import signal
@@ -75,6 +76,7 @@ def run(options: Any, drain: DrainState, files: TlsFiles, loader: Any) -> None:
             url=f"https://{options.host}:{options.port}",
             workers=options.workers,
             sched=options.sched,
+            gc_young=gc.get_threshold()[0],  # as the workers have it (serve.tune_collector)
             pid=os.getpid(),
             mtls=files.ca is not None,
             server="uvicorn",
