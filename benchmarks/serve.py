@@ -23,8 +23,8 @@ what a user moving from plain Granian gets:
   kubeship serve vs Granian's defaults, bare and FastAPI                    (no goal: informational)
 and FastAPI's /query, which awaits 2 ms as a database call would (64 requests in flight, all
 holding their objects), on the same stacks and on Granian without middleware with Python's own
-collector: what sizing the young generation for the requests in flight buys (runtime/serve.py
-`young_generation`)                                                          (no goal: informational)
+collector, and on uvicorn (access log off): what sizing the young generation for the requests in
+flight buys (runtime/serve.py `young_generation`)                            (no goal: informational)
 
 usage: python benchmarks/serve.py [--rounds 3] [--seconds 5] [--json out.json] [--only NAME]
 """
@@ -190,6 +190,9 @@ def main() -> int:
             Stack(SHIPPED.format(QUERY),
                   [py, "granian_bare.py", "fastapi_ping:app", "{port}", "--sched", "other", "--python-gc"],
                   path="/query"),
+            Stack(f"uvicorn, {QUERY}, access log off",
+                  [py, "-m", "uvicorn", "fastapi_ping:app", "--port", "{port}", "--no-access-log"],
+                  path="/query"),
         ]  # fmt: skip
         for framework, module in FRAMEWORKS.items():
             target = f"{module}:app"
@@ -281,6 +284,8 @@ def main() -> int:
     )
     print(f"  {'(FastAPI /query, Granian: young generation sized vs Python)':56s} {collector:9.2f}")
     print(f"  {'(FastAPI /query: kubeship serve vs Granian as it ships)':56s} {query_shipped:9.2f}")
+    query_uvicorn = query / med[f"uvicorn, {QUERY}, access log off"]
+    print(f"  {'(FastAPI /query: kubeship serve vs uvicorn, access log off)':56s} {query_uvicorn:9.2f}")
     if args.json:
         results = {
             "goals": [{"ratio": n, "value": round(v, 3), "goal": g, "met": m} for n, v, g, m in goals],
@@ -293,6 +298,7 @@ def main() -> int:
             "fastapi_query": {
                 "vs_granian": round(query / query_granian, 3),
                 "collector": round(collector, 3),
+                "vs_uvicorn": round(query_uvicorn, 3),
             },
             "rps_median": {k: round(v) for k, v in med.items()},
             "cpu_us_median": {k: round(v, 2) for k, v in cpu.items()},
