@@ -26,6 +26,12 @@ DEFAULT_SHUTDOWN_TIMEOUT: Final = 20.0
 # a bound, overload hands every arrival to the app at once and all of them share the CPU until none
 # finishes in time (benchmarks/overload.py: 5 answered/s of ~110 at 4× the load).
 DEFAULT_MAX_CONCURRENCY: Final = 64
+# Objects the garbage collector tracks (frames, coroutines, dicts, closures) that one request holds
+# while it awaits, with margin: FastAPI alone 80-160, with the runtime's middleware about 200 (64
+# awaiting FastAPI requests under `kubeship serve`: 136 young collections in 5 s with a young
+# generation of 12,800, none with 19,200); a bare ASGI request with its audit record, about 30.
+# Times the worker's max concurrency, it sizes the young generation (runtime/serve.py).
+TRACKED_PER_REQUEST: Final = 300
 # Linux scheduling policy of a worker's threads (runtime/serve.py `schedule_threads`). SCHED_BATCH: a
 # woken worker thread preempts no one, so Granian's I/O thread and the Python thread stop preempting
 # each other on every request when they share a core (benchmarks/serve.py: ~25 % more requests/s).

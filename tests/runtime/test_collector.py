@@ -14,8 +14,8 @@ from typing import Any
 
 import httpx
 
-from kubeship.names import DEFAULT_MAX_CONCURRENCY
-from kubeship.runtime.serve import TRACKED_PER_REQUEST, young_generation
+from kubeship.names import DEFAULT_MAX_CONCURRENCY, TRACKED_PER_REQUEST
+from kubeship.runtime.serve import young_generation
 from tests.pki import CA, client_context
 from tests.runtime.test_mtls import start_mtls
 

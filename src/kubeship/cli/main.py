@@ -21,6 +21,7 @@ from kubeship.names import (
     ENV_TLS_CLIENT_CA,
     ENV_TLS_KEY,
     SCHED_POLICIES,
+    TRACKED_PER_REQUEST,
 )
 
 
@@ -55,7 +56,9 @@ def cli() -> None:
     default=DEFAULT_MAX_CONCURRENCY,
     show_default=True,
     help="Requests each worker has in the app at once; more queue "
-    "(probes, /metrics and WebSockets do not count).",
+    "(probes, /metrics and WebSockets do not count). Also sizes the garbage collector's young "
+    f"generation ({TRACKED_PER_REQUEST} objects a request) so awaiting requests are not walked by "
+    "every collection.",
 )
 @click.option(
     "--sched",

@@ -45,6 +45,7 @@ from kubeship.names import (
     DEFAULT_SHUTDOWN_TIMEOUT,
     ENV_SCHED,
     SCHED_POLICIES,
+    TRACKED_PER_REQUEST,
 )
 from kubeship.runtime.drain import DRAIN_FILE_ENV, DrainState
 from kubeship.runtime.lifecycle import has_uvloop, start_drain
@@ -186,13 +187,6 @@ def _wrapped_app() -> Any:
             signal.signal(RETIRE_SIGNAL, lambda signum, frame: app.retire())
     tune_collector(int(os.environ.get(ENV_MAX_CONCURRENCY, DEFAULT_MAX_CONCURRENCY)))
     return app
-
-
-# Objects the collector tracks (frames, coroutines, dicts, closures) that one request holds while
-# it awaits, with margin: FastAPI alone 80-160, with the runtime's middleware about 200 (64 awaiting
-# FastAPI requests under `kubeship serve`: 136 young collections in 5 s with 12,800, none with
-# 19,200); a bare ASGI request with its audit record, about 30.
-TRACKED_PER_REQUEST = 300
 
 
 def young_generation(max_concurrency: int, current: int) -> int:
