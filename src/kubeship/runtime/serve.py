@@ -195,9 +195,10 @@ def young_generation(max_concurrency: int, current: int) -> int:
     Python collects its young objects every 700 net allocations. Requests that await (a database,
     an audit record's fdatasync) keep their objects alive meanwhile: 64 FastAPI requests in flight
     are ~6,000-10,000 of them, so every young collection walked them all and moved them to the older
-    generations, which then walked them again: 10 % of the CPU of a FastAPI endpoint awaiting 2 ms
-    (benchmarks/serve.py). A young generation larger than the requests in flight holds them until
-    they finish and free themselves. Never lowered, and 0 (collection off) stays off: what the app
+    generations, which then walked them again: 10 % of a worker's CPU on a FastAPI endpoint awaiting
+    2 ms (its collections timed with gc.callbacks), a third without the freeze below (Granian alone:
+    benchmarks/serve.py, the /query rows). A young generation larger than the requests in flight
+    holds them until they finish and free themselves. Never lowered, and 0 (collection off) stays off: what the app
     set for itself stays."""
     return max(current, TRACKED_PER_REQUEST * max_concurrency) if current else 0
 
