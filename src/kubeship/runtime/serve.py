@@ -198,8 +198,8 @@ def young_generation(max_concurrency: int, current: int) -> int:
     generations, which then walked them again: 10 % of a worker's CPU on a FastAPI endpoint awaiting
     2 ms (its collections timed with gc.callbacks), a third without the freeze below (Granian alone:
     benchmarks/serve.py, the /query rows). A young generation larger than the requests in flight
-    holds them until they finish and free themselves. Never lowered, and 0 (collection off) stays off: what the app
-    set for itself stays."""
+    holds them until they finish and free themselves. Never lowered, and 0 (collection off) stays
+    off: what the app set for itself stays."""
     return max(current, TRACKED_PER_REQUEST * max_concurrency) if current else 0
 
 
