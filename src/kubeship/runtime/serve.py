@@ -185,7 +185,8 @@ def _wrapped_app() -> Any:
         set_serving_context(StatusFile(Path(status)))
         if hasattr(app, "retire"):
             signal.signal(RETIRE_SIGNAL, lambda signum, frame: app.retire())
-    tune_collector(int(os.environ.get(ENV_MAX_CONCURRENCY, DEFAULT_MAX_CONCURRENCY)))
+    # what this worker admits, as the runtime parsed it (no bound: sized for the default one)
+    tune_collector(app.settings.max_concurrency or DEFAULT_MAX_CONCURRENCY)
     return app
 
 
