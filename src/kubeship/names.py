@@ -32,6 +32,9 @@ DEFAULT_MAX_CONCURRENCY: Final = 64
 # generation of 12,800, none with 19,200); a bare ASGI request with its audit record, about 30.
 # Times the worker's max concurrency, it sizes the young generation (runtime/serve.py).
 TRACKED_PER_REQUEST: Final = 300
+# The most it sizes it to, whatever the bound: a young generation of a million objects is already tens
+# of MB of cyclic garbage held between collections (and Python refuses past a C int).
+MAX_YOUNG_GENERATION: Final = 1_000_000
 # Linux scheduling policy of a worker's threads (runtime/serve.py `schedule_threads`). SCHED_BATCH: a
 # woken worker thread preempts no one, so Granian's I/O thread and the Python thread stop preempting
 # each other on every request when they share a core (benchmarks/serve.py: ~25 % more requests/s).

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from kubeship.names import DEFAULT_MAX_CONCURRENCY, TRACKED_PER_REQUEST
+from kubeship.names import DEFAULT_MAX_CONCURRENCY, MAX_YOUNG_GENERATION, TRACKED_PER_REQUEST
 from kubeship.runtime.serve import young_generation
 from tests.pki import CA, client_context
 from tests.runtime.test_mtls import start_mtls
@@ -26,6 +26,9 @@ def test_the_young_generation_is_sized_for_the_requests_in_flight_and_never_lowe
     assert young_generation(1, python_default) == python_default  # never below Python's own
     assert young_generation(64, 50_000) == 50_000  # the app set a larger one itself: kept
     assert young_generation(64, 0) == 0  # the app turned collection off: it stays off
+    # a huge bound is capped: Python takes a C int, and a million objects of garbage is plenty
+    assert young_generation(10_000_000, python_default) == MAX_YOUNG_GENERATION
+    assert young_generation(10_000_000, 2_000_000) == 2_000_000  # still never lowered
 
 
 async def _in_flight(url: str, requests: int, seconds: float) -> dict[str, Any]:

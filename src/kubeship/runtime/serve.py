@@ -44,6 +44,7 @@ from kubeship.names import (
     DEFAULT_SCHED,
     DEFAULT_SHUTDOWN_TIMEOUT,
     ENV_SCHED,
+    MAX_YOUNG_GENERATION,
     SCHED_POLICIES,
     TRACKED_PER_REQUEST,
 )
@@ -199,9 +200,10 @@ def young_generation(max_concurrency: int, current: int) -> int:
     generations, which then walked them again: 10 % of a worker's CPU on a FastAPI endpoint awaiting
     2 ms (its collections timed with gc.callbacks), a third without the freeze below (Granian alone:
     benchmarks/serve.py, the /query rows). A young generation larger than the requests in flight
-    holds them until they finish and free themselves. Never lowered, and 0 (collection off) stays
-    off: what the app set for itself stays."""
-    return max(current, TRACKED_PER_REQUEST * max_concurrency) if current else 0
+    holds them until they finish and free themselves. At most MAX_YOUNG_GENERATION, however high
+    the bound. Never lowered, and 0 (collection off) stays off: what the app set for itself stays."""
+    sized = min(TRACKED_PER_REQUEST * max_concurrency, MAX_YOUNG_GENERATION)
+    return max(current, sized) if current else 0
 
 
 def tune_collector(max_concurrency: int) -> None:
