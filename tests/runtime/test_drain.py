@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 
 def test_sigterm_drains_then_completes_in_flight_requests(serve: Any) -> None:
@@ -87,4 +89,10 @@ def test_a_stop_while_a_worker_starts_ends_it_at_once(serve: Any, tmp_path: Path
         assert time.monotonic() < deadline and svc.proc.poll() is None, svc.output()
         time.sleep(0.05)
     svc.proc.send_signal(signal.SIGTERM)
-    assert svc.proc.wait(20) == 0
+    try:
+        assert svc.proc.wait(20) == 0
+    except subprocess.TimeoutExpired:  # seen once under a loaded full run: keep what tells why
+        pid = str(svc.proc.pid)
+        ps = ["ps", "-o", "pid,ppid,stat,wchan:32,args", "-p", pid, "--ppid", pid]
+        tree = subprocess.run(ps, capture_output=True, text=True).stdout
+        pytest.fail(f"the supervisor did not stop 20 s after SIGTERM:\n{tree}\n{svc.output()}")
