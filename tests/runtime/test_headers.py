@@ -47,6 +47,22 @@ def test_what_the_app_sets_wins_and_is_not_repeated() -> None:
     assert out[: len(mine)] == mine
 
 
+@pytest.mark.parametrize(
+    "mine",
+    [
+        [(b"content-type", b"text/html"), (b"x-frame-options", b"SAMEORIGIN")],  # lowercase, as ASGI asks
+        [(b"Content-Type", b"text/html; charset=utf-8"), (b"X-Frame-Options", b"SAMEORIGIN")],
+        [(b"x-frame-options", b"SAMEORIGIN"), (b"CONTENT-TYPE", b"text/html")],
+    ],
+)
+def test_the_app_s_own_header_and_page_type_are_seen_in_any_case(mine: list[tuple[bytes, bytes]]) -> None:
+    out = list(mine)
+    PLAN.add(out, https=False)
+    frames = [v for k, v in out if k.lower() == b"x-frame-options"]
+    assert frames == [b"SAMEORIGIN"] and out[: len(mine)] == mine
+    assert dict((k.lower(), v) for k, v in out)[b"content-security-policy"] == HTML_CSP.encode()
+
+
 def test_settings_from_the_environment() -> None:
     assert RuntimeSettings.from_env({"KUBESHIP_SECURITY_HEADERS": "false"}).security_headers is None
     env = {"KUBESHIP_CSP": "default-src 'self' https://cdn.x", "KUBESHIP_HSTS": ""}

@@ -84,6 +84,7 @@ class HeaderPlan:
     _cases: dict[tuple[bool, bool], tuple[tuple[Header, ...], frozenset[bytes]]] = field(
         init=False, repr=False, compare=False
     )
+    _watched: frozenset[bytes] = field(init=False, repr=False, compare=False)  # content-type + all added
 
     def __post_init__(self) -> None:
         cases = {}
@@ -97,9 +98,26 @@ class HeaderPlan:
                 )
                 cases[html, https] = (added, frozenset(name for name, _ in added))
         object.__setattr__(self, "_cases", cases)
+        object.__setattr__(
+            self, "_watched", frozenset({b"content-type"}).union(*(n for _, n in cases.values()))
+        )
 
     def add(self, headers: list[Header], https: bool) -> None:
         """Append to a response's headers (in place) those the app did not set."""
+        # Per request: the usual response (lowercase names, as ASGI asks, none of ours) is told
+        # apart without copying a name; anything else takes the careful path below.
+        html = False
+        watched = self._watched
+        for name, value in headers:
+            if name in watched:
+                if name != b"content-type":
+                    return self._add_missing(headers, https)
+                html = value.startswith(b"text/html")
+            elif not name.islower():
+                return self._add_missing(headers, https)
+        headers += self._cases[html, https][0]
+
+    def _add_missing(self, headers: list[Header], https: bool) -> None:
         html = False
         present = []
         for name, value in headers:
@@ -108,7 +126,7 @@ class HeaderPlan:
             if name == b"content-type":
                 html = value.startswith(b"text/html")
         added, names = self._cases[html, https]
-        if names.isdisjoint(present):  # the usual case: the app set none of them
+        if names.isdisjoint(present):
             headers += added
         else:
             headers += [header for header in added if header[0] not in present]
