@@ -88,3 +88,12 @@ def test_methods_invented_by_clients_do_not_grow_memory() -> None:
     lines = lines_of(*(finished(method=f"M{i}") for i in range(middleware._QUOTED_MAX + 500)))
     assert len(middleware._QUOTED) <= middleware._QUOTED_MAX
     assert lines[-1]["method"] == f"M{middleware._QUOTED_MAX + 499}"
+
+
+def test_each_line_has_its_own_time_to_the_millisecond() -> None:
+    ends = [0.0004, 0.5, 0.9994, 1.2, 0.7, 86_400.25]  # across seconds, a day, and back (0.7 after 1.2)
+    lines = lines_of(*(finished(end=end) for end in ends))
+    assert [line["time"] for line in lines] == [
+        "2026-05-28T20:26:40.000Z", "2026-05-28T20:26:40.500Z", "2026-05-28T20:26:40.999Z",
+        "2026-05-28T20:26:41.200Z", "2026-05-28T20:26:40.700Z", "2026-05-29T20:26:40.250Z",
+    ]  # fmt: skip

@@ -66,9 +66,15 @@ class LogWriter:
         self.flush()
 
 
-_MILLIS = tuple(f".{ms:03d}Z" for ms in range(1000))
+# ".000Z" to ".999Z" by milliseconds into the second; [1000] for a product that rounds up to 1000.0
+MILLIS = (*(f".{ms:03d}Z" for ms in range(1000)), ".999Z")
 _second = -1
 _second_text = ""
+
+
+def second_text(second: float) -> str:
+    """The whole second of a UTC timestamp as ISO 8601, without the fraction."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def iso_now() -> str:
@@ -81,9 +87,9 @@ def iso_time(timestamp: float) -> str:
     millis = int(timestamp * 1000)
     sec = millis // 1000
     if sec != _second:
-        _second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        _second_text = second_text(sec)
         _second = sec
-    return _second_text + _MILLIS[millis - sec * 1000]
+    return _second_text + MILLIS[millis - sec * 1000]
 
 
 writer = LogWriter()

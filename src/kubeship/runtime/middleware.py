@@ -35,7 +35,7 @@ from kubeship.runtime.context import current_config
 from kubeship.runtime.cors import CorsPolicy
 from kubeship.runtime.drain import DrainState
 from kubeship.runtime.gate import Gate, wait_turn
-from kubeship.runtime.log import LogWriter, iso_time, writer
+from kubeship.runtime.log import MILLIS, LogWriter, iso_time, second_text, writer
 from kubeship.runtime.settings import RuntimeSettings
 from kubeship.runtime.tls import serving_context
 from kubeship.runtime.types import ASGIApp, Message, Receive, Scope, Send
@@ -455,7 +455,7 @@ def wrap(app: ASGIApp, **kwargs: Any) -> Runtime:
 # Every field a client or an app can shape goes through orjson (quotes, control characters,
 # non-ASCII); the request id is one the runtime made or checked against _VALID_RID.
 _ACCESS_LINE = (
-    '{"time":"%s","level":"info","msg":"request","method":%s,"route":%s,"path":%s,'
+    '{"time":"%s%s","level":"info","msg":"request","method":%s,"route":%s,"path":%s,'
     '"status":%d,"duration_ms":%d.%03d,"bytes":%d,"request_id":"%s","client":%s'
 )
 _QUOTED: dict[str, str] = {}  # method and route → their JSON text: few distinct values
@@ -475,13 +475,21 @@ def access_lines(done: list[tuple[Any, ...]], wall_offset: float, skip: frozense
     lines = []
     dumps = orjson.dumps
     quoted = _QUOTED
+    second = top = 0.0  # the whole second the last line fell in, and the next one
+    head = ""
     for end, duration, method, path, route, status, sent, rid, error, client, user, peer in done:
         if path in skip:
             continue
+        wall = end + wall_offset
+        if not second <= wall < top:  # lines come in the order requests ended: rarely
+            second = float(int(wall))
+            top = second + 1
+            head = second_text(second)
         try:
             micros = int(duration * 1_000_000)
             line = _ACCESS_LINE % (
-                iso_time(end + wall_offset),
+                head,
+                MILLIS[int((wall - second) * 1000)],
                 quoted.get(method) or _quoted(method),
                 quoted.get(route) or _quoted(route),
                 dumps(path).decode(),
@@ -500,7 +508,7 @@ def access_lines(done: list[tuple[Any, ...]], wall_offset: float, skip: frozense
                 line += ',"error":' + dumps(error).decode()
         except TypeError:  # orjson refuses a lone surrogate; %d refuses a status that is no number
             line = _access_line_of_odd_values(
-                end + wall_offset, duration, method, path, route, status, sent, rid, error, client, user, peer
+                wall, duration, method, path, route, status, sent, rid, error, client, user, peer
             )
         lines.append(line)
     if not lines:
