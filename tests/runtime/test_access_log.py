@@ -18,7 +18,7 @@ def finished(**fields: Any) -> tuple[Any, ...]:
     """A finished request as `Runtime.__call__` records it."""
     done = {
         "end": 0.5, "duration": 0.001234, "method": "GET", "path": "/items/7", "route": "/items/{id}",
-        "status": 200, "sent": 18, "rid": "abc-1", "error": None, "client": ("10.0.0.9", 50000),
+        "status": 200, "sent": 18, "rid": b"abc-1", "error": None, "client": ("10.0.0.9", 50000),
         "user": None, "peer": None,
     } | fields  # fmt: skip
     return tuple(done.values())

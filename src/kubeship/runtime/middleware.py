@@ -303,7 +303,7 @@ class Runtime:
             done = self._done
             done.append((
                 end, end - start, scope["method"], path, _route_template(scope, path, status), status, sent,
-                rid, error, scope.get("client"), claims.get("sub") if claims is not None else None,
+                rid_bytes, error, scope.get("client"), claims.get("sub") if claims is not None else None,
                 tls.get("identity") if tls else None,
             ))  # fmt: skip
             if len(done) >= _BATCH:
@@ -451,19 +451,20 @@ def wrap(app: ASGIApp, **kwargs: Any) -> Runtime:
     return app if isinstance(app, Runtime) else Runtime(app, **kwargs)
 
 
-# The access line as one %-format: about half the cost of building a dict for orjson per request.
-# Every field a client or an app can shape goes through orjson (quotes, control characters,
+# The access line as one bytes %-format: about half the cost of building a dict for orjson per
+# request. Every field a client or an app can shape goes through orjson (quotes, control characters,
 # non-ASCII); the request id is one the runtime made or checked against _VALID_RID.
 _ACCESS_LINE = (
-    '{"time":"%s%s","level":"info","msg":"request","method":%s,"route":%s,"path":%s,'
-    '"status":%d,"duration_ms":%d.%03d,"bytes":%d,"request_id":"%s","client":%s'
+    b'{"time":"%s%s","level":"info","msg":"request","method":%s,"route":%s,"path":%s,'
+    b'"status":%d,"duration_ms":%d.%03d,"bytes":%d,"request_id":"%s","client":%s'
 )
-_QUOTED: dict[str, str] = {}  # method and route → their JSON text: few distinct values
+_MILLIS = tuple(text.encode() for text in MILLIS)
+_QUOTED: dict[str, bytes] = {}  # method and route → their JSON text: few distinct values
 _QUOTED_MAX = 4096  # past it (a client inventing methods) each one is quoted afresh
 
 
-def _quoted(text: Any) -> str:
-    quoted = orjson.dumps(text, default=str).decode()
+def _quoted(text: Any) -> bytes:
+    quoted = orjson.dumps(text, default=str)
     if len(_QUOTED) < _QUOTED_MAX and isinstance(text, str):
         _QUOTED[text] = quoted
     return quoted
@@ -475,8 +476,9 @@ def access_lines(done: list[tuple[Any, ...]], wall_offset: float, skip: frozense
     lines = []
     dumps = orjson.dumps
     quoted = _QUOTED
+    millis = _MILLIS
     second = top = 0.0  # the whole second the last line fell in, and the next one
-    head = ""
+    head = b""
     for end, duration, method, path, route, status, sent, rid, error, client, user, peer in done:
         if path in skip:
             continue
@@ -484,40 +486,40 @@ def access_lines(done: list[tuple[Any, ...]], wall_offset: float, skip: frozense
         if not second <= wall < top:  # lines come in the order requests ended: rarely
             second = float(int(wall))
             top = second + 1
-            head = second_text(second)
+            head = second_text(second).encode()
         try:
             micros = int(duration * 1_000_000)
             line = _ACCESS_LINE % (
                 head,
-                MILLIS[int((wall - second) * 1000)],
+                millis[int((wall - second) * 1000)],
                 quoted.get(method) or _quoted(method),
                 quoted.get(route) or _quoted(route),
-                dumps(path).decode(),
+                dumps(path),
                 status,
                 micros // 1000,
                 micros % 1000,
                 sent,
                 rid,
-                dumps(client[0]).decode() if client else "null",
+                dumps(client[0]) if client else b"null",
             )
             if user is not None:
-                line += ',"user":' + dumps(user, default=str).decode()
+                line += b',"user":' + dumps(user, default=str)
             if peer:
-                line += ',"peer":' + dumps(peer, default=str).decode()
+                line += b',"peer":' + dumps(peer, default=str)
             if error is not None:
-                line += ',"error":' + dumps(error).decode()
+                line += b',"error":' + dumps(error)
         except TypeError:  # orjson refuses a lone surrogate; %d refuses a status that is no number
             line = _access_line_of_odd_values(
-                wall, duration, method, path, route, status, sent, rid, error, client, user, peer
+                wall, duration, method, path, route, status, sent, rid.decode(), error, client, user, peer
             )
         lines.append(line)
     if not lines:
         return b""
-    lines.append("")
-    return "}\n".join(lines).encode()
+    lines.append(b"")
+    return b"}\n".join(lines)
 
 
-def _access_line_of_odd_values(wall: float, duration: float, *fields: Any) -> str:
+def _access_line_of_odd_values(wall: float, duration: float, *fields: Any) -> bytes:
     """The access line when a value is not what ASGI promises (a server passing undecodable bytes
     through as surrogates, a status that is no int): each string made valid, the rest as text."""
     method, path, route, status, sent, rid, error, client, user, peer = fields
@@ -538,7 +540,7 @@ def _access_line_of_odd_values(wall: float, duration: float, *fields: Any) -> st
         **({"error": error} if error is not None else {}),
     }
     valid = {k: v.encode("utf-8", "replace").decode() if isinstance(v, str) else v for k, v in record.items()}
-    return orjson.dumps(valid, default=str).decode()[:-1]  # without the "}" the lines are joined with
+    return orjson.dumps(valid, default=str)[:-1]  # without the "}" the lines are joined with
 
 
 def _route_template(scope: Scope, path: str, status: int) -> str:
