@@ -89,7 +89,7 @@ class Runtime:
         headers = self.settings.security_headers
         self._security = headers.plan() if headers is not None else None
         self._ids = itertools.count(1)
-        self._id_prefix = ""
+        self._id_prefix = b""
         self._process_ready = False
         self._armed = False
         self._retiring = False  # this worker is being replaced: see retire()
@@ -101,7 +101,7 @@ class Runtime:
     def _process_start(self) -> None:
         """Once per worker process (after fork): fresh ids, watcher thread."""
         self._process_ready = True
-        self._id_prefix = os.urandom(6).hex() + "-"
+        self._id_prefix = os.urandom(6).hex().encode() + b"-"
         self._ids = itertools.count(1)
         if self.config is None:
             self.config = current_config()
@@ -168,10 +168,8 @@ class Runtime:
             elif name == b"authorization":
                 authz = value
         if rid_bytes is None or _VALID_RID.fullmatch(rid_bytes) is None:
-            rid = f"{self._id_prefix}{next(self._ids):x}"
-            rid_bytes = rid.encode()
-        else:
-            rid = rid_bytes.decode()
+            rid_bytes = b"%s%x" % (self._id_prefix, next(self._ids))
+        # As text only where a body or an event says it (errors, audit): not per request.
         rid_header = (_RID_HEADER, rid_bytes)
         cors = self._cors
         cors_headers = None
@@ -184,7 +182,7 @@ class Runtime:
         bound = None
         refuse_unaudited = False
         if trail is not None:
-            request_audit = audit_mod.RequestAudit(trail, scope, rid)
+            request_audit = audit_mod.RequestAudit(trail, scope, rid_bytes.decode())
             bound = audit_mod.bind(request_audit)
             hit = audit_mod.match(trail.operations, scope["method"], scope["path"])
             send = _audited(send, request_audit, hit)
@@ -220,7 +218,7 @@ class Runtime:
                     return _done()
                 start_message, held = held, None
                 finished = True
-                body = _json_error(start_message, rid)
+                body = _json_error(start_message, rid_bytes.decode())
                 sent += len(body)
                 return _send_both(send, start_message, body)
             if not more:
@@ -233,13 +231,13 @@ class Runtime:
         try:
             # 2.-3. access log, metrics and recovery wrap everything below
             if refuse_unaudited:
-                await _send_json(send_wrapper, 503, _UNAUDITED | {"request_id": rid})
+                await _send_json(send_wrapper, 503, _UNAUDITED | {"request_id": rid_bytes.decode()})
             elif (
                 self._clients is not None
                 and path not in _PROBE_PATHS
                 and (refused := self._clients.check(scope, path)) is not None
             ):
-                await _send_json(send_wrapper, refused[0], {**refused[1], "request_id": rid})
+                await _send_json(send_wrapper, refused[0], {**refused[1], "request_id": rid_bytes.decode()})
             elif path in _OWN_PATHS:
                 await self._own_endpoint(path, scope["method"], send_wrapper)
             elif cors is not None and origin is not None and _is_preflight(scope):
@@ -251,7 +249,7 @@ class Runtime:
                 await _send_json(
                     send_wrapper,
                     failure.status,
-                    {"error": failure.reason, "request_id": rid},
+                    {"error": failure.reason, "request_id": rid_bytes.decode()},
                     [(b"www-authenticate", b'Bearer realm="kubeship"')] if failure.status == 401 else [],
                 )
             elif (gate := self._gate) is None:
@@ -272,6 +270,7 @@ class Runtime:
                     gate.leave()
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
+            rid = rid_bytes.decode()
             self.log.event(
                 "error",
                 "unhandled exception",
