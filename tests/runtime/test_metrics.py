@@ -51,10 +51,12 @@ def test_counts_are_exact_across_two_workers(serve: Any) -> None:
 
 def test_batched_histogram_matches_what_prometheus_client_would_record() -> None:
     m = RedMetrics()
-    durations = [0.001, 0.005, 0.007, 0.3, 0.31, 2.0, 11.0]
-    for d in durations:
-        m.record("GET", "/x", "200", d)
-    m.record("BREW", "/x", "418", 0.01)  # a non-standard method must not become a label value
+    # unsorted, in two batches, some exactly on a bound (a bucket counts those <= its bound)
+    first, second = [0.3, 0.001, 11.0, 0.005, 0.007], [2.0, 0.31, 10.0, 0.0049, 2.5, 0.3]
+    durations = first + second
+    m.record_many("GET", "/x", 200, list(first))
+    m.record_many("GET", "/x", 200, list(second))
+    m.record_many("BREW", "/x", 418, [0.01])  # a non-standard method must not become a label value
     m.in_flight = 3
     got = samples(m.exposition().decode())
     labels = (("method", "GET"), ("route", "/x"), ("status", "200"))

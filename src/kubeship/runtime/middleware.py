@@ -47,7 +47,6 @@ _VALID_RID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")  # refuse ids that could fo
 _OWN_PATHS = frozenset({HEALTH_PATH, READY_PATH, METRICS_PATH})
 _PROBE_PATHS = frozenset({HEALTH_PATH, READY_PATH})
 _JSON = (b"content-type", b"application/json")
-_STATUS_TEXT = {s.value: str(s.value) for s in HTTPStatus}
 UNKNOWN_ROUTE = "<unknown>"
 CLIENT_GONE = 499  # logged for a request dropped from the queue: nginx's "client closed request"
 _BATCH = 256  # finished requests folded at once
@@ -319,10 +318,17 @@ class Runtime:
         done, self._done = self._done, []
         if not done:
             return
-        record_metric = self.metrics.record
+        by_labels: dict[tuple[str, str, int], list[float]] = {}  # (method, route, status) → durations
         for record in done:
-            status = record[5]
-            record_metric(record[2], record[4], _STATUS_TEXT.get(status) or str(status), record[1])
+            labels = (record[2], record[4], record[5])
+            durations = by_labels.get(labels)
+            if durations is None:
+                by_labels[labels] = [record[1]]
+            else:
+                durations.append(record[1])
+        record_many = self.metrics.record_many
+        for (method, route, status), durations in by_labels.items():
+            record_many(method, route, status, durations)
         if self._access_log:
             skip = frozenset() if self._log_probes else _OWN_PATHS
             lines = access_lines(done, time() - perf_counter(), skip)
