@@ -22,7 +22,10 @@ help:
 	@echo "make test   lint, type-check and run the whole suite (installs what it needs)"
 	@echo "make bench  benchmarks/ (prints numbers and ratios; installs wrk and Go)"
 
-$(VENV)/.installed: pyproject.toml
+# The runtime is compiled at install (setup.py, a C compiler and Python's headers): edits to it reinstall.
+PY_INCLUDE := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+$(VENV)/.installed: pyproject.toml setup.py $(wildcard src/kubeship/runtime/*.py)
+	@scripts/system-deps.sh cc=gcc $(PY_INCLUDE)/Python.h=python3-dev
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'

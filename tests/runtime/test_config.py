@@ -14,12 +14,13 @@ from kubeship.runtime.config import Config
 from kubeship.runtime.log import LogWriter
 from tests.k8s_mount import write_atomic_mount
 
+_OPEN: list[object] = []  # the log files' handles, kept (and their fds open) for the session
+
 
 def log_to(path: Path) -> LogWriter:
     handle = path.open("wb")
-    writer = LogWriter(fd=handle.fileno())
-    writer.handle = handle  # type: ignore[attr-defined]  # keep the file (and its fd) open
-    return writer
+    _OPEN.append(handle)
+    return LogWriter(fd=handle.fileno())
 
 
 def test_layers_defaults_then_file_then_environment(tmp_path: Path) -> None:

@@ -10,6 +10,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from kubeship.runtime.compiled import guard
+
+BUILD = guard()  # "compiled", "pure", "stale" or "source" (the last two run from source): compiled.py
+
 if TYPE_CHECKING:
     from kubeship.runtime.auth import AuthPolicy
     from kubeship.runtime.config import Config

@@ -48,6 +48,7 @@ from kubeship.names import (
     SCHED_POLICIES,
     TRACKED_PER_REQUEST,
 )
+from kubeship.runtime import BUILD
 from kubeship.runtime.drain import DRAIN_FILE_ENV, DrainState
 from kubeship.runtime.lifecycle import has_uvloop, start_drain
 from kubeship.runtime.settings import ENV_MAX_CONCURRENCY, ENV_MTLS_REQUIRED, ENV_TLS_STATUS
@@ -327,6 +328,7 @@ def _run_granian(options: ServeOptions, drain: DrainState, copies: ServedCopies 
         workers=options.workers,
         sched=options.sched,
         gc_young=gc.get_threshold()[0],  # as the workers have it (tune_collector)
+        build=BUILD,  # compiled, or why not (compiled.py)
         pid=os.getpid(),
     )
     try:

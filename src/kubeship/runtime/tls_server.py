@@ -28,6 +28,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from kubeship.runtime import BUILD
 from kubeship.runtime.drain import DrainState
 from kubeship.runtime.lifecycle import has_uvloop, start_drain
 from kubeship.runtime.log import writer
@@ -77,6 +78,7 @@ def run(options: Any, drain: DrainState, files: TlsFiles, loader: Any) -> None:
             workers=options.workers,
             sched=options.sched,
             gc_young=gc.get_threshold()[0],  # as the workers have it (serve.tune_collector)
+            build=BUILD,  # compiled, or why not (compiled.py)
             pid=os.getpid(),
             mtls=files.ca is not None,
             server="uvicorn",
