@@ -133,7 +133,10 @@ def test_build_run_drain_push_pull_and_cached_rebuild(project: Path, registry: R
         assert httpx.get(url + "/ping").status_code == 200  # and it still serves meanwhile
         code = sh("podman", "wait", name, timeout=60).stdout.strip()
         assert code == "0", sh("podman", "logs", name).stdout
-        assert "drain" in sh("podman", "logs", name).stdout + sh("podman", "logs", name).stderr
+        logs = sh("podman", "logs", name)
+        assert "drain" in logs.stdout + logs.stderr
+        lines = [json.loads(line) for line in (logs.stdout + logs.stderr).splitlines() if '"serving"' in line]
+        assert lines and lines[0]["build"] == "compiled"  # the wheel made here runs compiled in the image
     finally:
         sh("podman", "rm", "-f", "-t", "0", name, check=False)
 
