@@ -16,6 +16,7 @@ Printed, each ratio with its goal (issue 23) and whether this run met it:
   and FastAPI vs uvicorn's defaults (its access log on), as most users run it.
   and, for item 4, Granian bare on ASGI and on its own interface (RSGI) vs gin.Default(): whether
   ASGI's message passing is the ceiling.
+  and what compiling the runtime buys: kubeship serve, bare, compiled vs from source (KUBESHIP_PURE=1).
 "Granian, no middleware" runs kubeship serve's exact settings, its workers' scheduling policy
 (SCHED_BATCH) and garbage collector settings included, so the ratios above are the middleware's
 cost alone. More stacks run Granian as it ships (Linux's default policy, Python's collector), for
@@ -56,6 +57,7 @@ RSGI = "granian, bare RSGI, no middleware"
 SHIPPED = "granian, {}, Granian's defaults (SCHED_OTHER)"
 QUERY = "FastAPI /query (awaits 2 ms)"
 PYTHON_GC = f"granian, {QUERY}, no middleware, Python's collector"
+SOURCE = "kubeship serve, bare ASGI, full middleware, from source"
 FRAMEWORKS = {"FastAPI": "fastapi_ping", "Starlette": "starlette_ping", "Litestar": "litestar_ping"}
 
 
@@ -169,6 +171,8 @@ def main() -> int:
             Stack(
                 "uvicorn, FastAPI, defaults", [py, "-m", "uvicorn", "fastapi_ping:app", "--port", "{port}"]
             ),
+            # the same runtime uncompiled (runtime/compiled.py): what mypyc buys
+            Stack(SOURCE, [*kubeship, "bare_app:app"], {**full_env, "KUBESHIP_PURE": "1"}),
             # item 4's question: is Granian's ASGI path the ceiling? Its own interface, same /ping
             Stack(RSGI, [py, "granian_bare.py", "bare_app:rsgi_app", "{port}", "--rsgi"]),
             # Granian as it ships: what moving from it to kubeship serve changes, scheduling included
@@ -271,6 +275,9 @@ def main() -> int:
     print(f"  {'(runtime cost from server CPU time, steal-free cross-check)':56s} {cost_cpu_us:9.2f}")
     print(f"  {'(Granian bare ASGI vs gin.Default(): the ceiling on ASGI)':56s} {bare / gin:9.2f}")
     print(f"  {'(Granian bare RSGI vs gin.Default(): without ASGI messages)':56s} {med[RSGI] / gin:9.2f}")
+    source_cpu_us = cpu[SOURCE] - cpu[stacks[0].name]
+    print(f"  {'(bare: compiled vs from source, KUBESHIP_PURE=1)':56s} {full / med[SOURCE]:9.2f}")
+    print(f"  {'(runtime cost from server CPU time, from source, µs)':56s} {source_cpu_us:9.2f}")
     shipped_bare = full / med[SHIPPED.format("bare ASGI")]
     shipped_fastapi = med["kubeship serve, FastAPI, full middleware"] / med[SHIPPED.format("FastAPI")]
     print(f"  {'(kubeship serve vs Granian as it ships, bare ASGI)':56s} {shipped_bare:9.2f}")
@@ -290,6 +297,10 @@ def main() -> int:
         results = {
             "goals": [{"ratio": n, "value": round(v, 3), "goal": g, "met": m} for n, v, g, m in goals],
             "runtime_cost_cpu_us": round(cost_cpu_us, 2),
+            "from_source": {
+                "vs_compiled": round(med[SOURCE] / full, 3),
+                "cost_cpu_us": round(source_cpu_us, 2),
+            },
             "vs_granian_as_shipped": {
                 "bare": round(shipped_bare, 3),
                 "FastAPI": round(shipped_fastapi, 3),
