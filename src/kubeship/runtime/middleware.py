@@ -184,7 +184,7 @@ class Runtime:
             request_audit = audit_mod.RequestAudit(trail, scope, rid_bytes.decode())
             bound = audit_mod.bind(request_audit)
             hit = audit_mod.match(trail.operations, scope["method"], scope["path"])
-            send = _audited(send, request_audit, hit)
+            send = _AuditedSend(send, request_audit, hit)
             refuse_unaudited = hit is not None and not trail.healthy and not trail.fail_open
 
         status = 0
@@ -397,58 +397,71 @@ def _authenticate(auth: AuthPolicy, scope: Scope, authz: bytes | None, path: str
     try:
         scope["auth"] = auth.authenticate(authz, path)
     except AuthFailure as failure:
-        return failure
+        # Without its traceback: from source, the traceback's frame holds `failure`, a cycle.
+        return failure.with_traceback(None)
     return None
 
 
-def _audited(
-    send: Send, request: audit_mod.RequestAudit, hit: tuple[audit_mod.Operation, dict[str, str]] | None
-) -> Send:
+class _AuditedSend:
     """`send` that writes the audit record of a sensitive request before its response starts,
-    and answers 503 instead when that record (or an `audit()` call) could not be written."""
-    replaced = False
-    trail, scope, rid = request.trail, request.scope, request.rid
+    and answers 503 instead when that record (or an `audit()` call) could not be written.
 
-    def refuse() -> Awaitable[None]:
-        nonlocal replaced
-        replaced = True
-        writer.event("error", "audit record not written; answering 503", request_id=rid, error=trail.error)
-        body = orjson.dumps(_UNAUDITED | {"request_id": rid})
-        headers = [_JSON, (b"content-length", str(len(body)).encode())]
-        return _send_both(send, {"type": "http.response.start", "status": 503, "headers": headers}, body)
+    A class, not closures: compiled, nested functions that call each other share an environment
+    that holds each of them, a reference cycle per request left to the collector with the request's
+    scope in it (tests/runtime/test_garbage.py)."""
 
-    async def _when_durable(ticket: int, message: Message) -> None:
-        # The response starts only once the record is on disk; concurrent requests share the sync.
-        if await trail.durable(ticket) or trail.fail_open:
-            await send(message)
-        else:
-            await refuse()
+    def __init__(
+        self,
+        send: Send,
+        request: audit_mod.RequestAudit,
+        hit: tuple[audit_mod.Operation, dict[str, str]] | None,
+    ) -> None:
+        self.send = send
+        self.request = request
+        self.hit = hit
+        self.replaced = False
 
-    def audited_send(message: Message) -> Awaitable[None]:
+    def __call__(self, message: Message) -> Awaitable[None]:
+        request = self.request
         if message["type"] == "http.response.start":
-            if hit is not None:
-                op, params = hit
+            if self.hit is not None:
+                op, params = self.hit
+                trail, scope = request.trail, request.scope
                 record = {
                     "kind": "request",
                     "action": op.action,
                     "target": scope["path"],
                     "params": params,
                     "outcome": message["status"],
-                    **audit_mod.request_fields(scope, rid),
+                    **audit_mod.request_fields(scope, request.rid),
                 }
                 ticket = trail.append(record)  # its place in the chain now; durable below
                 if ticket is None and not trail.fail_open:
-                    return refuse()
+                    return self._refuse()
                 if ticket is not None and not request.refused:
-                    return _when_durable(ticket, message)
+                    return self._when_durable(ticket, message)
             if request.refused:
-                return refuse()  # the app went on after audit() could not record
-            return send(message)
-        if replaced:
+                return self._refuse()  # the app went on after audit() could not record
+            return self.send(message)
+        if self.replaced:
             return _done()  # the app's body is dropped: its status was never confirmed to the client
-        return send(message)
+        return self.send(message)
 
-    return audited_send
+    async def _when_durable(self, ticket: int, message: Message) -> None:
+        # The response starts only once the record is on disk; concurrent requests share the sync.
+        trail = self.request.trail
+        if await trail.durable(ticket) or trail.fail_open:
+            await self.send(message)
+        else:
+            await self._refuse()
+
+    def _refuse(self) -> Awaitable[None]:
+        self.replaced = True
+        rid, trail = self.request.rid, self.request.trail
+        writer.event("error", "audit record not written; answering 503", request_id=rid, error=trail.error)
+        body = orjson.dumps(_UNAUDITED | {"request_id": rid})
+        headers = [_JSON, (b"content-length", str(len(body)).encode())]
+        return _send_both(self.send, {"type": "http.response.start", "status": 503, "headers": headers}, body)
 
 
 def wrap(app: ASGIApp, **kwargs: Any) -> Runtime:
