@@ -24,7 +24,7 @@ from pathlib import Path
 from types import ModuleType
 
 PACKAGE = "kubeship.runtime"
-MODULES = ("middleware", "log", "metrics", "headers", "gate", "cors", "auth")  # the per-request path
+MODULES = ("middleware", "log", "metrics", "headers", "gate", "cors", "auth", "audit")  # the per-request path
 DIGEST_FILE = "compiled.sha256"  # written by setup.py beside the compiled modules
 ENV_PURE = "KUBESHIP_PURE"  # =1: run from source anyway (a profiler that reads Python frames, py-spy)
 HERE = Path(__file__).parent
