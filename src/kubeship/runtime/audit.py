@@ -292,17 +292,10 @@ class AuditTrail:
         key = self._read_key()
         self._key, self._kid = keyed(key), key_id(key)
         self.chain = ""
-        # Group commit (append + durable): records are sealed in chain order as requests come
-        # (tickets 1, 2, ...), written together and then fdatasync'ed together. The lines sealed and
-        # not yet written with the chain as it was before the first of them; the highest ticket
-        # written, the highest a finished fdatasync covers; tickets a failed write or sync lost
-        # (ranges, newest last); the sync in flight and the requests waiting for theirs.
-        self._pending: list[bytes] = []
-        self._before_pending = (0, GENESIS)
-        self._sealed = 0
+        # Group commit (append + durable): tickets of records written, the highest one a finished
+        # fdatasync covers, the sync in flight and the requests waiting for theirs.
         self._written = 0
         self._synced = 0
-        self._lost: list[tuple[int, int]] = []
         self._inflight: asyncio.Future[None] | None = None
         self._waiters: list[tuple[int, asyncio.Future[bool]]] = []
 
@@ -318,7 +311,6 @@ class AuditTrail:
     def open(self) -> None:
         self.chain = f"{self.pod or os.uname().nodename}/{os.getpid()}/{int(time.time())}"
         self._seq, self._prev, self.error, self._fd = 0, GENESIS, None, -1
-        self._pending = []  # a parent's, before the fork: not this chain's
         self.write({"kind": "open"})
 
     def close(self) -> None:
@@ -333,54 +325,30 @@ class AuditTrail:
 
     # -- records --
     def write(self, fields: dict[str, Any]) -> bool:
-        """Seal and append one record, durable on return (with any sealed before it); False (and
-        `error` set) if it is not."""
-        with self._lock:
-            ticket = self._seal(fields)
-            if not self._flush():
-                return False
-            if self.sync:
-                try:
-                    os.fdatasync(self._fd)
-                except OSError as exc:
-                    self._lose(self._synced, self._written)
-                    self._failed(exc)
-                    return False
-                self._synced = max(self._synced, self._written)
-        self._checkpoint_if_due(fields)
-        return ticket <= self._written
+        """Seal and append one record, durable on return; False (and `error` set) if it is not."""
+        return self._append(fields, sync=self.sync) is not None
 
-    def append(self, fields: dict[str, Any]) -> int:
-        """Seal one record now (its place in the chain is taken) and have it written and synced with
-        the others sealed meanwhile: await `durable(ticket)` before answering. In the event loop."""
-        with self._lock:
-            ticket = self._seal(fields)
-        if self._inflight is None:
-            self._start_sync(asyncio.get_running_loop())
-        self._checkpoint_if_due(fields)
-        return ticket
+    def append(self, fields: dict[str, Any]) -> int | None:
+        """Seal and append one record now (its place in the chain is taken), durable later: await
+        `durable(ticket)` before answering. None (and `error` set) if it could not be written."""
+        return self._append(fields, sync=False)
 
     def durable(self, ticket: int) -> asyncio.Future[bool]:
-        """True once the record with `ticket` is written and an fdatasync that began after has
-        finished; False if its write or that sync failed. Concurrent requests share one sync: one
-        in flight gathers the records sealed meanwhile for the next. A future, not a coroutine: one
-        object less per request waiting (the hot path of an audit)."""
-        waiter: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        if self._is_lost(ticket):
-            waiter.set_result(False)
-        elif ticket <= self._synced or (not self.sync and ticket <= self._written):
+        """True once an fdatasync that began after the record with `ticket` was written has finished.
+        Concurrent requests share one: a sync in flight gathers those written meanwhile for the next.
+        A future, not a coroutine: one object less per request waiting (the hot path of an audit)."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+        if not self.sync or ticket <= self._synced:
             waiter.set_result(True)
-        else:
-            self._waiters.append((ticket, waiter))
+            return waiter
+        self._waiters.append((ticket, waiter))
+        if self._inflight is None:
+            self._start_sync(loop)
         return waiter
 
     def _start_sync(self, loop: asyncio.AbstractEventLoop) -> None:
-        with self._lock:
-            written = self._flush()
-            upto, fd = self._written, self._fd
-        if not written or not self.sync:
-            self._resolve()
-            return
+        upto, fd = self._written, self._fd
         self._inflight = loop.run_in_executor(None, os.fdatasync, fd)
         self._inflight.add_done_callback(lambda done: self._synced_upto(done, upto, loop))
 
@@ -390,84 +358,53 @@ class AuditTrail:
         if exc is None:
             self._synced = max(self._synced, upto)
         elif isinstance(exc, OSError):
-            self._lose(self._synced, upto)
             self._failed(exc)
-        self._resolve()
-        if self._waiters or self._pending:  # sealed while that sync ran: the next one covers them
+        ready = [(t, w) for t, w in self._waiters if t <= upto]
+        self._waiters = [(t, w) for t, w in self._waiters if t > upto]
+        for _, waiter in ready:
+            if not waiter.done():
+                waiter.set_result(exc is None)
+        if self._waiters:  # written while that sync ran: the next one covers them
             self._start_sync(loop)
 
-    def _resolve(self) -> None:
-        waiting = []
-        for ticket, waiter in self._waiters:
-            if self._is_lost(ticket):
-                outcome = False
-            elif ticket <= self._synced or (not self.sync and ticket <= self._written):
-                outcome = True
-            else:
-                waiting.append((ticket, waiter))
-                continue
-            if not waiter.done():
-                waiter.set_result(outcome)
-        self._waiters = waiting
-
-    def _is_lost(self, ticket: int) -> bool:
-        return any(after < ticket <= upto for after, upto in self._lost)
-
-    def _lose(self, after: int, upto: int) -> None:
-        self._lost = [*self._lost[-63:], (after, upto)]  # bounded: only the latest have waiters
-
-    def _seal(self, fields: dict[str, Any]) -> int:
-        """The record as the chain's next line, pending its write (lock held)."""
-        if not self._pending:
-            self._before_pending = (self._seq, self._prev)
-        record = {
-            "time": iso_now(),
-            "chain": self.chain,
-            "seq": self._seq,
-            "prev": self._prev,
-            "kid": self._kid,
-            "service": self.service,
-            "version": self.version,
-            "pod": self.pod,
-            **fields,
-        }
-        mac, line = sealed_line(record, self._key)
-        self._pending.append(line)
-        self._sealed += 1
-        self._seq += 1
-        self._prev = mac
-        self._since_checkpoint += 1
-        return self._sealed
-
-    def _flush(self) -> bool:
-        """Write the pending lines in one go (lock held). If that fails they are lost: the chain goes
-        back to the last record written, so the next one follows it, and their tickets fail."""
-        if not self._pending:
-            return True
-        data = b"".join(self._pending)
-        try:
-            if self._fd < 0:  # never opened, or lost: try again, the mount may be back
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-            done = os.write(self._fd, data)
-            while done < len(data):  # a short write (a filling disk): the rest, or its error
-                done += os.write(self._fd, data[done:])
-        except OSError as exc:
-            self._lose(self._written, self._sealed)
-            self._seq, self._prev = self._before_pending
-            self._pending = []
-            self._failed(exc)
-            return False
-        self._pending = []
-        self._written = self._sealed
-        self.error = None
-        return True
-
-    def _checkpoint_if_due(self, fields: dict[str, Any]) -> None:
-        if self._since_checkpoint >= CHECKPOINT_EVERY or (
-            fields.get("kind") not in ("checkpoint", "open", "close")
-            and time.monotonic() - self._last_checkpoint >= CHECKPOINT_SECONDS
-        ):
+    def _append(self, fields: dict[str, Any], *, sync: bool) -> int | None:
+        with self._lock:
+            record = {
+                "time": iso_now(),
+                "chain": self.chain,
+                "seq": self._seq,
+                "prev": self._prev,
+                "kid": self._kid,
+                "service": self.service,
+                "version": self.version,
+                "pod": self.pod,
+                **fields,
+            }
+            mac, line = sealed_line(record, self._key)
+            try:
+                if self._fd < 0:  # never opened, or lost: try again, the mount may be back
+                    self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+                os.write(self._fd, line)
+                if sync:
+                    os.fdatasync(self._fd)
+            except OSError as exc:
+                self._failed(exc)
+                return None
+            self.error = None
+            self._written += 1
+            ticket = self._written
+            if sync:
+                self._synced = max(self._synced, ticket)
+            self._seq += 1
+            self._prev = mac
+            self._since_checkpoint += 1
+            due = self._since_checkpoint >= CHECKPOINT_EVERY or (
+                fields.get("kind") not in ("checkpoint", "open", "close")
+                and time.monotonic() - self._last_checkpoint >= CHECKPOINT_SECONDS
+            )
+        if due:
             self.checkpoint()
+        return ticket
 
     def checkpoint(self) -> None:
         """A record that anchors the chain, copied to the log: a cut tail is then detectable."""

@@ -435,8 +435,10 @@ class _AuditedSend:
                     "outcome": message["status"],
                     **audit_mod.request_fields(scope, request.rid),
                 }
-                ticket = trail.append(record)  # its place in the chain now; written and synced below
-                if not request.refused:
+                ticket = trail.append(record)  # its place in the chain now; durable below
+                if ticket is None and not trail.fail_open:
+                    return self._refuse()
+                if ticket is not None and not request.refused:
                     return self._when_durable(ticket, message)
             if request.refused:
                 return self._refuse()  # the app went on after audit() could not record
