@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import itertools
 import os
 import re
 import traceback
@@ -87,7 +86,7 @@ class Runtime:
         self._gate = Gate(limit) if limit is not None else None
         headers = self.settings.security_headers
         self._security = headers.plan() if headers is not None else None
-        self._ids = itertools.count(1)
+        self._last_id = 0
         self._id_prefix = b""
         self._process_ready = False
         self._armed = False
@@ -101,7 +100,7 @@ class Runtime:
         """Once per worker process (after fork): fresh ids, watcher thread."""
         self._process_ready = True
         self._id_prefix = os.urandom(6).hex().encode() + b"-"
-        self._ids = itertools.count(1)
+        self._last_id = 0
         if self.config is None:
             self.config = current_config()
         if self.config is not None:
@@ -167,7 +166,8 @@ class Runtime:
             elif name == b"authorization":
                 authz = value
         if rid_bytes is None or _VALID_RID.fullmatch(rid_bytes) is None:
-            rid_bytes = b"%s%x" % (self._id_prefix, next(self._ids))
+            self._last_id += 1  # in decimal: a native int's text, where a %x format is a generic call
+            rid_bytes = self._id_prefix + str(self._last_id).encode()
         # As text only where a body or an event says it (errors, audit): not per request.
         rid_header = (_RID_HEADER, rid_bytes)
         cors = self._cors
