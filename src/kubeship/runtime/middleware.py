@@ -43,6 +43,7 @@ ReadinessCheck = Callable[[], bool | Awaitable[bool]]
 
 _RID_HEADER = REQUEST_ID_HEADER.encode()
 _VALID_RID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")  # refuse ids that could forge log lines
+_WANTED = {_RID_HEADER: 0, b"origin": 1, b"authorization": 2}  # the request headers this layer reads
 _OWN_PATHS = frozenset({HEALTH_PATH, READY_PATH, METRICS_PATH})
 _PROBE_PATHS = frozenset({HEALTH_PATH, READY_PATH})
 _JSON = (b"content-type", b"application/json")
@@ -163,11 +164,14 @@ class Runtime:
         # 1. request id, and the other headers this layer needs, in one pass
         rid_bytes = origin = authz = None
         for name, value in scope["headers"]:
-            if name == _RID_HEADER:
+            wanted = _WANTED.get(name)  # one lookup a header, not three comparisons
+            if wanted is None:
+                continue
+            if wanted == 0:
                 rid_bytes = value
-            elif name == b"origin":
+            elif wanted == 1:
                 origin = value
-            elif name == b"authorization":
+            else:
                 authz = value
         if rid_bytes is None or _VALID_RID.fullmatch(rid_bytes) is None:
             self._last_id += 1  # in decimal: a native int's text, where a %x format is a generic call
@@ -204,11 +208,12 @@ class Runtime:
             nonlocal status, sent, finished, held
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = message["headers"] = [*message.get("headers", ()), rid_header]
+                headers = message["headers"] = [*message.get("headers", ())]
+                if security is not None:
+                    security.add(headers, https)  # looks at the app's own headers only
+                headers.append(rid_header)
                 if cors_headers is not None:
                     headers += cors_headers
-                if security is not None:
-                    security.add(headers, https)
                 if self._retiring:
                     headers.append((b"connection", b"close"))
                 if status >= 400 and json_errors and _is_plain_text(headers):
