@@ -206,7 +206,8 @@ class Runtime:
         def send_wrapper(message: Message) -> Awaitable[None]:
             # A plain function returning send's awaitable: no extra coroutine per message.
             nonlocal status, sent, finished, held
-            if message["type"] == "http.response.start":
+            kind: str = message["type"]  # typed: compiled, compared as text, not as any object
+            if kind == "http.response.start":
                 status = message["status"]
                 headers = message["headers"] = [*message.get("headers", ())]
                 if security is not None:
