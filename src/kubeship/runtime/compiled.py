@@ -1,7 +1,7 @@
 """Which runtime modules run compiled, and the guard that never lets a stale build run.
 
 The modules every request passes through are compiled with mypyc when kubeship is installed
-(`setup.py`; a wheel, or `pip install -e .`): the same source, about a third less CPU a request.
+(`setup.py`; a wheel, or `pip install -e .`): the same source, about half the runtime's CPU a request.
 Where no compiler is found the install is pure Python and behaves the same.
 
 A compiled module sits beside its source and wins the import. After the source is edited (a
