@@ -161,3 +161,64 @@ def test_private_key_in_the_key_file_is_refused(tmp_path: Path, signing_key: rsa
     with pytest.raises(ConfigError, match="private key") as info:
         AuthPolicy(key_file=key_file)
     assert "BEGIN" not in str(info.value)
+
+
+def test_an_app_that_puts_its_own_auth_in_the_scope_is_served_logged_and_audited(tmp_path: Path) -> None:
+    """Starlette's AuthenticationMiddleware puts its credentials object in scope["auth"], where the
+    runtime keeps the token's claims: a subject is read only from claims (a dict), so the request is
+    answered, logged and audited (anonymous) instead of failing after its response."""
+    import asyncio
+    import os
+
+    import orjson
+    from starlette.applications import Starlette
+    from starlette.authentication import AuthCredentials, AuthenticationBackend, SimpleUser
+    from starlette.middleware import Middleware
+    from starlette.middleware.authentication import AuthenticationMiddleware
+    from starlette.requests import HTTPConnection, Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from kubeship.runtime.log import LogWriter
+    from kubeship.runtime.middleware import Runtime
+    from kubeship.runtime.settings import RuntimeSettings
+    from tests.runtime.test_garbage import request, scope
+
+    class Backend(AuthenticationBackend):
+        async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, SimpleUser]:
+            return AuthCredentials(["read"]), SimpleUser("ada")
+
+    async def hello(req: Request) -> PlainTextResponse:
+        return PlainTextResponse("hi " + req.user.display_name)
+
+    app = Starlette(
+        routes=[Route("/hello", hello), Route("/databases/{name}", hello, methods=["DELETE"])],
+        middleware=[Middleware(AuthenticationMiddleware, backend=Backend())],
+    )
+    (tmp_path / "audit.key").write_text("k" * 40)
+    settings = RuntimeSettings.from_env({
+        "KUBESHIP_AUDIT_FILE": str(tmp_path / "audit.jsonl"),
+        "KUBESHIP_AUDIT_KEY_FILE": str(tmp_path / "audit.key"),
+        "KUBESHIP_AUDIT_OPERATIONS": "DELETE /databases/{name}",
+    })  # fmt: skip
+    log = os.open(tmp_path / "access.log", os.O_WRONLY | os.O_CREAT)
+    runtime = Runtime(app, settings=settings, log=LogWriter(log))
+
+    async def both() -> list[int]:
+        return [
+            await request(runtime, scope("GET", "/hello")),
+            await request(runtime, scope("DELETE", "/databases/x")),
+        ]
+
+    assert asyncio.run(both()) == [200, 200]
+    runtime._process_stop()
+    os.close(log)
+    lines = [orjson.loads(line) for line in (tmp_path / "access.log").read_bytes().splitlines()]
+    assert [(line["path"], line["status"]) for line in lines] == [("/hello", 200), ("/databases/x", 200)]
+    assert not any("user" in line for line in lines)  # no token's subject: nothing to say
+    (record,) = [
+        r
+        for r in map(orjson.loads, (tmp_path / "audit.jsonl").read_bytes().splitlines())
+        if r["kind"] == "request"
+    ]
+    assert record["actor"] == {"type": "anonymous"} and record["outcome"] == 200

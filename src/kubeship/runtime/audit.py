@@ -424,8 +424,8 @@ class AuditTrail:
 
 def actor(scope: Mapping[str, Any]) -> dict[str, Any]:
     """Who: the token subject, else the client certificate identity, else anonymous."""
-    claims = scope.get("auth")
-    if claims is not None and claims.get("sub"):
+    claims = scope.get("auth")  # the runtime's token claims, unless the app put its own auth object there
+    if type(claims) is dict and claims.get("sub"):
         return {"type": "token", "id": str(claims["sub"])}
     tls = (scope.get("extensions") or {}).get("tls")
     if tls and tls.get("identity"):

@@ -305,13 +305,13 @@ class Runtime:
             # read, never the scope: a framework's scope holds its request's object graph (FastAPI's
             # route, app, dependency state), which would then outlive the young GC generation and be
             # promoted, making every later collection walk it.
-            claims = scope.get("auth")
+            claims = scope.get("auth")  # the token's claims; an app's own auth may have put another object
             extensions = scope.get("extensions")
             tls = extensions.get("tls") if extensions is not None else None
             done = self._done
             done.append((
                 end, end - start, scope["method"], path, _route_template(scope, path, status), status, sent,
-                rid_bytes, error, scope.get("client"), claims.get("sub") if claims is not None else None,
+                rid_bytes, error, scope.get("client"), claims.get("sub") if type(claims) is dict else None,
                 tls.get("identity") if tls else None,
             ))  # fmt: skip
             if len(done) >= _BATCH:
