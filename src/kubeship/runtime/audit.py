@@ -40,6 +40,7 @@ from typing import Any
 import orjson
 
 from kubeship.errors import ConfigError
+from kubeship.runtime.auth import token_subject
 from kubeship.runtime.log import iso_now, writer
 from kubeship.runtime.secrets import Secret, read_secret
 
@@ -424,9 +425,9 @@ class AuditTrail:
 
 def actor(scope: Mapping[str, Any]) -> dict[str, Any]:
     """Who: the token subject, else the client certificate identity, else anonymous."""
-    claims = scope.get("auth")  # the runtime's token claims, unless the app put its own auth object there
-    if type(claims) is dict and claims.get("sub"):
-        return {"type": "token", "id": str(claims["sub"])}
+    subject = token_subject(scope)
+    if subject:
+        return {"type": "token", "id": str(subject)}
     tls = (scope.get("extensions") or {}).get("tls")
     if tls and tls.get("identity"):
         return {"type": "certificate", "id": tls["identity"]}

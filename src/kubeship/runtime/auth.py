@@ -138,6 +138,14 @@ class AuthPolicy:
         self._keys = parse_keys(raw, self.key_file)
 
 
+def token_subject(scope: Mapping[str, Any]) -> Any:
+    """The verified token's subject, from the claims `AuthPolicy.authenticate` gave (a dict) in
+    `scope["auth"]`; None without them, or where the app put its own auth object there (Starlette's
+    AuthenticationMiddleware does)."""
+    claims = scope.get("auth")
+    return claims.get("sub") if type(claims) is dict else None
+
+
 def parse_keys(raw: str, source: Path) -> list[tuple[Any, tuple[str, ...]]]:
     """Verification keys with the algorithms each may verify."""
     text = raw.strip()

@@ -28,7 +28,7 @@ import orjson
 from kubeship.names import HEALTH_PATH, METRICS_PATH, READY_PATH, REQUEST_ID_HEADER, UNMATCHED_ROUTE
 from kubeship.runtime import audit as audit_mod
 from kubeship.runtime import metrics as metrics_mod
-from kubeship.runtime.auth import AuthFailure, AuthPolicy
+from kubeship.runtime.auth import AuthFailure, AuthPolicy, token_subject
 from kubeship.runtime.config import Config
 from kubeship.runtime.context import current_config
 from kubeship.runtime.cors import CorsPolicy
@@ -305,13 +305,12 @@ class Runtime:
             # read, never the scope: a framework's scope holds its request's object graph (FastAPI's
             # route, app, dependency state), which would then outlive the young GC generation and be
             # promoted, making every later collection walk it.
-            claims = scope.get("auth")  # the token's claims; an app's own auth may have put another object
             extensions = scope.get("extensions")
             tls = extensions.get("tls") if extensions is not None else None
             done = self._done
             done.append((
                 end, end - start, scope["method"], path, _route_template(scope, path, status), status, sent,
-                rid_bytes, error, scope.get("client"), claims.get("sub") if type(claims) is dict else None,
+                rid_bytes, error, scope.get("client"), token_subject(scope),
                 tls.get("identity") if tls else None,
             ))  # fmt: skip
             if len(done) >= _BATCH:
