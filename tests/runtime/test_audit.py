@@ -289,3 +289,43 @@ def test_group_commit_shares_syncs_and_never_answers_before_its_own(
     assert began[1] >= 50  # the second began after the last of them was written
     t.close()
     assert verify(tmp_path / "audit.jsonl").ok
+
+
+def test_a_failed_sync_answers_false_and_the_next_one_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sync thread's fdatasync failing (EIO: the disk went away) resolves the records it covered
+    as not durable, which the middleware answers 503, and names the error; the records written
+    after it are durable once a sync succeeds again. close() ends the thread."""
+    import asyncio
+    import errno
+    import threading
+
+    real = os.fdatasync
+    failing = True
+
+    def flaky(fd: int) -> None:
+        if failing and threading.current_thread().name == "kubeship-audit-sync":
+            raise OSError(errno.EIO, "Input/output error")
+        real(fd)
+
+    monkeypatch.setattr(audit_mod.os, "fdatasync", flaky)
+    t = trail(tmp_path)
+    t.open()
+
+    async def scenario() -> tuple[bool, str | None, bool]:
+        nonlocal failing
+        lost = await t.durable(t.append({"kind": "app", "action": "a0"}) or 0)
+        error = t.error
+        failing = False
+        kept = await t.durable(t.append({"kind": "app", "action": "a1"}) or 0)
+        return lost, error, kept
+
+    lost, error, kept = asyncio.run(scenario())
+    assert (lost, kept) == (False, True)
+    assert error is not None and "Input/output error" in error
+    syncer = t._syncer.thread  # type: ignore[union-attr]
+    assert syncer.is_alive()
+    t.close()
+    assert not syncer.is_alive()
+    assert verify(tmp_path / "audit.jsonl").ok  # the record whose sync failed is still in the chain
