@@ -313,14 +313,12 @@ class AuditTrail:
     # -- lifecycle (per worker process) --
     def open(self) -> None:
         self.chain = f"{self.pod or os.uname().nodename}/{os.getpid()}/{int(time.time())}"
+        self._stop_syncer()  # a forked worker's copy of its parent's is gone already
         self._seq, self._prev, self.error, self._fd = 0, GENESIS, None, -1
-        self._syncer = None  # a forked worker has none of its parent's threads
         self.write({"kind": "open"})
 
     def close(self) -> None:
-        if self._syncer is not None:
-            self._syncer.stop()  # before the fd goes: it may be syncing it
-            self._syncer = None
+        self._stop_syncer()  # before the fd goes: it may be syncing it
         if self._fd >= 0:
             self.write({"kind": "close"})
             os.close(self._fd)
@@ -355,6 +353,11 @@ class AuditTrail:
             syncer = self._syncer = _Syncer(self)
         syncer.want(loop)
         return waiter
+
+    def _stop_syncer(self) -> None:
+        if self._syncer is not None:
+            self._syncer.stop()
+            self._syncer = None
 
     def _synced_upto(self, upto: int, exc: OSError | None) -> None:
         """On the loop, after the syncer's fdatasync of the records up to ticket `upto`."""
