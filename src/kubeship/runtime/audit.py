@@ -446,7 +446,8 @@ class _Syncer:
         self.thread.start()
 
     def want(self, loop: asyncio.AbstractEventLoop) -> None:
-        """A record was written (on `loop`) that no sync begun so far covers."""
+        """A request on `loop` awaits a record that no finished sync covers: one more sync is queued
+        unless one is already (a sync begun since then may cover it: one sync too many, no harm)."""
         self.loop = loop
         if not self.wanted:
             self.wanted = True
