@@ -84,7 +84,7 @@ def test_values_asgi_does_not_promise_still_give_a_valid_line() -> None:
     assert lines[1]["status"] == "200 OK" and lines[2]["method"] == "G?"
 
 
-def test_methods_invented_by_clients_do_not_grow_memory() -> None:
+def test_methods_and_paths_invented_by_clients_do_not_grow_memory() -> None:
     long = "X" * 60_000  # Granian passes a method this long through to the app
     lines = lines_of(finished(method=long), finished(method=long + "Y"))
     assert [line["method"] for line in lines] == [long, long + "Y"]
@@ -92,6 +92,9 @@ def test_methods_invented_by_clients_do_not_grow_memory() -> None:
     lines = lines_of(*(finished(method=f"M{i}") for i in range(middleware._QUOTED_MAX + 500)))
     assert len(middleware._QUOTED) <= middleware._QUOTED_MAX
     assert lines[-1]["method"] == f"M{middleware._QUOTED_MAX + 499}"
+    lines = lines_of(*(finished(path=f"/items/{i}") for i in range(middleware._QUOTED_MAX + 500)))
+    assert len(middleware._QUOTED_PATHS) <= middleware._QUOTED_MAX
+    assert lines[-1]["path"] == f"/items/{middleware._QUOTED_MAX + 499}"
 
 
 def test_each_line_has_its_own_time_to_the_millisecond() -> None:

@@ -163,10 +163,13 @@ class Runtime:
         self.in_flight += 1
         # 1. request id, and the other headers this layer needs, in one pass
         rid_bytes = origin = authz = None
-        for name, value in scope["headers"]:
-            wanted = _WANTED.get(name)  # one lookup a header, not three comparisons
+        for header in scope["headers"]:
+            # Indexed, not unpacked: compiled, unpacking a header (a tuple or a list, ASGI allows
+            # either) iterates it, and most headers are not looked at past their name.
+            wanted = _WANTED.get(header[0])  # one lookup a header, not three comparisons
             if wanted is None:
                 continue
+            value = header[1]
             if wanted == 0:
                 rid_bytes = value
             elif wanted == 1:
@@ -484,15 +487,16 @@ def wrap(app: ASGIApp, **kwargs: Any) -> Runtime:
 # runtime made or checked against _VALID_RID.
 _THOUSANDTHS = tuple(f"{n:03d}" for n in range(1000))
 _QUOTED: dict[str, str] = {}  # method, route, client address → their JSON text: few distinct values
+_QUOTED_PATHS: dict[str, str] = {}  # paths, apart: those with ids in them would crowd the others out
 # (behind an ingress the clients are its few pods)
 _QUOTED_MAX = 4096  # past it (a client inventing methods) each one is quoted afresh
 _QUOTED_LEN = 256  # nor a longer one: Granian passes a 60 KB method through, 4,096 of them held 0.5 GB
 
 
-def _quoted(text: Any) -> str:
+def _quoted(text: Any, cache: dict[str, str] = _QUOTED) -> str:
     quoted = orjson.dumps(text, default=str).decode()
-    if len(_QUOTED) < _QUOTED_MAX and isinstance(text, str) and len(text) <= _QUOTED_LEN:
-        _QUOTED[text] = quoted
+    if len(cache) < _QUOTED_MAX and isinstance(text, str) and len(text) <= _QUOTED_LEN:
+        cache[text] = quoted
     return quoted
 
 
@@ -502,6 +506,7 @@ def access_lines(done: list[Finished], wall_offset: float, skip: frozenset[str])
     lines: list[str] = []
     dumps = orjson.dumps
     quoted = _QUOTED
+    paths = _QUOTED_PATHS
     millis = MILLIS
     thousandths = _THOUSANDTHS
     second = top = 0.0  # the whole second the last line fell in, and the next one
@@ -521,7 +526,8 @@ def access_lines(done: list[Finished], wall_offset: float, skip: frozenset[str])
             line = (
                 f'{head}{millis[int((wall - second) * 1000)]}","level":"info","msg":"request",'
                 f'"method":{quoted.get(method) or _quoted(method)},'
-                f'"route":{quoted.get(route) or _quoted(route)},"path":{dumps(path).decode()},'
+                f'"route":{quoted.get(route) or _quoted(route)},'
+                f'"path":{paths.get(path) or _quoted(path, paths)},'
                 f'"status":{status},"duration_ms":{micros // 1000}.{thousandths[micros % 1000]},'
                 f'"bytes":{sent},"request_id":"{rid.decode()}",'
                 f'"client":{(quoted.get(client[0]) or _quoted(client[0])) if client else "null"}'
