@@ -239,6 +239,7 @@ class Runtime:
             return send(message)
 
         path = scope["path"]
+        own = path in _OWN_PATHS  # the runtime's own endpoint: answered here, its path its route
         error = None
         try:
             # 2.-3. access log, metrics and recovery wrap everything below
@@ -250,7 +251,7 @@ class Runtime:
                 and (refused := self._clients.check(scope, path)) is not None
             ):
                 await _send_json(send_wrapper, refused[0], {**refused[1], "request_id": rid_bytes.decode()})
-            elif path in _OWN_PATHS:
+            elif own:
                 await self._own_endpoint(path, scope["method"], send_wrapper)
             elif cors is not None and origin is not None and _is_preflight(scope):
                 await _preflight(cors, scope, origin, send_wrapper)
@@ -310,11 +311,11 @@ class Runtime:
             # promoted, making every later collection walk it.
             extensions = scope.get("extensions")
             tls = extensions.get("tls") if extensions is not None else None
+            route = path if own else _route_template(scope, status)
             done = self._done
             done.append((
-                end, end - start, scope["method"], path, _route_template(scope, path, status), status, sent,
-                rid_bytes, error, scope.get("client"), token_subject(scope),
-                tls.get("identity") if tls else None,
+                end, end - start, scope["method"], path, route, status, sent, rid_bytes, error,
+                scope.get("client"), token_subject(scope), tls.get("identity") if tls else None,
             ))  # fmt: skip
             if len(done) >= _BATCH:
                 self._fold()
@@ -573,10 +574,8 @@ def _access_line_of_odd_values(wall: float, duration: float, *fields: Any) -> st
     return orjson.dumps(valid, default=str)[:-1].decode()  # without the "}" the lines are joined with
 
 
-def _route_template(scope: Scope, path: str, status: int) -> str:
+def _route_template(scope: Scope, status: int) -> str:
     """The route the framework matched, never the raw path (bounded cardinality)."""
-    if path in _OWN_PATHS:
-        return path
     route = scope.get("route")  # Starlette, FastAPI
     if route is not None:
         template: str | None = getattr(route, "path_format", None) or getattr(route, "path", None)
