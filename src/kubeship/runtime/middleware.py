@@ -488,8 +488,8 @@ def wrap(app: ASGIApp, **kwargs: Any) -> Runtime:
 # runtime made or checked against _VALID_RID.
 _THOUSANDTHS = tuple(f"{n:03d}" for n in range(1000))
 _QUOTED: dict[str, str] = {}  # method, route, client address → their JSON text: few distinct values
-_QUOTED_PATHS: dict[str, str] = {}  # paths, apart: those with ids in them would crowd the others out
 # (behind an ingress the clients are its few pods)
+_QUOTED_PATHS: dict[str, str] = {}  # paths, apart: those with ids in them would crowd the others out
 _QUOTED_MAX = 4096  # past it (a client inventing methods) each one is quoted afresh
 _QUOTED_LEN = 256  # nor a longer one: Granian passes a 60 KB method through, 4,096 of them held 0.5 GB
 
