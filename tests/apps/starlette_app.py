@@ -26,3 +26,11 @@ app = Starlette(
         Mount("/api", app=api),
     ]
 )
+
+
+async def own_500(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"handled_by": "the app"}, status_code=500)
+
+
+# An app with its own 500 handler: its ServerErrorMiddleware is the app's to run (runtime/frameworks.py)
+handled = Starlette(routes=[Route("/ping", ping), Route("/boom", boom)], exception_handlers={Exception: own_500})

@@ -5,12 +5,22 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 
+from pathlib import Path
+
 import httpx
 import pytest
+from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.middleware.errors import ServerErrorMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
+from starlette.responses import PlainTextResponse
 
 from kubeship.names import METRIC_REQUESTS, UNMATCHED_ROUTE
+from kubeship.runtime.frameworks import shed_duplicate_recovery
 from tests.conftest import Service
+
+STARLETTE_RECOVERY = "starlette/middleware/errors.py"  # ServerErrorMiddleware's frame in a traceback
 
 # (target, a templated path, its expected route label, a raising path)
 FRAMEWORKS = {
@@ -85,6 +95,9 @@ def test_raising_handler_gives_json_500_and_the_worker_keeps_serving(service: Se
     assert r.status_code == 500
     assert r.headers["content-type"].startswith("application/json")
     assert r.headers["x-request-id"] == f"boom-{service.framework}"  # type: ignore[attr-defined]
+    if service.framework != "litestar":  # type: ignore[attr-defined]
+        # the runtime's answer, as it would be had Starlette's plain-text 500 been turned into JSON
+        assert r.json() == {"error": "internal server error", "status": 500, "request_id": f"boom-{service.framework}"}  # type: ignore[attr-defined]
     assert httpx.get(service.url + "/ping").status_code == 200
     access = service.wait_log(
         lambda ln: ln.get("msg") == "request" and ln["request_id"] == r.headers["x-request-id"]
@@ -98,6 +111,7 @@ def test_raising_handler_gives_json_500_and_the_worker_keeps_serving(service: Se
     assert ("Traceback" in event["traceback"] and "failed on purpose" in event["traceback"]) or (
         "starlette handler failed" in event["traceback"]
     )
+    assert STARLETTE_RECOVERY not in event["traceback"]  # its duplicate of the runtime's recovery was shed
 
 
 def test_metrics_use_route_templates_never_raw_paths(service: Service) -> None:
@@ -138,3 +152,33 @@ def test_api_answers_carry_the_security_headers(service: Service, path: str) -> 
     assert "x-powered-by" not in r.headers
     assert "granian/" not in r.headers.get("server", "")  # no version (ZAP 10036)
     assert "Traceback" not in r.text and "RuntimeError" not in r.text  # 10023, 90022
+
+
+def test_an_apps_own_500_handler_still_answers(tmp_path: Path) -> None:
+    svc = Service("starlette_app:handled", tmp_path).wait_ready()
+    try:
+        r = httpx.get(svc.url + "/boom", headers={"X-Request-ID": "own-500"})
+        assert r.status_code == 500 and r.json() == {"handled_by": "the app"}
+        assert r.headers["x-request-id"] == "own-500"
+        event = svc.wait_log(lambda ln: ln.get("level") == "error" and ln.get("request_id") == "own-500")
+        assert "starlette handler failed" in event["traceback"]
+        assert STARLETTE_RECOVERY in event["traceback"]  # the app's layer ran its handler, then raised
+    finally:
+        svc.stop(signal.SIGINT)
+
+
+def test_starlettes_recovery_is_shed_only_where_it_would_repeat_the_runtimes() -> None:
+    plain, fast = Starlette(), FastAPI()
+    assert shed_duplicate_recovery(plain) and shed_duplicate_recovery(fast)
+    assert type(plain.middleware_stack) is ExceptionMiddleware  # the rest of the app's stack, as it built it
+    assert not isinstance(fast.middleware_stack, ServerErrorMiddleware)
+    assert not shed_duplicate_recovery(plain)  # once: nothing more is taken off
+    assert type(plain.middleware_stack) is ExceptionMiddleware
+
+    def handler(request: object, exc: Exception) -> PlainTextResponse:
+        return PlainTextResponse("mine", status_code=500)
+
+    for kept in (Starlette(debug=True), FastAPI(debug=True), Starlette(exception_handlers={500: handler})):
+        assert not shed_duplicate_recovery(kept)
+        assert type(kept.middleware_stack) is ServerErrorMiddleware
+    assert not shed_duplicate_recovery(lambda scope, receive, send: None)  # any other ASGI app: as it is

@@ -27,6 +27,7 @@ import orjson
 
 from kubeship.names import HEALTH_PATH, METRICS_PATH, READY_PATH, REQUEST_ID_HEADER, UNMATCHED_ROUTE
 from kubeship.runtime import audit as audit_mod
+from kubeship.runtime import frameworks
 from kubeship.runtime import metrics as metrics_mod
 from kubeship.runtime.auth import AuthFailure, AuthPolicy, token_subject
 from kubeship.runtime.config import Config
@@ -112,6 +113,8 @@ class Runtime:
             self.config.watch()
         if self._audit is not None:
             self._audit.open()
+        if self._json_errors:  # the runtime answers the app's 500s: a framework's own layer for it is shed
+            frameworks.shed_duplicate_recovery(self.app)
 
     def retire(self) -> None:
         """This worker is about to be replaced (a renewed certificate): each connection closes after
@@ -299,7 +302,7 @@ class Runtime:
             elif isinstance(exc, audit_mod.AuditUnavailable):
                 await _send_json(send_wrapper, 503, _UNAUDITED | {"request_id": rid})
             else:
-                await _send_json(send_wrapper, 500, {"error": "internal server error", "request_id": rid})
+                await _send_json(send_wrapper, 500, _error_body(500, rid))
         finally:
             if bound is not None:
                 audit_mod.unbind(bound)
@@ -609,7 +612,7 @@ def _is_preflight(scope: Scope) -> bool:
 def _json_error(start: Message, rid: str) -> bytes:
     """Turn a held plain-text error into JSON with the request id; returns the new body."""
     status = start["status"]
-    body = orjson.dumps({"error": _reason(status), "status": status, "request_id": rid})
+    body = orjson.dumps(_error_body(status, rid))
     headers = [(k, v) for k, v in start["headers"] if k.lower() not in (b"content-type", b"content-length")]
     start["headers"] = [*headers, _JSON, (b"content-length", str(len(body)).encode())]
     return body
@@ -629,6 +632,11 @@ def _is_plain_text(headers: Iterable[tuple[bytes, bytes]]) -> bool:
         if name.lower() == b"content-type":
             return value.startswith(b"text/plain")
     return False
+
+
+def _error_body(status: int, rid: str) -> dict[str, Any]:
+    """An error's JSON: the same whether the runtime answered or turned a framework's text into it."""
+    return {"error": _reason(status), "status": status, "request_id": rid}
 
 
 def _reason(status: int) -> str:
