@@ -33,4 +33,6 @@ async def own_500(request: Request, exc: Exception) -> JSONResponse:
 
 
 # An app with its own 500 handler: its ServerErrorMiddleware is the app's to run (runtime/frameworks.py)
-handled = Starlette(routes=[Route("/ping", ping), Route("/boom", boom)], exception_handlers={Exception: own_500})
+handled = Starlette(
+    routes=[Route("/ping", ping), Route("/boom", boom)], exception_handlers={Exception: own_500}
+)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Iterator
-
 from pathlib import Path
 
 import httpx
@@ -97,7 +96,11 @@ def test_raising_handler_gives_json_500_and_the_worker_keeps_serving(service: Se
     assert r.headers["x-request-id"] == f"boom-{service.framework}"  # type: ignore[attr-defined]
     if service.framework != "litestar":  # type: ignore[attr-defined]
         # the runtime's answer, as it would be had Starlette's plain-text 500 been turned into JSON
-        assert r.json() == {"error": "internal server error", "status": 500, "request_id": f"boom-{service.framework}"}  # type: ignore[attr-defined]
+        assert r.json() == {
+            "error": "internal server error",
+            "status": 500,
+            "request_id": f"boom-{service.framework}",
+        }  # type: ignore[attr-defined]
     assert httpx.get(service.url + "/ping").status_code == 200
     access = service.wait_log(
         lambda ln: ln.get("msg") == "request" and ln["request_id"] == r.headers["x-request-id"]
