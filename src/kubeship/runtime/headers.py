@@ -80,14 +80,15 @@ class HeaderPlan:
     api: tuple[Header, ...]
     html: tuple[Header, ...]
     tls: tuple[Header, ...]
-    # (html, https) → (the headers to add, their names): the four cases, joined once
-    _cases: dict[tuple[bool, bool], tuple[tuple[Header, ...], frozenset[bytes]]] = field(
+    # the four cases (see _case), each (the headers to add, their names), joined once: a tuple
+    # indexed by a small int, where a dict keyed by (html, https) built and hashed a tuple a request
+    _cases: tuple[tuple[tuple[Header, ...], frozenset[bytes]], ...] = field(
         init=False, repr=False, compare=False
     )
     _watched: frozenset[bytes] = field(init=False, repr=False, compare=False)  # content-type + all added
 
     def __post_init__(self) -> None:
-        cases = {}
+        cases: list[tuple[tuple[Header, ...], frozenset[bytes]]] = []
         for html in (False, True):
             for https in (False, True):
                 added = (
@@ -96,11 +97,10 @@ class HeaderPlan:
                     *(self.html if html else self.api),
                     *(self.tls if https else ()),
                 )
-                cases[html, https] = (added, frozenset(name for name, _ in added))
-        object.__setattr__(self, "_cases", cases)
-        object.__setattr__(
-            self, "_watched", frozenset({b"content-type"}).union(*(n for _, n in cases.values()))
-        )
+                assert len(cases) == _case(html, https)
+                cases.append((added, frozenset(name for name, _ in added)))
+        object.__setattr__(self, "_cases", tuple(cases))
+        object.__setattr__(self, "_watched", frozenset({b"content-type"}).union(*(n for _, n in cases)))
 
     def add(self, headers: list[Header], https: bool) -> None:
         """Append to a response's headers (in place) those the app did not set."""
@@ -115,7 +115,7 @@ class HeaderPlan:
                 html = value.startswith(b"text/html")
             elif not name.islower():
                 return self._add_missing(headers, https)
-        headers += self._cases[html, https][0]
+        headers += self._cases[_case(html, https)][0]
 
     def _add_missing(self, headers: list[Header], https: bool) -> None:
         html = False
@@ -125,8 +125,12 @@ class HeaderPlan:
             present.append(name)
             if name == b"content-type":
                 html = value.startswith(b"text/html")
-        added, names = self._cases[html, https]
+        added, names = self._cases[_case(html, https)]
         if names.isdisjoint(present):
             headers += added
         else:
             headers += [header for header in added if header[0] not in present]
+
+
+def _case(html: bool, https: bool) -> int:
+    return (2 if html else 0) + (1 if https else 0)
