@@ -49,6 +49,7 @@ from pathlib import Path
 import httpx
 
 from kubeship.measure import cpu_seconds, parse_wrk, stop  # the same as `kubeship autoscale measure`
+from kubeship.names import ENV_SECURITY_HEADERS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gobuild import APPS, go_build
@@ -58,6 +59,8 @@ SHIPPED = "granian, {}, Granian's defaults (SCHED_OTHER)"
 QUERY = "FastAPI /query (awaits 2 ms)"
 PYTHON_GC = f"granian, {QUERY}, no middleware, Python's collector"
 SOURCE = "kubeship serve, bare ASGI, full middleware, from source"
+HEADERS = "granian, bare ASGI answering with the runtime's headers, no middleware"
+NO_SECURITY = "kubeship serve, Starlette, full middleware but the security headers"
 FRAMEWORKS = {"FastAPI": "fastapi_ping", "Starlette": "starlette_ping", "Litestar": "litestar_ping"}
 
 
@@ -175,6 +178,10 @@ def main() -> int:
             Stack(SOURCE, [*kubeship, "bare_app:app"], {**full_env, "KUBESHIP_PURE": "1"}),
             # item 4's question: is Granian's ASGI path the ceiling? Its own interface, same /ping
             Stack(RSGI, [py, "granian_bare.py", "bare_app:rsgi_app", "{port}", "--rsgi"]),
+            # what the response headers the runtime adds cost the server, and the middleware without them
+            Stack(HEADERS, [py, "granian_bare.py", "bare_app:headers_app", "{port}"]),
+            Stack(NO_SECURITY, [*kubeship, "starlette_ping:app"],
+                  {**full_env, ENV_SECURITY_HEADERS: "false"}),
             # Granian as it ships: what moving from it to kubeship serve changes, scheduling included
             Stack(
                 SHIPPED.format("bare ASGI"),
@@ -275,6 +282,10 @@ def main() -> int:
     print(f"  {'(runtime cost from server CPU time, steal-free cross-check)':56s} {cost_cpu_us:9.2f}")
     print(f"  {'(Granian bare ASGI vs gin.Default(): the ceiling on ASGI)':56s} {bare / gin:9.2f}")
     print(f"  {'(Granian bare RSGI vs gin.Default(): without ASGI messages)':56s} {med[RSGI] / gin:9.2f}")
+    headers_us = 1e6 / med[HEADERS] - 1e6 / bare
+    no_security = med[NO_SECURITY] / med["granian, Starlette, no middleware"]
+    print(f"  {'(Granian bare: writing the runtime headers, µs a request)':56s} {headers_us:9.2f}")
+    print(f"  {'(Starlette: kubeship serve, security headers off, vs Granian)':56s} {no_security:9.2f}")
     source_cpu_us = cpu[SOURCE] - cpu[stacks[0].name]
     print(f"  {'(bare: compiled vs from source, KUBESHIP_PURE=1)':56s} {full / med[SOURCE]:9.2f}")
     print(f"  {'(runtime cost from server CPU time, from source, µs)':56s} {source_cpu_us:9.2f}")
@@ -297,6 +308,8 @@ def main() -> int:
         results = {
             "goals": [{"ratio": n, "value": round(v, 3), "goal": g, "met": m} for n, v, g, m in goals],
             "runtime_cost_cpu_us": round(cost_cpu_us, 2),
+            "runtime_headers_on_granian_us": round(headers_us, 2),
+            "starlette_security_headers_off_vs_granian": round(no_security, 3),
             "from_source": {
                 "vs_compiled": round(med[SOURCE] / full, 3),
                 "cost_cpu_us": round(source_cpu_us, 2),
