@@ -5,7 +5,8 @@ it answers a plain-text 500 and raises again. Under the runtime that answer is t
 runtime's JSON error (`json_errors`), and the exception is caught again by the runtime's recovery,
 which logs it; the runtime's own 500 is that same JSON. With no 500 handler of the app's and no
 debug page, the layer changes nothing a client or the log sees, and costs a coroutine and a wrapped
-`send` a request (0.4-0.6 µs: benchmarks/serve.py, README "Benchmarks"). The runtime then serves
+`send` a request (5,000-6,800 instructions: `benchmarks/runtime_instructions.py --app starlette`,
+`--app fastapi`; README "Benchmarks"). The runtime then serves
 the app's own middleware stack, built by the app, without that outermost layer; an app with a
 handler of its own, or in debug, keeps it.
 """
