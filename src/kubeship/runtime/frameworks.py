@@ -27,7 +27,10 @@ def shed_duplicate_recovery(app: Any) -> bool:
 
     stack = app.middleware_stack
     if stack is None:  # built now, as the app's first call would: its middleware is all added by then
-        stack = app.middleware_stack = app.build_middleware_stack()
+        try:
+            stack = app.middleware_stack = app.build_middleware_stack()
+        except Exception:
+            return False  # left unbuilt: the app's own call raises it, inside the runtime's recovery
     if type(stack) is not ServerErrorMiddleware or stack.handler is not None or stack.debug:
         return False  # a subclass, the app's own 500 handler, or its debug page: the app's to run
     app.middleware_stack = stack.app
