@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from litestar import Litestar
+from litestar.exceptions import NotFoundException, ServiceUnavailableException
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,7 +20,7 @@ from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.responses import PlainTextResponse
 
 from kubeship.names import METRIC_REQUESTS, UNMATCHED_ROUTE
-from kubeship.runtime.frameworks import shed_duplicate_recovery
+from kubeship.runtime.frameworks import ANSWERED_ERROR, report_answered_errors, shed_duplicate_recovery
 from tests.conftest import Service
 
 STARLETTE_RECOVERY = "starlette/middleware/errors.py"  # ServerErrorMiddleware's frame in a traceback
@@ -107,14 +110,16 @@ def test_raising_handler_gives_json_500_and_the_worker_keeps_serving(service: Se
         lambda ln: ln.get("msg") == "request" and ln["request_id"] == r.headers["x-request-id"]
     )
     assert access["status"] == 500  # recovery sits inside the access log: counted as a plain 500
-    if service.framework == "litestar":  # type: ignore[attr-defined]
-        return  # Litestar answers its own exceptions; the traceback goes to Litestar's logger
+    # Litestar answers its own exceptions and logs them only in debug: the runtime logs them still
     event = service.wait_log(
         lambda ln: ln.get("level") == "error" and ln.get("request_id") == r.headers["x-request-id"]
     )
-    assert ("Traceback" in event["traceback"] and "failed on purpose" in event["traceback"]) or (
-        "starlette handler failed" in event["traceback"]
+    assert event["traceback"].startswith("Traceback (most recent call last):")
+    assert any(
+        text in event["traceback"]
+        for text in ("failed on purpose", "starlette handler failed", "litestar handler failed")
     )
+    assert access["error"].split(":")[0] in event["traceback"].splitlines()[-1]  # the exception's type
     assert STARLETTE_RECOVERY not in event["traceback"]  # its duplicate of the runtime's recovery was shed
 
 
@@ -197,3 +202,19 @@ def test_a_stack_that_fails_to_build_is_left_to_the_apps_own_call() -> None:
     app = Starlette(middleware=[Middleware(_Misconfigured)])
     assert not shed_duplicate_recovery(app)
     assert app.middleware_stack is None  # so the app's first call raises it, where the recovery answers
+
+
+def test_litestar_leaves_the_exceptions_it_answers_for_the_runtime_to_log() -> None:
+    app = Litestar()
+    assert report_answered_errors(app) and report_answered_errors(app)
+    hooks = [hook for hook in app.after_exception if hook.__module__ == "kubeship.runtime.frameworks"]
+    assert len(hooks) == 1  # once, however many runtimes wrap it
+    for raised, kept in (
+        (KeyError("a bug"), True),
+        (NotFoundException(), False),  # raised to answer 404: the app's choice, not a failure
+        (ServiceUnavailableException(), False),
+    ):
+        scope: dict[str, object] = {}
+        asyncio.run(hooks[0](raised, scope))
+        assert (scope.get(ANSWERED_ERROR) is raised) is kept, raised
+    assert not report_answered_errors(Starlette())  # Starlette's exceptions reach the runtime as they are

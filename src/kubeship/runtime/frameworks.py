@@ -9,12 +9,20 @@ debug page, the layer changes nothing a client or the log sees, and costs a coro
 `--app fastapi`; README "Benchmarks"). The runtime then serves
 the app's own middleware stack, built by the app, without that outermost layer; an app with a
 handler of its own, or in debug, keeps it.
+
+Litestar is the other way round: it answers every exception itself (its own JSON 500) and logs
+the traceback only in debug (`LoggingConfig.log_exceptions="debug"`), so nothing reaches the
+runtime's recovery and, in production, an unhandled exception left no trace but its status. The
+runtime adds an `after_exception` hook that leaves the exception in the scope, and logs it from
+there like any other it recovers.
 """
 
 from __future__ import annotations
 
 import sys
 from typing import Any
+
+ANSWERED_ERROR = "kubeship.answered_error"  # scope key: an exception the app answered itself
 
 
 def shed_duplicate_recovery(app: Any) -> bool:
@@ -35,3 +43,21 @@ def shed_duplicate_recovery(app: Any) -> bool:
         return False  # a subclass, the app's own 500 handler, or its debug page: the app's to run
     app.middleware_stack = stack.app
     return True
+
+
+def report_answered_errors(app: Any) -> bool:
+    """Have a Litestar app leave each unhandled exception it answers in the request's scope under
+    `ANSWERED_ERROR`; True when it will (then only a 5xx answer need be looked at)."""
+    module = sys.modules.get("litestar.app")  # loaded if the app is one
+    if module is None or not isinstance(app, module.Litestar):
+        return False  # a Litestar app wrapped in other middleware is not seen: it logs as it did
+    if _leave_in_scope not in app.after_exception:  # once, however many runtimes wrap the app
+        app.after_exception.append(_leave_in_scope)
+    return True
+
+
+async def _leave_in_scope(exc: BaseException, scope: dict[str, Any]) -> None:
+    from litestar.exceptions import HTTPException
+
+    if not isinstance(exc, HTTPException):  # raised to answer with its status: the app's own choice
+        scope[ANSWERED_ERROR] = exc

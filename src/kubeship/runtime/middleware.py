@@ -97,6 +97,7 @@ class Runtime:
         self._process_ready = False
         self._armed = False
         self._retiring = False  # this worker is being replaced: see retire()
+        self._answered_errors = False  # the app answers its own exceptions and says so: see frameworks
         self.in_flight = 0
         self._done: list[Finished] = []  # finished requests: see the end of __call__
         os.register_at_fork(after_in_child=self._after_fork)
@@ -115,6 +116,7 @@ class Runtime:
             self._audit.open()
         if self._json_errors:  # the runtime answers the app's 500s: a framework's own layer for it is shed
             frameworks.shed_duplicate_recovery(self.app)
+        self._answered_errors = frameworks.report_answered_errors(self.app)
 
     def retire(self) -> None:
         """This worker is about to be replaced (a renewed certificate): each connection closes after
@@ -285,16 +287,8 @@ class Runtime:
                     replay.close()
                     gate.leave()
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
             rid = rid_bytes.decode()
-            self.log.event(
-                "error",
-                "unhandled exception",
-                request_id=rid,
-                method=scope["method"],
-                path=path,
-                traceback=traceback.format_exc(),
-            )
+            error = self._log_unhandled(exc, rid, scope["method"], path)
             if finished:
                 pass  # the app answered before raising (Starlette sends its 500, then re-raises)
             elif status:
@@ -306,6 +300,10 @@ class Runtime:
         finally:
             if bound is not None:
                 audit_mod.unbind(bound)
+            if status >= 500 and error is None and self._answered_errors:
+                answered = scope.pop(frameworks.ANSWERED_ERROR, None)  # its traceback holds the scope
+                if isinstance(answered, BaseException):  # answered by the app, logged here all the same
+                    error = self._log_unhandled(answered, rid_bytes.decode(), scope["method"], path)
             end = perf_counter()
             self.in_flight -= 1
             # Logging and metrics happen in batches (`_fold`): per request, one tuple of what they
@@ -322,6 +320,18 @@ class Runtime:
             ))  # fmt: skip
             if len(done) >= _BATCH:
                 self._fold()
+
+    def _log_unhandled(self, exc: BaseException, rid: str, method: Any, path: Any) -> str:
+        """The error event of an exception the app did not handle; its text for the access log."""
+        self.log.event(
+            "error",
+            "unhandled exception",
+            request_id=rid,
+            method=method,
+            path=path,
+            traceback="".join(traceback.format_exception(exc)),
+        )
+        return f"{type(exc).__name__}: {exc}"
 
     def _fold(self) -> None:
         """Turn finished requests into metric counts and access-log lines, all at once.
