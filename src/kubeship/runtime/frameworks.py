@@ -51,8 +51,11 @@ def report_answered_errors(app: Any) -> bool:
     module = sys.modules.get("litestar.app")  # loaded if the app is one
     if module is None or not isinstance(app, module.Litestar):
         return False  # a Litestar app wrapped in other middleware is not seen: it logs as it did
-    if _leave_in_scope not in app.after_exception:  # once, however many runtimes wrap the app
-        app.after_exception.append(_leave_in_scope)
+    hooks = getattr(app, "after_exception", None)  # a list in Litestar 2; anything else is left alone
+    if not isinstance(hooks, list):
+        return False
+    if _leave_in_scope not in hooks:  # once, however many runtimes wrap the app
+        hooks.append(_leave_in_scope)
     return True
 
 
