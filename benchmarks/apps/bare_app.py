@@ -24,11 +24,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 def _runtime_headers() -> list[tuple[bytes, bytes]]:
     """HEADERS with those the runtime adds to this answer over plain HTTP: its security headers
     (the API case) and a request id as long as the ones it makes."""
+    from kubeship.names import REQUEST_ID_HEADER
     from kubeship.runtime.headers import SecurityHeaders
 
     headers = [*HEADERS]
     SecurityHeaders().plan().add(headers, https=False)
-    return [*headers, (b"x-request-id", b"0f8494739159-123456")]
+    return [*headers, (REQUEST_ID_HEADER.encode(), b"0f8494739159-123456")]
 
 
 RUNTIME_HEADERS = _runtime_headers()
